@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * xipfs on-media format.
+ *
+ * This header is the single definition of the format: the kernel driver
+ * (fs/xipfs) and the image tools (mkfs/) include it unchanged.  Every
+ * field is little-endian and naturally aligned, so that the driver can
+ * read metadata in place from a memory-mapped flash window, and so that a
+ * read-write mount can change one page's location with a single aligned
+ * 8-byte store.  Documentation/filesystems/xipfs.rst describes it in prose.
+ *
+ * Image layout (offsets in bytes from the start of the image):
+ *
+ *   0                 superblock (struct xipfs_super_block), padded to one page
+ *   s_meta_off        metadata, covered by s_meta_crc:
+ *                       inode table, directory blocks, page maps,
+ *                       symlink targets, tail data, cluster table
+ *   s_xip_off         XIP area: whole, page-aligned, uncompressed file pages
+ *   s_comp_off        compressed clusters, byte-packed
+ *   s_free_off        free space reserved for read-write mounts (may be empty)
+ *   s_image_size      end of the image
+ *
+ * Each area starts on a page boundary.  All checksums are standard CRC-32C
+ * (Castagnoli; check value 0xe3069283 for "123456789"): initial value
+ * ~0, final xor ~0.
+ */
+#ifndef _UAPI_LINUX_XIPFS_FS_H
+#define _UAPI_LINUX_XIPFS_FS_H
+
+#include <linux/types.h>
+
+#define XIPFS_MAGIC		0x50495846	/* "FXIP" read as le32 */
+#define XIPFS_VERSION		1		/* s_version: format revision */
+
+#define XIPFS_SB_OFFSET		0		/* superblock byte offset */
+#define XIPFS_SB_SIZE		256		/* sizeof(struct xipfs_super_block) */
+
+#define XIPFS_MIN_PAGE_SHIFT	12		/* 4 KiB */
+#define XIPFS_MAX_PAGE_SHIFT	16		/* 64 KiB */
+
+/* A cluster is 1 page up to 256 KiB of uncompressed data. */
+#define XIPFS_MAX_CLUSTER_SIZE	(256 * 1024)
+#define XIPFS_NAME_MAX		255
+#define XIPFS_ROOT_INO		1		/* inode 0 is never used */
+
+/*
+ * Feature bits.  A kernel that sees an unknown INCOMPAT bit must refuse to
+ * mount; an unknown RO_COMPAT bit allows a read-only mount only; unknown
+ * COMPAT bits are ignored.
+ */
+#define XIPFS_FEATURE_COMPAT_FREE_SPACE		0x00000001 /* s_free_* valid */
+#define XIPFS_FEATURE_COMPAT_ALL		XIPFS_FEATURE_COMPAT_FREE_SPACE
+
+#define XIPFS_FEATURE_RO_COMPAT_ALL		0
+
+#define XIPFS_FEATURE_INCOMPAT_CLUSTERS		0x00000001 /* compressed clusters */
+#define XIPFS_FEATURE_INCOMPAT_TAIL		0x00000002 /* tail-packed pages */
+#define XIPFS_FEATURE_INCOMPAT_ALL		(XIPFS_FEATURE_INCOMPAT_CLUSTERS | \
+						 XIPFS_FEATURE_INCOMPAT_TAIL)
+
+/*
+ * s_state.  A read-write mount changes metadata in place, which makes
+ * s_meta_crc stale: it sets XIPFS_STATE_META_MODIFIED (and clears
+ * XIPFS_STATE_CLEAN while mounted) before its first metadata store.
+ */
+#define XIPFS_STATE_CLEAN		0x0001	/* not mounted read-write now */
+#define XIPFS_STATE_META_MODIFIED	0x0002	/* s_meta_crc no longer valid */
+
+/* Compression algorithms (struct xipfs_cluster.c_alg; bits of s_comp_algs). */
+enum xipfs_comp_alg {
+	XIPFS_COMP_NONE	= 0,	/* stored: c_clen == c_ulen */
+	XIPFS_COMP_LZ4	= 1,	/* raw LZ4 block (lz4 and lz4hc write it) */
+	XIPFS_COMP_ZSTD	= 2,	/* one zstd frame */
+	XIPFS_COMP_ZLIB	= 3,	/* one zlib (RFC 1950) stream */
+	XIPFS_COMP_XZ	= 4,	/* one .xz stream, LZMA2, check NONE or CRC32 */
+	XIPFS_COMP_MAX
+};
+
+struct xipfs_super_block {
+	__le32 s_magic;		/* XIPFS_MAGIC */
+	__le32 s_checksum;	/* crc32c of this struct, s_checksum as 0 */
+	__le16 s_version;	/* XIPFS_VERSION */
+	__u8   s_page_shift;	/* log2(page size); XIP needs == PAGE_SHIFT */
+	__u8   s_max_cluster_shift; /* log2(largest cluster's uncompressed size) */
+	__le16 s_state;		/* XIPFS_STATE_* */
+	__le16 s_comp_algs;	/* bit (1 << alg) for each algorithm used */
+	__le32 s_feature_compat;
+	__le32 s_feature_ro_compat;
+	__le32 s_feature_incompat;
+	__le32 s_root_ino;	/* XIPFS_ROOT_INO */
+	__le64 s_image_size;	/* bytes; multiple of the page size */
+	__le64 s_build_time;	/* seconds since the epoch (mkfs -T) */
+	__le32 s_build_time_nsec;
+	__le32 s_inode_count;	/* inode table slots, including unused slot 0 */
+	__le64 s_inode_off;	/* inode table: s_inode_count * 64 bytes */
+	__le64 s_meta_off;	/* metadata area, covered by s_meta_crc */
+	__le64 s_meta_size;
+	__le32 s_meta_crc;	/* crc32c of [s_meta_off, s_meta_off + s_meta_size) */
+	__le32 s_reserved0;
+	__le64 s_cluster_off;	/* cluster table: s_cluster_count * 24 bytes */
+	__le64 s_cluster_count;
+	__le64 s_xip_off;	/* XIP area, page-aligned */
+	__le64 s_xip_size;
+	__le64 s_comp_off;	/* compressed data area */
+	__le64 s_comp_size;
+	__le64 s_free_off;	/* free space for read-write mounts, page-aligned */
+	__le64 s_free_size;
+	__u8   s_uuid[16];	/* derived from the contents: reproducible */
+	char   s_volume_name[16]; /* NUL-padded label */
+	__u8   s_reserved[72];	/* zero */
+};
+
+/* i_flags */
+#define XIPFS_INODE_FLAG_ALL	0
+
+/*
+ * One inode: 64 bytes, at s_inode_off + ino * 64.  Times other than mtime
+ * are reported equal to mtime.
+ */
+struct xipfs_inode {
+	__le16 i_mode;		/* S_IFMT | permission bits */
+	__le16 i_flags;		/* zero for now */
+	__le32 i_nlink;
+	__le32 i_uid;
+	__le32 i_gid;
+	__le64 i_size;		/* REG: bytes; DIR: dir block bytes; LNK: target length */
+	__le64 i_mtime;		/* signed seconds since the epoch */
+	__le32 i_mtime_nsec;
+	__le32 i_rdev;		/* CHR/BLK: new_encode_dev() encoding */
+	/*
+	 * REG: byte offset of the page map (8-byte aligned);
+	 * DIR: byte offset of the directory block (8-byte aligned);
+	 * LNK: byte offset of the target (not NUL-terminated);
+	 * others: zero.
+	 */
+	__le64 i_data;
+	__le32 i_map_cap;	/* REG: page map capacity in entries, >= pages */
+	__le32 i_reserved0;
+	__le64 i_reserved1;
+};
+
+/*
+ * Page map entry: one __le64 per file page, index = page number within
+ * the file, so finding a page is O(1).  Type in the top two bits:
+ *
+ *   HOLE  all zero; the page reads as zeros.
+ *   XIP   bits 0..51: image page number (byte offset >> s_page_shift) of
+ *         an uncompressed page inside the XIP area (or, after a read-write
+ *         mount, the free space area).
+ *   COMP  bits 0..47: index into the cluster table; bits 48..55: this
+ *         page's index inside the cluster.  The cluster decompresses to
+ *         c_ulen bytes that are the file's pages starting at
+ *         (this page - index).
+ *   TAIL  bits 0..47: byte offset in the metadata area of the page's data,
+ *         which holds min(page size, i_size - page offset) bytes; only the
+ *         last page of a file may be TAIL.
+ *
+ * Bits 56..61 are reserved and zero.
+ */
+#define XIPFS_PTE_TYPE_SHIFT	62
+#define XIPFS_PTE_TYPE_HOLE	0ULL
+#define XIPFS_PTE_TYPE_XIP	1ULL
+#define XIPFS_PTE_TYPE_COMP	2ULL
+#define XIPFS_PTE_TYPE_TAIL	3ULL
+#define XIPFS_PTE_RESERVED_MASK	(0x3fULL << 56)
+#define XIPFS_PTE_XIP_MASK	((1ULL << 52) - 1)
+#define XIPFS_PTE_CLUSTER_MASK	((1ULL << 48) - 1)
+#define XIPFS_PTE_CINDEX_SHIFT	48
+#define XIPFS_PTE_CINDEX_MASK	0xffULL
+#define XIPFS_PTE_TAIL_MASK	((1ULL << 48) - 1)
+
+#define XIPFS_PTE_TYPE(e)	((__u64)(e) >> XIPFS_PTE_TYPE_SHIFT)
+#define XIPFS_PTE_XIP(pgno)	((XIPFS_PTE_TYPE_XIP << XIPFS_PTE_TYPE_SHIFT) | \
+				 ((__u64)(pgno) & XIPFS_PTE_XIP_MASK))
+#define XIPFS_PTE_COMP(cl, idx)	((XIPFS_PTE_TYPE_COMP << XIPFS_PTE_TYPE_SHIFT) | \
+				 (((__u64)(idx) & XIPFS_PTE_CINDEX_MASK) << \
+				  XIPFS_PTE_CINDEX_SHIFT) | \
+				 ((__u64)(cl) & XIPFS_PTE_CLUSTER_MASK))
+#define XIPFS_PTE_TAIL(off)	((XIPFS_PTE_TYPE_TAIL << XIPFS_PTE_TYPE_SHIFT) | \
+				 ((__u64)(off) & XIPFS_PTE_TAIL_MASK))
+
+/*
+ * Cluster descriptor: 24 bytes, at s_cluster_off + index * 24.  A cluster
+ * holds c_pages consecutive pages of one file, compressed together;
+ * c_ulen is at most c_pages << s_page_shift (less only for the file's last
+ * cluster; the rest of its last page reads as zeros).
+ */
+struct xipfs_cluster {
+	__le64 c_off;		/* byte offset of the compressed data in the image */
+	__le32 c_clen;		/* compressed bytes */
+	__le32 c_ulen;		/* uncompressed bytes */
+	__u8   c_alg;		/* enum xipfs_comp_alg */
+	__u8   c_pages;		/* pages covered, 1..XIPFS_MAX_CLUSTER_SIZE >> page shift */
+	__le16 c_flags;		/* zero */
+	__le32 c_reserved;	/* zero */
+};
+
+/*
+ * Directory block, at the directory inode's i_data, i_size bytes long:
+ * a header, d_count entries sorted by name (bytewise memcmp, a shorter
+ * name first when one is a prefix of the other; no duplicates), then the
+ * names they point at.  "." and ".." are not stored: ".." is d_parent.
+ * readdir position n (n >= 2) is entry n - 2, which stays stable.
+ */
+struct xipfs_dir_header {
+	__le32 d_count;		/* entries */
+	__le32 d_parent;	/* inode number of the parent; root: itself */
+};
+
+/* d_type values are the DT_* values of <dirent.h>. */
+struct xipfs_dirent {
+	__le32 d_ino;
+	__le32 d_name_off;	/* byte offset of the name from the block start */
+	__u8   d_name_len;	/* 1..255 */
+	__u8   d_type;
+	__le16 d_reserved;	/* zero */
+};
+
+#define XIPFS_INODE_SIZE	64
+#define XIPFS_CLUSTER_SIZE	24
+#define XIPFS_DIRENT_SIZE	12
+#define XIPFS_DIR_HEADER_SIZE	8
+
+#endif /* _UAPI_LINUX_XIPFS_FS_H */

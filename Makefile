@@ -1,0 +1,45 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# xipfs top-level Makefile.  The two commands a fresh Debian 12 machine
+# needs are `make demo` and `make check`; both install what they need.
+#
+#   make            build the image tools (build/mkfs/*.xipfs)
+#   make module     build xipfs.ko against every kernel that is set up
+#   make setup      install packages and kernels (idempotent)
+#   make demo       build an image, boot the board, run a program in place
+#   make check      host tests, then the suite on every board and kernel
+#   make bench      size / RAM / speed against squashfs, EROFS, cramfs
+
+XIPFS_CACHE ?= /var/cache/xipfs
+export XIPFS_CACHE
+
+BUILD := $(CURDIR)/build
+export BUILD
+
+all: tools
+
+tools:
+	$(MAKE) -C mkfs BUILD=$(BUILD)/mkfs
+
+module:
+	for k in stock debug arm64; do \
+		[ -d $(XIPFS_CACHE)/kernels/$$k ] || continue; \
+		fs/xipfs/build-module.sh $$k || exit 1; \
+	done
+
+setup:
+	tests/setup/install.sh
+
+check: setup
+	tests/check-all
+
+demo: setup
+	tests/demo
+
+bench: setup
+	bench/run
+
+clean:
+	rm -rf $(BUILD) results
+
+.PHONY: all tools module setup check demo bench clean

@@ -1,0 +1,733 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Reading xipfs images safely.  The image is hostile until proven
+ * otherwise: every field is loaded with memcpy (no alignment assumed) and
+ * every offset/length pair is checked with overflow-safe arithmetic
+ * before the bytes it names are touched.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "compress.h"
+#include "crc32c.h"
+#include "xipfs_image.h"
+
+static uint16_t ld16(const uint8_t *p)
+{
+	uint16_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le16toh(v);
+}
+
+static uint32_t ld32(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+static uint64_t ld64(const uint8_t *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le64toh(v);
+}
+
+#define FLD(type, field) offsetof(struct type, field)
+
+__attribute__((format(printf, 2, 3)))
+static int fail(struct xipfs_image *img, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(img->err, sizeof(img->err), fmt, ap);
+	va_end(ap);
+	return -EUCLEAN;
+}
+
+const char *xipfs_image_error(const struct xipfs_image *img)
+{
+	return img->err;
+}
+
+bool xipfs_range_in(uint64_t off, uint64_t len, uint64_t start, uint64_t size)
+{
+	return off >= start && len <= size && off - start <= size - len;
+}
+
+uint64_t xipfs_size_pages(const struct xipfs_image *img, uint64_t size)
+{
+	unsigned int shift = img->sb.page_shift;
+
+	return (size >> shift) + ((size & (img->page_size - 1)) != 0);
+}
+
+uint64_t xipfs_tail_offset(const struct xipfs_image *img, uint64_t pte)
+{
+	/* "byte offset in the metadata area": relative to s_meta_off. */
+	return img->sb.meta_off + (pte & XIPFS_PTE_TAIL_MASK);
+}
+
+unsigned int xipfs_mode_dtype(uint16_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFREG: return DT_REG;
+	case S_IFDIR: return DT_DIR;
+	case S_IFLNK: return DT_LNK;
+	case S_IFCHR: return DT_CHR;
+	case S_IFBLK: return DT_BLK;
+	case S_IFIFO: return DT_FIFO;
+	case S_IFSOCK: return DT_SOCK;
+	}
+	return DT_UNKNOWN;
+}
+
+static void parse_sb(const uint8_t *p, struct xipfs_sb *sb)
+{
+#define S(f) FLD(xipfs_super_block, f)
+	sb->magic = ld32(p + S(s_magic));
+	sb->checksum = ld32(p + S(s_checksum));
+	sb->version = ld16(p + S(s_version));
+	sb->page_shift = p[S(s_page_shift)];
+	sb->max_cluster_shift = p[S(s_max_cluster_shift)];
+	sb->state = ld16(p + S(s_state));
+	sb->comp_algs = ld16(p + S(s_comp_algs));
+	sb->feature_compat = ld32(p + S(s_feature_compat));
+	sb->feature_ro_compat = ld32(p + S(s_feature_ro_compat));
+	sb->feature_incompat = ld32(p + S(s_feature_incompat));
+	sb->root_ino = ld32(p + S(s_root_ino));
+	sb->image_size = ld64(p + S(s_image_size));
+	sb->build_time = (int64_t)ld64(p + S(s_build_time));
+	sb->build_time_nsec = ld32(p + S(s_build_time_nsec));
+	sb->inode_count = ld32(p + S(s_inode_count));
+	sb->inode_off = ld64(p + S(s_inode_off));
+	sb->meta_off = ld64(p + S(s_meta_off));
+	sb->meta_size = ld64(p + S(s_meta_size));
+	sb->meta_crc = ld32(p + S(s_meta_crc));
+	sb->reserved0 = ld32(p + S(s_reserved0));
+	sb->cluster_off = ld64(p + S(s_cluster_off));
+	sb->cluster_count = ld64(p + S(s_cluster_count));
+	sb->xip_off = ld64(p + S(s_xip_off));
+	sb->xip_size = ld64(p + S(s_xip_size));
+	sb->comp_off = ld64(p + S(s_comp_off));
+	sb->comp_size = ld64(p + S(s_comp_size));
+	sb->free_off = ld64(p + S(s_free_off));
+	sb->free_size = ld64(p + S(s_free_size));
+	memcpy(sb->uuid, p + S(s_uuid), sizeof(sb->uuid));
+	memcpy(sb->volume_name, p + S(s_volume_name), 16);
+	sb->volume_name[16] = '\0';
+#undef S
+}
+
+static uint32_t sb_crc(const uint8_t *p)
+{
+	uint8_t copy[XIPFS_SB_SIZE];
+
+	memcpy(copy, p, sizeof(copy));
+	memset(copy + FLD(xipfs_super_block, s_checksum), 0, 4);
+	return xipfs_crc32c(copy, sizeof(copy));
+}
+
+/* The checks without which no other structure can be located safely. */
+static int validate_sb(struct xipfs_image *img)
+{
+	struct xipfs_sb *sb = &img->sb;
+	uint64_t ps, isz;
+	struct { const char *name; uint64_t off, size; } areas[4];
+
+	if (img->len < XIPFS_SB_SIZE) {
+		snprintf(img->err, sizeof(img->err),
+			 "image is %zu bytes, smaller than a superblock", img->len);
+		return -ENOTXIPFS;
+	}
+	parse_sb(img->base, sb);
+	if (sb->magic != XIPFS_MAGIC) {
+		snprintf(img->err, sizeof(img->err),
+			 "bad magic 0x%08x: not an xipfs image", sb->magic);
+		return -ENOTXIPFS;
+	}
+	if (sb_crc(img->base) != sb->checksum)
+		return fail(img, "superblock checksum mismatch (stored 0x%08x, computed 0x%08x)",
+			    sb->checksum, sb_crc(img->base));
+	if (sb->version != XIPFS_VERSION)
+		return fail(img, "unsupported format version %u", sb->version);
+	if (sb->page_shift < XIPFS_MIN_PAGE_SHIFT || sb->page_shift > XIPFS_MAX_PAGE_SHIFT)
+		return fail(img, "page shift %u out of range %d..%d", sb->page_shift,
+			    XIPFS_MIN_PAGE_SHIFT, XIPFS_MAX_PAGE_SHIFT);
+	if (sb->feature_incompat & ~(uint32_t)XIPFS_FEATURE_INCOMPAT_ALL)
+		return fail(img, "unknown incompatible features 0x%x",
+			    sb->feature_incompat & ~(uint32_t)XIPFS_FEATURE_INCOMPAT_ALL);
+	ps = img->page_size = 1U << sb->page_shift;
+	isz = sb->image_size;
+	if (isz < ps || isz % ps)
+		return fail(img, "image size %llu is not a positive multiple of the page size %llu",
+			    (unsigned long long)isz, (unsigned long long)ps);
+	if (isz > img->len)
+		return fail(img, "image truncated: superblock says %llu bytes, only %zu present",
+			    (unsigned long long)isz, img->len);
+
+	areas[0].name = "metadata"; areas[0].off = sb->meta_off; areas[0].size = sb->meta_size;
+	areas[1].name = "XIP"; areas[1].off = sb->xip_off; areas[1].size = sb->xip_size;
+	areas[2].name = "compressed"; areas[2].off = sb->comp_off; areas[2].size = sb->comp_size;
+	areas[3].name = "free"; areas[3].off = sb->free_off; areas[3].size = sb->free_size;
+	for (int i = 0; i < 4; i++) {
+		if (areas[i].off % ps)
+			return fail(img, "%s area offset %llu not page-aligned", areas[i].name,
+				    (unsigned long long)areas[i].off);
+		if (!xipfs_range_in(areas[i].off, areas[i].size, 0, isz))
+			return fail(img, "%s area [%llu, +%llu) outside the image (%llu bytes)",
+				    areas[i].name, (unsigned long long)areas[i].off,
+				    (unsigned long long)areas[i].size, (unsigned long long)isz);
+		if (areas[i].size && areas[i].off < ps)
+			return fail(img, "%s area overlaps the superblock page", areas[i].name);
+	}
+	/* Non-empty areas come in the documented order and don't overlap. */
+	for (int i = 0; i < 4; i++)
+		for (int j = i + 1; j < 4; j++)
+			if (areas[i].size && areas[j].size &&
+			    areas[i].off + areas[i].size > areas[j].off)
+				return fail(img, "%s area overlaps or follows the %s area",
+					    areas[i].name, areas[j].name);
+	if (sb->xip_size % ps)
+		return fail(img, "XIP area size %llu not a multiple of the page size",
+			    (unsigned long long)sb->xip_size);
+	if (sb->free_size % ps)
+		return fail(img, "free area size %llu not a multiple of the page size",
+			    (unsigned long long)sb->free_size);
+	img->meta_end = sb->meta_off + sb->meta_size;
+
+	if (sb->inode_count < 2)
+		return fail(img, "inode count %u: no root inode", sb->inode_count);
+	if (!xipfs_range_in(sb->inode_off, (uint64_t)sb->inode_count * XIPFS_INODE_SIZE,
+			    sb->meta_off, sb->meta_size))
+		return fail(img, "inode table [%llu, +%u inodes) outside the metadata area",
+			    (unsigned long long)sb->inode_off, sb->inode_count);
+	if (sb->root_ino != XIPFS_ROOT_INO)
+		return fail(img, "root inode %u, expected %d", sb->root_ino, XIPFS_ROOT_INO);
+	if (sb->cluster_count > sb->meta_size / XIPFS_CLUSTER_SIZE ||
+	    !xipfs_range_in(sb->cluster_off, sb->cluster_count * XIPFS_CLUSTER_SIZE,
+			    sb->meta_off, sb->meta_size))
+		return fail(img, "cluster table [%llu, +%llu clusters) outside the metadata area",
+			    (unsigned long long)sb->cluster_off,
+			    (unsigned long long)sb->cluster_count);
+	return 0;
+}
+
+static int open_common(struct xipfs_image *img, char *err, size_t errlen)
+{
+	int ret;
+
+	img->cbuf_index = UINT64_MAX;
+	ret = validate_sb(img);
+	if (ret && err)
+		snprintf(err, errlen, "%s", img->err);
+	return ret;
+}
+
+int xipfs_image_open_mem(const void *buf, size_t len,
+			 struct xipfs_image **imgp, char *err, size_t errlen)
+{
+	struct xipfs_image *img = calloc(1, sizeof(*img));
+	int ret;
+
+	*imgp = NULL;
+	if (!img) {
+		if (err)
+			snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	img->base = buf;
+	img->len = len;
+	ret = open_common(img, err, errlen);
+	if (ret) {
+		xipfs_image_close(img);
+		return ret;
+	}
+	*imgp = img;
+	return 0;
+}
+
+int xipfs_image_open(const char *path, struct xipfs_image **imgp,
+		     char *err, size_t errlen)
+{
+	struct xipfs_image *img;
+	struct stat st;
+	int fd, ret;
+	uint64_t size;
+
+	*imgp = NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		ret = -errno;
+		if (err)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return ret;
+	}
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, &size) < 0)
+			size = 0;
+	} else {
+		size = (uint64_t)st.st_size;
+	}
+	if (size > SIZE_MAX) {
+		close(fd);
+		if (err)
+			snprintf(err, errlen, "%s: too large to map", path);
+		return -EFBIG;
+	}
+	img = calloc(1, sizeof(*img));
+	if (!img) {
+		close(fd);
+		if (err)
+			snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	if (size) {
+		img->map = mmap(NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+		if (img->map == MAP_FAILED) {
+			ret = -errno;
+			if (err)
+				snprintf(err, errlen, "%s: mmap: %s", path, strerror(errno));
+			close(fd);
+			free(img);
+			return ret;
+		}
+		img->map_len = size;
+	} else {
+		img->map = NULL;
+	}
+	close(fd);
+	img->base = img->map ? img->map : (const uint8_t *)"";
+	img->len = size;
+	ret = open_common(img, err, errlen);
+	if (ret) {
+		if (err && strlen(err) + strlen(path) + 3 < errlen) {
+			char tmp[512];
+
+			snprintf(tmp, sizeof(tmp), "%s: %s", path, err);
+			snprintf(err, errlen, "%s", tmp);
+		}
+		xipfs_image_close(img);
+		return ret;
+	}
+	*imgp = img;
+	return 0;
+}
+
+void xipfs_image_close(struct xipfs_image *img)
+{
+	if (!img)
+		return;
+	if (img->map)
+		munmap(img->map, img->map_len);
+	free(img->cbuf);
+	free(img);
+}
+
+int xipfs_inode_get(struct xipfs_image *img, uint32_t ino,
+		    struct xipfs_inode_info *in)
+{
+	const uint8_t *p;
+
+	if (ino >= img->sb.inode_count)
+		return fail(img, "inode %u out of range (%u inodes)", ino,
+			    img->sb.inode_count);
+	p = img->base + img->sb.inode_off + (uint64_t)ino * XIPFS_INODE_SIZE;
+#define I(f) FLD(xipfs_inode, f)
+	in->ino = ino;
+	in->mode = ld16(p + I(i_mode));
+	in->flags = ld16(p + I(i_flags));
+	in->nlink = ld32(p + I(i_nlink));
+	in->uid = ld32(p + I(i_uid));
+	in->gid = ld32(p + I(i_gid));
+	in->size = ld64(p + I(i_size));
+	in->mtime = (int64_t)ld64(p + I(i_mtime));
+	in->mtime_nsec = ld32(p + I(i_mtime_nsec));
+	in->rdev = ld32(p + I(i_rdev));
+	in->data = ld64(p + I(i_data));
+	in->map_cap = ld32(p + I(i_map_cap));
+	in->reserved0 = ld32(p + I(i_reserved0));
+	in->reserved1 = ld64(p + I(i_reserved1));
+#undef I
+	return 0;
+}
+
+int xipfs_dir_open(struct xipfs_image *img, const struct xipfs_inode_info *in,
+		   struct xipfs_dir *d)
+{
+	const uint8_t *p;
+
+	if (!S_ISDIR(in->mode))
+		return fail(img, "inode %u is not a directory", in->ino);
+	if (in->size < XIPFS_DIR_HEADER_SIZE ||
+	    !xipfs_range_in(in->data, in->size, img->sb.meta_off, img->sb.meta_size))
+		return fail(img, "inode %u: directory block [%llu, +%llu) outside the metadata area",
+			    in->ino, (unsigned long long)in->data,
+			    (unsigned long long)in->size);
+	p = img->base + in->data;
+	d->ino = in->ino;
+	d->block = p;
+	d->size = in->size;
+	d->count = ld32(p + FLD(xipfs_dir_header, d_count));
+	d->parent = ld32(p + FLD(xipfs_dir_header, d_parent));
+	if (d->count > (in->size - XIPFS_DIR_HEADER_SIZE) / XIPFS_DIRENT_SIZE)
+		return fail(img, "inode %u: %u directory entries don't fit in %llu bytes",
+			    in->ino, d->count, (unsigned long long)in->size);
+	return 0;
+}
+
+int xipfs_dir_entry(struct xipfs_image *img, const struct xipfs_dir *d,
+		    uint32_t i, struct xipfs_dirent_info *e)
+{
+	const uint8_t *p;
+
+	if (i >= d->count)
+		return fail(img, "directory %u: entry %u out of range", d->ino, i);
+	p = d->block + XIPFS_DIR_HEADER_SIZE + (uint64_t)i * XIPFS_DIRENT_SIZE;
+#define D(f) FLD(xipfs_dirent, f)
+	e->ino = ld32(p + D(d_ino));
+	e->name_off = ld32(p + D(d_name_off));
+	e->name_len = p[D(d_name_len)];
+	e->type = p[D(d_type)];
+	e->reserved = ld16(p + D(d_reserved));
+#undef D
+	e->name = NULL;
+	if (e->name_len == 0)
+		return fail(img, "directory %u: entry %u has an empty name", d->ino, i);
+	if (!xipfs_range_in(e->name_off, e->name_len, 0, d->size))
+		return fail(img, "directory %u: entry %u name [%u, +%u) outside the %llu-byte block",
+			    d->ino, i, e->name_off, e->name_len,
+			    (unsigned long long)d->size);
+	e->name = (const char *)d->block + e->name_off;
+	return 0;
+}
+
+/* Bytewise order, shorter first when one name is a prefix of the other. */
+static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
+{
+	int c = memcmp(a, b, alen < blen ? alen : blen);
+
+	if (c)
+		return c;
+	return alen < blen ? -1 : alen > blen;
+}
+
+int xipfs_lookup(struct xipfs_image *img, uint32_t dir_ino,
+		 const char *name, size_t len, uint32_t *ino)
+{
+	struct xipfs_inode_info in;
+	struct xipfs_dir d;
+	struct xipfs_dirent_info e;
+	uint32_t lo = 0, hi;
+	int ret;
+
+	ret = xipfs_inode_get(img, dir_ino, &in);
+	if (!ret)
+		ret = xipfs_dir_open(img, &in, &d);
+	if (ret)
+		return ret;
+	hi = d.count;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		int c;
+
+		ret = xipfs_dir_entry(img, &d, mid, &e);
+		if (ret)
+			return ret;
+		c = name_cmp(name, len, e.name, e.name_len);
+		if (!c) {
+			*ino = e.ino;
+			return 0;
+		}
+		if (c < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	snprintf(img->err, sizeof(img->err), "%.*s: no such entry",
+		 (int)(len > 255 ? 255 : len), name);
+	return -ENOENT;
+}
+
+int xipfs_resolve(struct xipfs_image *img, const char *path, uint32_t *inop)
+{
+	uint32_t ino = XIPFS_ROOT_INO;
+	const char *p = path;
+
+	while (*p) {
+		const char *end;
+		size_t len;
+		int ret;
+
+		while (*p == '/')
+			p++;
+		if (!*p)
+			break;
+		end = strchrnul(p, '/');
+		len = (size_t)(end - p);
+		if (len == 1 && p[0] == '.') {
+			/* stay */
+		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
+			struct xipfs_inode_info in;
+			struct xipfs_dir d;
+
+			ret = xipfs_inode_get(img, ino, &in);
+			if (!ret)
+				ret = xipfs_dir_open(img, &in, &d);
+			if (ret)
+				return ret;
+			ino = d.parent;
+		} else {
+			struct xipfs_inode_info in;
+
+			ret = xipfs_inode_get(img, ino, &in);
+			if (ret)
+				return ret;
+			if (!S_ISDIR(in.mode)) {
+				snprintf(img->err, sizeof(img->err), "%s: not a directory", path);
+				return -ENOTDIR;
+			}
+			ret = xipfs_lookup(img, ino, p, len, &ino);
+			if (ret == -ENOENT)
+				snprintf(img->err, sizeof(img->err), "%s: no such file or directory",
+					 path);
+			if (ret)
+				return ret;
+		}
+		p = end;
+	}
+	*inop = ino;
+	return 0;
+}
+
+int xipfs_read_link(struct xipfs_image *img, const struct xipfs_inode_info *in,
+		    const char **target, size_t *len)
+{
+	if (!S_ISLNK(in->mode))
+		return fail(img, "inode %u is not a symlink", in->ino);
+	if (in->size == 0 || in->size >= 4096 ||
+	    !xipfs_range_in(in->data, in->size, img->sb.meta_off, img->sb.meta_size))
+		return fail(img, "inode %u: symlink target [%llu, +%llu) invalid or outside the metadata area",
+			    in->ino, (unsigned long long)in->data,
+			    (unsigned long long)in->size);
+	*target = (const char *)img->base + in->data;
+	*len = in->size;
+	return 0;
+}
+
+int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
+		  uint64_t pgno, uint64_t *pte)
+{
+	uint64_t pages;
+
+	if (!S_ISREG(in->mode))
+		return fail(img, "inode %u is not a regular file", in->ino);
+	pages = xipfs_size_pages(img, in->size);
+	if (pgno >= pages)
+		return fail(img, "inode %u: page %llu beyond the end", in->ino,
+			    (unsigned long long)pgno);
+	if (pages > in->map_cap)
+		return fail(img, "inode %u: page map capacity %u < %llu pages", in->ino,
+			    in->map_cap, (unsigned long long)pages);
+	if (!xipfs_range_in(in->data, (uint64_t)in->map_cap * 8,
+			    img->sb.meta_off, img->sb.meta_size))
+		return fail(img, "inode %u: page map [%llu, +%u entries) outside the metadata area",
+			    in->ino, (unsigned long long)in->data, in->map_cap);
+	*pte = ld64(img->base + in->data + pgno * 8);
+	return 0;
+}
+
+int xipfs_cluster_get(struct xipfs_image *img, uint64_t index,
+		      struct xipfs_cluster_info *c)
+{
+	const uint8_t *p;
+
+	if (index >= img->sb.cluster_count)
+		return fail(img, "cluster %llu out of range (%llu clusters)",
+			    (unsigned long long)index,
+			    (unsigned long long)img->sb.cluster_count);
+	p = img->base + img->sb.cluster_off + index * XIPFS_CLUSTER_SIZE;
+#define C(f) FLD(xipfs_cluster, f)
+	c->index = index;
+	c->off = ld64(p + C(c_off));
+	c->clen = ld32(p + C(c_clen));
+	c->ulen = ld32(p + C(c_ulen));
+	c->alg = p[C(c_alg)];
+	c->pages = p[C(c_pages)];
+	c->flags = ld16(p + C(c_flags));
+	c->reserved = ld32(p + C(c_reserved));
+#undef C
+	if (c->pages == 0 || ((uint64_t)c->pages << img->sb.page_shift) > XIPFS_MAX_CLUSTER_SIZE)
+		return fail(img, "cluster %llu: %u pages out of range",
+			    (unsigned long long)index, c->pages);
+	if (c->ulen == 0 || c->ulen > ((uint32_t)c->pages << img->sb.page_shift))
+		return fail(img, "cluster %llu: uncompressed length %u invalid for %u pages",
+			    (unsigned long long)index, c->ulen, c->pages);
+	if (c->alg >= XIPFS_COMP_MAX)
+		return fail(img, "cluster %llu: unknown algorithm %u",
+			    (unsigned long long)index, c->alg);
+	if (c->alg == XIPFS_COMP_NONE && c->clen != c->ulen)
+		return fail(img, "cluster %llu: stored cluster with compressed length %u != %u",
+			    (unsigned long long)index, c->clen, c->ulen);
+	if (c->clen == 0 || !xipfs_range_in(c->off, c->clen, img->sb.comp_off, img->sb.comp_size))
+		return fail(img, "cluster %llu: data [%llu, +%u) outside the compressed area",
+			    (unsigned long long)index, (unsigned long long)c->off, c->clen);
+	return 0;
+}
+
+int xipfs_cluster_load(struct xipfs_image *img, uint64_t index,
+		       const uint8_t **data, uint32_t *ulen)
+{
+	struct xipfs_cluster_info c;
+	const struct xipfs_compressor *z;
+	int ret;
+
+	ret = xipfs_cluster_get(img, index, &c);
+	if (ret)
+		return ret;
+	if (img->cbuf_index == index) {
+		*data = img->cbuf;
+		*ulen = c.ulen;
+		return 0;
+	}
+	if (!img->cbuf) {
+		img->cbuf = malloc(XIPFS_MAX_CLUSTER_SIZE);
+		if (!img->cbuf) {
+			snprintf(img->err, sizeof(img->err), "out of memory");
+			return -ENOMEM;
+		}
+	}
+	img->cbuf_index = UINT64_MAX;
+	if (c.alg == XIPFS_COMP_NONE) {
+		memcpy(img->cbuf, img->base + c.off, c.ulen);
+	} else {
+		z = xipfs_compressor_by_alg(c.alg);
+		if (!z)
+			return fail(img, "cluster %llu: algorithm %s not supported",
+				    (unsigned long long)index, xipfs_alg_name(c.alg));
+		if (z->decompress(img->base + c.off, c.clen, img->cbuf, c.ulen))
+			return fail(img, "cluster %llu: %s data corrupt or not %u bytes long",
+				    (unsigned long long)index, xipfs_alg_name(c.alg), c.ulen);
+	}
+	img->cbuf_index = index;
+	*data = img->cbuf;
+	*ulen = c.ulen;
+	return 0;
+}
+
+int xipfs_read_page(struct xipfs_image *img, const struct xipfs_inode_info *in,
+		    uint64_t pgno, void *buf)
+{
+	uint64_t e, ps = img->page_size, shift = img->sb.page_shift;
+	uint64_t valid, pos = pgno << shift;
+	int ret;
+
+	ret = xipfs_pte_get(img, in, pgno, &e);
+	if (ret)
+		return ret;
+	/* pgno < pages, so pos did not overflow and is < size. */
+	valid = in->size - pos < ps ? in->size - pos : ps;
+	if (e & XIPFS_PTE_RESERVED_MASK)
+		return fail(img, "inode %u page %llu: reserved bits set in map entry 0x%016llx",
+			    in->ino, (unsigned long long)pgno, (unsigned long long)e);
+	switch (xipfs_pte_type(e)) {
+	case XIPFS_PTE_TYPE_HOLE:
+		if (e)
+			return fail(img, "inode %u page %llu: hole entry not zero (0x%016llx)",
+				    in->ino, (unsigned long long)pgno, (unsigned long long)e);
+		memset(buf, 0, ps);
+		return 0;
+	case XIPFS_PTE_TYPE_XIP: {
+		uint64_t pg = e & ((1ULL << 56) - 1), off;
+		bool in_free = img->sb.state & XIPFS_STATE_META_MODIFIED;
+
+		if (pg > (img->sb.image_size >> shift))
+			return fail(img, "inode %u page %llu: XIP page %llu beyond the image",
+				    in->ino, (unsigned long long)pgno, (unsigned long long)pg);
+		off = pg << shift;
+		if (!xipfs_range_in(off, ps, img->sb.xip_off, img->sb.xip_size) &&
+		    !(in_free && xipfs_range_in(off, ps, img->sb.free_off, img->sb.free_size)))
+			return fail(img, "inode %u page %llu: XIP page %llu outside the XIP area",
+				    in->ino, (unsigned long long)pgno, (unsigned long long)pg);
+		memcpy(buf, img->base + off, valid);
+		memset((uint8_t *)buf + valid, 0, ps - valid);
+		return 0;
+	}
+	case XIPFS_PTE_TYPE_COMP: {
+		uint64_t cl = e & XIPFS_PTE_CLUSTER_MASK;
+		uint32_t idx = (e >> XIPFS_PTE_CINDEX_SHIFT) & XIPFS_PTE_CINDEX_MASK;
+		struct xipfs_cluster_info c;
+		const uint8_t *data;
+		uint32_t ulen;
+		uint64_t coff = (uint64_t)idx << shift, n;
+
+		ret = xipfs_cluster_get(img, cl, &c);
+		if (ret)
+			return ret;
+		if (idx >= c.pages)
+			return fail(img, "inode %u page %llu: index %u beyond its %u-page cluster %llu",
+				    in->ino, (unsigned long long)pgno, idx, c.pages,
+				    (unsigned long long)cl);
+		ret = xipfs_cluster_load(img, cl, &data, &ulen);
+		if (ret)
+			return ret;
+		n = ulen > coff ? ulen - coff : 0;
+		if (n > valid)
+			n = valid;
+		memcpy(buf, data + coff, n);
+		memset((uint8_t *)buf + n, 0, ps - n);
+		return 0;
+	}
+	default: { /* TAIL */
+		uint64_t off;
+
+		if (e & ~(XIPFS_PTE_TAIL_MASK | (3ULL << XIPFS_PTE_TYPE_SHIFT)))
+			return fail(img, "inode %u page %llu: tail entry 0x%016llx has bits 48-55 set",
+				    in->ino, (unsigned long long)pgno, (unsigned long long)e);
+		if (pgno + 1 != xipfs_size_pages(img, in->size))
+			return fail(img, "inode %u page %llu: tail entry on a page that is not the last",
+				    in->ino, (unsigned long long)pgno);
+		off = xipfs_tail_offset(img, e);
+		if (!xipfs_range_in(off, valid, img->sb.meta_off, img->sb.meta_size))
+			return fail(img, "inode %u page %llu: tail data [%llu, +%llu) outside the metadata area",
+				    in->ino, (unsigned long long)pgno, (unsigned long long)off,
+				    (unsigned long long)valid);
+		memcpy(buf, img->base + off, valid);
+		memset((uint8_t *)buf + valid, 0, ps - valid);
+		return 0;
+	}
+	}
+}
+
+void xipfs_fix_checksums(void *image, size_t len)
+{
+	uint8_t *p = image;
+	struct xipfs_sb sb;
+	uint32_t crc;
+
+	if (len < XIPFS_SB_SIZE)
+		return;
+	parse_sb(p, &sb);
+	if (xipfs_range_in(sb.meta_off, sb.meta_size, 0, len)) {
+		crc = htole32(xipfs_crc32c(p + sb.meta_off, sb.meta_size));
+		memcpy(p + FLD(xipfs_super_block, s_meta_crc), &crc, 4);
+	}
+	crc = htole32(sb_crc(p));
+	memcpy(p + FLD(xipfs_super_block, s_checksum), &crc, 4);
+}

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Reading xipfs images: the half of the library that fsck.xipfs,
+ * dump.xipfs and the tests use.
+ *
+ * Images are untrusted.  Opening one validates the superblock and the area
+ * layout; every later accessor checks each offset and length it follows
+ * (against the image and against the area it must lie in) before touching
+ * the bytes, and returns -EUCLEAN with a message (xipfs_image_error()) when
+ * a structure is bad.  Nothing here trusts the checksums to have been
+ * verified, so a hostile image can make calls fail but never crash.
+ *
+ * Not thread-safe: an image holds a one-cluster decompression cache.
+ */
+#ifndef XIPFS_IMAGE_H
+#define XIPFS_IMAGE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <linux/xipfs_fs.h>
+
+/* The superblock in host byte order. */
+struct xipfs_sb {
+	uint32_t magic, checksum;
+	uint16_t version;
+	uint8_t page_shift, max_cluster_shift;
+	uint16_t state, comp_algs;
+	uint32_t feature_compat, feature_ro_compat, feature_incompat;
+	uint32_t root_ino;
+	uint64_t image_size;
+	int64_t build_time;
+	uint32_t build_time_nsec;
+	uint32_t inode_count;
+	uint64_t inode_off, meta_off, meta_size;
+	uint32_t meta_crc, reserved0;
+	uint64_t cluster_off, cluster_count;
+	uint64_t xip_off, xip_size, comp_off, comp_size, free_off, free_size;
+	uint8_t uuid[16];
+	char volume_name[17];	/* NUL-terminated copy */
+};
+
+/* An inode in host byte order. */
+struct xipfs_inode_info {
+	uint32_t ino;
+	uint16_t mode, flags;
+	uint32_t nlink, uid, gid;
+	uint64_t size;
+	int64_t mtime;
+	uint32_t mtime_nsec, rdev;
+	uint64_t data;
+	uint32_t map_cap, reserved0;
+	uint64_t reserved1;
+};
+
+/* A cluster descriptor in host byte order. */
+struct xipfs_cluster_info {
+	uint64_t index;
+	uint64_t off;
+	uint32_t clen, ulen;
+	uint8_t alg, pages;
+	uint16_t flags;
+	uint32_t reserved;
+};
+
+/* A directory, as xipfs_dir_open() found it. */
+struct xipfs_dir {
+	uint32_t ino;
+	uint32_t parent;	/* d_parent */
+	uint32_t count;		/* d_count */
+	uint64_t size;		/* block bytes */
+	const uint8_t *block;	/* inside the image */
+};
+
+/* One directory entry.  name points into the image: not NUL-terminated. */
+struct xipfs_dirent_info {
+	uint32_t ino;
+	uint32_t name_off;
+	uint8_t name_len;
+	uint8_t type;
+	uint16_t reserved;
+	const char *name;
+};
+
+struct xipfs_image {
+	const uint8_t *base;	/* the image bytes */
+	size_t len;		/* bytes available (>= sb.image_size once open) */
+	void *map;		/* mmap()ed by xipfs_image_open(), else NULL */
+	size_t map_len;
+	struct xipfs_sb sb;
+	uint32_t page_size;
+	uint64_t meta_end;	/* sb.meta_off + sb.meta_size */
+	/* One decompressed cluster, so that sequential reads cost O(size). */
+	uint8_t *cbuf;
+	uint64_t cbuf_index;	/* UINT64_MAX: empty */
+	char err[256];
+};
+
+/* Type (XIPFS_PTE_TYPE_*) of page map entry e. */
+static inline unsigned int xipfs_pte_type(uint64_t e)
+{
+	return (unsigned int)(e >> XIPFS_PTE_TYPE_SHIFT);
+}
+
+/*
+ * Open an image read-only (mmap) or from memory (buf must outlive the
+ * image).  Returns 0, -EUCLEAN for a corrupt superblock or area layout,
+ * -ENOTXIPFS (below) when the start is not an xipfs superblock at all, or
+ * another -errno; err (may be NULL) receives a message.
+ */
+#define ENOTXIPFS	ENOTRECOVERABLE
+int xipfs_image_open(const char *path, struct xipfs_image **imgp,
+		     char *err, size_t errlen);
+int xipfs_image_open_mem(const void *buf, size_t len,
+			 struct xipfs_image **imgp, char *err, size_t errlen);
+void xipfs_image_close(struct xipfs_image *img);
+/* The message of the last failed call. */
+const char *xipfs_image_error(const struct xipfs_image *img);
+
+/* Pages of a file of size bytes, overflow-safe. */
+uint64_t xipfs_size_pages(const struct xipfs_image *img, uint64_t size);
+/* Is [off, off + len) inside [start, start + size)? Overflow-safe. */
+bool xipfs_range_in(uint64_t off, uint64_t len, uint64_t start, uint64_t size);
+/* Image offset of a TAIL entry's data. */
+uint64_t xipfs_tail_offset(const struct xipfs_image *img, uint64_t pte);
+
+/* Inode ino (checks the slot is inside the table, not its contents). */
+int xipfs_inode_get(struct xipfs_image *img, uint32_t ino,
+		    struct xipfs_inode_info *inode);
+
+/* Directory access: bounds checked, not sortedness. */
+int xipfs_dir_open(struct xipfs_image *img, const struct xipfs_inode_info *dir,
+		   struct xipfs_dir *d);
+int xipfs_dir_entry(struct xipfs_image *img, const struct xipfs_dir *d,
+		    uint32_t i, struct xipfs_dirent_info *e);
+/* Binary search; -ENOENT if absent. */
+int xipfs_lookup(struct xipfs_image *img, uint32_t dir_ino,
+		 const char *name, size_t len, uint32_t *ino);
+/* Resolve an absolute or root-relative path, no symlinks followed. */
+int xipfs_resolve(struct xipfs_image *img, const char *path, uint32_t *ino);
+
+/* Symlink target (points into the image, not NUL-terminated). */
+int xipfs_read_link(struct xipfs_image *img, const struct xipfs_inode_info *inode,
+		    const char **target, size_t *len);
+
+/* Page map entry pgno of a regular file (pgno < pages). */
+int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_inode_info *inode,
+		  uint64_t pgno, uint64_t *pte);
+/* Cluster descriptor, fields validated against the layout. */
+int xipfs_cluster_get(struct xipfs_image *img, uint64_t index,
+		      struct xipfs_cluster_info *c);
+/* Decompress a cluster (exactly c_ulen bytes) into the image's cache. */
+int xipfs_cluster_load(struct xipfs_image *img, uint64_t index,
+		       const uint8_t **data, uint32_t *ulen);
+/* One page of a regular file into buf (page_size bytes, zeros past EOF). */
+int xipfs_read_page(struct xipfs_image *img, const struct xipfs_inode_info *inode,
+		    uint64_t pgno, void *buf);
+
+/* Recompute the superblock and metadata checksums in a writable copy. */
+void xipfs_fix_checksums(void *image, size_t len);
+
+/* DT_* value for a mode, 0 (DT_UNKNOWN) for an invalid one. */
+unsigned int xipfs_mode_dtype(uint16_t mode);
+
+/* ---- check.c: the full consistency check fsck.xipfs runs ---- */
+
+struct xipfs_check_opts {
+	/* Called once per problem found; NULL prints to stderr. */
+	void (*report)(void *arg, const char *msg);
+	void *arg;
+	unsigned int max_messages;	/* then only count; 0 = 100 */
+	bool skip_data;			/* don't decompress clusters */
+};
+
+struct xipfs_check_stats {
+	uint64_t errors;		/* problems found (all of them) */
+	uint64_t inodes, dirs, files, symlinks, specials, dirents;
+	uint64_t pages, xip_pages, comp_pages, holes, tails;
+	uint64_t clusters, cluster_bytes;
+	bool crc_checked;		/* false when META_MODIFIED */
+};
+
+/* Returns the number of problems (also in stats->errors). */
+uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opts,
+		     struct xipfs_check_stats *stats);
+
+/* ---- extract.c: dump.xipfs --extract ---- */
+
+struct xipfs_extract_opts {
+	bool owners;		/* chown (as root) */
+	bool verbose;		/* print each path */
+};
+
+/* Extract the whole tree into dir (created if missing).  0 or -1. */
+int xipfs_extract(struct xipfs_image *img, const char *dir,
+		  const struct xipfs_extract_opts *opts);
+
+#endif

@@ -1,0 +1,721 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The full consistency check behind fsck.xipfs.  It goes on after a
+ * problem (counting all of them, printing the first opts->max_messages),
+ * so one run shows the extent of a corruption.  Only the accessors of
+ * image.c touch the image, plus direct reads of ranges checked here.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "crc32c.h"
+#include "xipfs_image.h"
+
+#define NSEC_PER_SEC	1000000000U
+
+/* Per-inode state of the walk. */
+struct inode_state {
+	uint32_t links;		/* dirents naming it */
+	uint32_t subdirs;	/* DIR: subdirectory entries */
+	uint32_t parent;	/* first directory naming it (0: none) */
+	uint8_t name_len;
+	bool used, valid, visited;
+	const char *name;	/* that dirent's name, in the image */
+};
+
+struct cluster_state {
+	uint32_t ino;		/* owner (0: unused) */
+	uint32_t refs;
+	uint64_t base;		/* file page of index 0 */
+	bool valid;
+	struct xipfs_cluster_info c;
+};
+
+struct ck {
+	struct xipfs_image *img;
+	const struct xipfs_check_opts *opts;
+	struct xipfs_check_stats *st;
+	unsigned int shown, max;
+	uint32_t n;
+	struct inode_state *is;
+	struct cluster_state *cs;
+	uint32_t *xip_owner;	/* per image page: inode using it as XIP */
+	uint8_t *pagebuf;
+};
+
+static void path_of(struct ck *ck, uint32_t ino, char *out, size_t cap)
+{
+	/* Built backwards from the inode to the root. */
+	char *end = out + cap - 1, *p = end;
+	uint32_t steps = 0;
+
+	*p = '\0';
+	if (ino == XIPFS_ROOT_INO) {
+		snprintf(out, cap, "/");
+		return;
+	}
+	while (ino != XIPFS_ROOT_INO) {
+		struct inode_state *s;
+		char comp[4 * 255 + 2], *q = comp;
+
+		if (ino >= ck->n || !ck->is[ino].parent || steps++ > ck->n) {
+			snprintf(out, cap, "inode %u", ino);
+			return;
+		}
+		s = &ck->is[ino];
+		*q++ = '/';
+		for (unsigned int i = 0; i < s->name_len; i++) {
+			unsigned char c = (unsigned char)s->name[i];
+
+			if (c < 0x20 || c >= 0x7f || c == '\\')
+				q += sprintf(q, "\\x%02x", c);
+			else
+				*q++ = (char)c;
+		}
+		if ((size_t)(q - comp) > (size_t)(p - out)) {
+			/* Too long to show whole: keep the end. */
+			if (p - out >= 3)
+				memcpy(p - 3, "...", 3), p -= 3;
+			break;
+		}
+		p -= q - comp;
+		memcpy(p, comp, (size_t)(q - comp));
+		ino = s->parent;
+	}
+	memmove(out, p, (size_t)(end - p) + 1);
+}
+
+__attribute__((format(printf, 3, 4)))
+static void problem(struct ck *ck, uint32_t ino, const char *fmt, ...)
+{
+	char msg[1024], path[768];
+	va_list ap;
+	int n = 0;
+
+	ck->st->errors++;
+	if (ck->shown >= ck->max)
+		return;
+	ck->shown++;
+	if (ino) {
+		path_of(ck, ino, path, sizeof(path));
+		if (strncmp(path, "inode ", 6))
+			n = snprintf(msg, sizeof(msg), "%s (inode %u): ", path, ino);
+		else
+			n = snprintf(msg, sizeof(msg), "inode %u: ", ino);
+	}
+	va_start(ap, fmt);
+	vsnprintf(msg + n, sizeof(msg) - (size_t)n, fmt, ap);
+	va_end(ap);
+	if (ck->opts && ck->opts->report)
+		ck->opts->report(ck->opts->arg, msg);
+	else
+		fprintf(stderr, "%s\n", msg);
+}
+
+/* Report a failed accessor: its message names the structure. */
+static void accessor_problem(struct ck *ck, uint32_t ino)
+{
+	problem(ck, ino, "%s", xipfs_image_error(ck->img));
+}
+
+static bool all_zero(const uint8_t *p, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+static void check_zero_range(struct ck *ck, uint64_t off, uint64_t len, const char *what)
+{
+	const uint8_t *p = ck->img->base + off;
+
+	for (uint64_t i = 0; i < len; i++)
+		if (p[i]) {
+			problem(ck, 0, "%s: non-zero byte at offset %llu", what,
+				(unsigned long long)(off + i));
+			return;
+		}
+}
+
+static void check_sb(struct ck *ck)
+{
+	const struct xipfs_sb *sb = &ck->img->sb;
+	const uint8_t *raw = ck->img->base;
+	size_t nlen;
+
+	if (sb->state & ~(XIPFS_STATE_CLEAN | XIPFS_STATE_META_MODIFIED))
+		problem(ck, 0, "superblock: unknown state bits 0x%x", sb->state);
+	if (sb->feature_compat & ~(uint32_t)XIPFS_FEATURE_COMPAT_ALL)
+		problem(ck, 0, "superblock: unknown compatible features 0x%x",
+			sb->feature_compat & ~(uint32_t)XIPFS_FEATURE_COMPAT_ALL);
+	if (sb->feature_ro_compat & ~(uint32_t)XIPFS_FEATURE_RO_COMPAT_ALL)
+		problem(ck, 0, "superblock: unknown read-only compatible features 0x%x",
+			sb->feature_ro_compat & ~(uint32_t)XIPFS_FEATURE_RO_COMPAT_ALL);
+	if (sb->comp_algs & ~((1U << XIPFS_COMP_MAX) - 1))
+		problem(ck, 0, "superblock: unknown compression algorithms 0x%x", sb->comp_algs);
+	if (sb->cluster_count &&
+	    !(sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_CLUSTERS))
+		problem(ck, 0, "superblock: %llu clusters but the CLUSTERS feature is not set",
+			(unsigned long long)sb->cluster_count);
+	if (sb->cluster_count &&
+	    (sb->max_cluster_shift < sb->page_shift || (1U << sb->max_cluster_shift) >
+	     XIPFS_MAX_CLUSTER_SIZE))
+		problem(ck, 0, "superblock: max cluster shift %u out of range %u..18",
+			sb->max_cluster_shift, sb->page_shift);
+	if (sb->free_size && !(sb->feature_compat & XIPFS_FEATURE_COMPAT_FREE_SPACE))
+		problem(ck, 0, "superblock: free area without the FREE_SPACE feature");
+	if (sb->build_time_nsec >= NSEC_PER_SEC)
+		problem(ck, 0, "superblock: build time nanoseconds %u out of range",
+			sb->build_time_nsec);
+	if (sb->inode_off % 8 || sb->cluster_off % 8)
+		problem(ck, 0, "superblock: inode table or cluster table not 8-byte aligned");
+	if (sb->reserved0 ||
+	    !all_zero(raw + offsetof(struct xipfs_super_block, s_reserved),
+		      sizeof(((struct xipfs_super_block *)0)->s_reserved)))
+		problem(ck, 0, "superblock: reserved fields not zero");
+	nlen = strnlen(sb->volume_name, 16);
+	if (!all_zero(raw + offsetof(struct xipfs_super_block, s_volume_name) + nlen, 16 - nlen))
+		problem(ck, 0, "superblock: volume name not NUL-padded");
+
+	if (sb->state & XIPFS_STATE_META_MODIFIED) {
+		ck->st->crc_checked = false;
+	} else {
+		uint32_t crc = xipfs_crc32c(raw + sb->meta_off, sb->meta_size);
+
+		ck->st->crc_checked = true;
+		if (crc != sb->meta_crc)
+			problem(ck, 0, "metadata checksum mismatch (stored 0x%08x, computed 0x%08x)",
+				sb->meta_crc, crc);
+	}
+}
+
+/* Bytes no structure owns are zero: catches damage nothing else covers. */
+static void check_gaps(struct ck *ck)
+{
+	const struct xipfs_sb *sb = &ck->img->sb;
+	uint64_t ps = ck->img->page_size;
+	struct { uint64_t off, size; } a[4] = {
+		{ sb->meta_off, sb->meta_size }, { sb->xip_off, sb->xip_size },
+		{ sb->comp_off, sb->comp_size }, { sb->free_off, sb->free_size },
+	};
+	uint64_t pos = ps;
+
+	check_zero_range(ck, XIPFS_SB_SIZE, ps - XIPFS_SB_SIZE, "superblock padding");
+	/* Opening checked that non-empty areas are in order. */
+	for (int i = 0; i < 4; i++) {
+		if (!a[i].size)
+			continue;
+		check_zero_range(ck, pos, a[i].off - pos, "space between areas");
+		pos = a[i].off + a[i].size;
+	}
+	check_zero_range(ck, pos, sb->image_size - pos, "space after the last area");
+}
+
+static void check_inode(struct ck *ck, uint32_t ino)
+{
+	struct xipfs_image *img = ck->img;
+	struct inode_state *s = &ck->is[ino];
+	const uint8_t *raw = img->base + img->sb.inode_off + (uint64_t)ino * XIPFS_INODE_SIZE;
+	struct xipfs_inode_info in;
+
+	if (xipfs_inode_get(img, ino, &in)) {
+		accessor_problem(ck, ino);
+		return;
+	}
+	if (ino == 0 || in.mode == 0) {
+		if (!all_zero(raw, XIPFS_INODE_SIZE))
+			problem(ck, 0, "inode %u: unused slot not zero", ino);
+		return;
+	}
+	s->used = true;
+	ck->st->inodes++;
+	if (xipfs_mode_dtype(in.mode) == DT_UNKNOWN) {
+		problem(ck, 0, "inode %u: invalid file type (mode 0%o)", ino, in.mode);
+		return;
+	}
+	if (in.flags & ~XIPFS_INODE_FLAG_ALL)
+		problem(ck, 0, "inode %u: unknown flags 0x%x", ino, in.flags);
+	if (in.reserved0 || in.reserved1)
+		problem(ck, 0, "inode %u: reserved fields not zero", ino);
+	if (in.mtime_nsec >= NSEC_PER_SEC)
+		problem(ck, 0, "inode %u: mtime nanoseconds %u out of range", ino, in.mtime_nsec);
+	if (!S_ISREG(in.mode) && in.map_cap)
+		problem(ck, 0, "inode %u: page map capacity %u on a non-regular file", ino,
+			in.map_cap);
+	if (!S_ISCHR(in.mode) && !S_ISBLK(in.mode) && in.rdev)
+		problem(ck, 0, "inode %u: device number 0x%x on a non-device", ino, in.rdev);
+
+	switch (in.mode & S_IFMT) {
+	case S_IFREG: {
+		uint64_t pages = xipfs_size_pages(img, in.size);
+
+		ck->st->files++;
+		if (in.data % 8)
+			problem(ck, 0, "inode %u: page map offset %llu not 8-byte aligned", ino,
+				(unsigned long long)in.data);
+		if (pages > in.map_cap) {
+			problem(ck, 0, "inode %u: page map capacity %u < %llu pages", ino,
+				in.map_cap, (unsigned long long)pages);
+			return;
+		}
+		if (!xipfs_range_in(in.data, (uint64_t)in.map_cap * 8, img->sb.meta_off,
+				    img->sb.meta_size)) {
+			problem(ck, 0, "inode %u: page map [%llu, +%u entries) outside the metadata area",
+				ino, (unsigned long long)in.data, in.map_cap);
+			return;
+		}
+		break;
+	}
+	case S_IFDIR: {
+		struct xipfs_dir d;
+
+		ck->st->dirs++;
+		if (in.data % 8)
+			problem(ck, 0, "inode %u: directory block offset %llu not 8-byte aligned",
+				ino, (unsigned long long)in.data);
+		if (xipfs_dir_open(img, &in, &d)) {
+			accessor_problem(ck, 0);
+			return;
+		}
+		break;
+	}
+	case S_IFLNK: {
+		const char *t;
+		size_t len;
+
+		ck->st->symlinks++;
+		if (xipfs_read_link(img, &in, &t, &len)) {
+			accessor_problem(ck, 0);
+			return;
+		}
+		if (memchr(t, '\0', len))
+			problem(ck, 0, "inode %u: symlink target contains a NUL byte", ino);
+		break;
+	}
+	default:
+		ck->st->specials++;
+		if (in.data || in.size)
+			problem(ck, 0, "inode %u: special file with non-zero size or data offset",
+				ino);
+		break;
+	}
+	s->valid = true;
+}
+
+static void check_dir(struct ck *ck, uint32_t ino, uint32_t *queue, uint32_t *qtail)
+{
+	struct xipfs_image *img = ck->img;
+	struct xipfs_inode_info in;
+	struct xipfs_dir d;
+	struct xipfs_dirent_info e, prev = { 0 };
+	uint64_t names_start;
+	bool have_prev = false;
+
+	if (xipfs_inode_get(img, ino, &in) || xipfs_dir_open(img, &in, &d))
+		return;	/* reported by check_inode() */
+	if (d.parent != ck->is[ino].parent)
+		problem(ck, ino, "parent is inode %u, but it is in directory inode %u",
+			d.parent, ck->is[ino].parent);
+	names_start = XIPFS_DIR_HEADER_SIZE + (uint64_t)d.count * XIPFS_DIRENT_SIZE;
+	for (uint32_t i = 0; i < d.count; i++) {
+		struct inode_state *t;
+		struct xipfs_inode_info child;
+
+		if (xipfs_dir_entry(img, &d, i, &e)) {
+			accessor_problem(ck, ino);
+			continue;
+		}
+		ck->st->dirents++;
+		if (e.reserved)
+			problem(ck, ino, "entry %u: reserved field not zero", i);
+		if (e.name_off < names_start)
+			problem(ck, ino, "entry %u: name overlaps the entry table", i);
+		if (memchr(e.name, '/', e.name_len) || memchr(e.name, '\0', e.name_len))
+			problem(ck, ino, "entry %u: name contains '/' or NUL", i);
+		if ((e.name_len == 1 && e.name[0] == '.') ||
+		    (e.name_len == 2 && e.name[0] == '.' && e.name[1] == '.'))
+			problem(ck, ino, "entry %u: name is \".\" or \"..\"", i);
+		if (have_prev) {
+			size_t m = prev.name_len < e.name_len ? prev.name_len : e.name_len;
+			int c = memcmp(prev.name, e.name, m);
+
+			if (!c)
+				c = prev.name_len < e.name_len ? -1 : prev.name_len > e.name_len;
+			if (c == 0)
+				problem(ck, ino, "entry %u: duplicate name \"%.*s\"", i,
+					e.name_len, e.name);
+			else if (c > 0)
+				problem(ck, ino, "entry %u: \"%.*s\" out of sorted order", i,
+					e.name_len, e.name);
+		}
+		prev = e;
+		have_prev = true;
+
+		if (e.ino == 0 || e.ino >= ck->n || !ck->is[e.ino].used) {
+			problem(ck, ino, "entry \"%.*s\" points to unused or invalid inode %u",
+				e.name_len, e.name, e.ino);
+			continue;
+		}
+		t = &ck->is[e.ino];
+		if (xipfs_inode_get(img, e.ino, &child))
+			continue;
+		if (e.type != xipfs_mode_dtype(child.mode))
+			problem(ck, ino, "entry \"%.*s\": type %u but inode %u has mode 0%o",
+				e.name_len, e.name, e.type, e.ino, child.mode);
+		t->links++;
+		if (!t->parent) {
+			t->parent = ino;
+			t->name = e.name;
+			t->name_len = e.name_len;
+		}
+		if (!S_ISDIR(child.mode))
+			continue;
+		ck->is[ino].subdirs++;
+		if (e.ino == XIPFS_ROOT_INO || t->visited) {
+			problem(ck, ino, "entry \"%.*s\": directory inode %u is reachable twice (loop or directory hard link)",
+				e.name_len, e.name, e.ino);
+			continue;
+		}
+		t->visited = true;
+		if (t->valid)
+			queue[(*qtail)++] = e.ino;
+	}
+}
+
+static void check_tree(struct ck *ck)
+{
+	uint32_t *queue, head = 0, tail = 0;
+	struct xipfs_inode_info root;
+
+	if (xipfs_inode_get(ck->img, XIPFS_ROOT_INO, &root) || !S_ISDIR(root.mode)) {
+		problem(ck, 0, "root inode %d is not a directory", XIPFS_ROOT_INO);
+		return;
+	}
+	/* Each directory is queued at most once: visited guards it. */
+	queue = malloc((size_t)ck->n * sizeof(*queue));
+	if (!queue) {
+		problem(ck, 0, "out of memory");
+		return;
+	}
+	ck->is[XIPFS_ROOT_INO].visited = true;
+	ck->is[XIPFS_ROOT_INO].parent = XIPFS_ROOT_INO;
+	if (ck->is[XIPFS_ROOT_INO].valid)
+		queue[tail++] = XIPFS_ROOT_INO;
+	while (head < tail)
+		check_dir(ck, queue[head++], queue, &tail);
+	free(queue);
+	/* path_of() stops at the root: it is its own parent. */
+}
+
+static void check_links(struct ck *ck)
+{
+	for (uint32_t ino = 1; ino < ck->n; ino++) {
+		struct inode_state *s = &ck->is[ino];
+		struct xipfs_inode_info in;
+		uint64_t want;
+
+		if (!s->used || xipfs_inode_get(ck->img, ino, &in))
+			continue;
+		if (ino != XIPFS_ROOT_INO && !s->links) {
+			problem(ck, 0, "inode %u (mode 0%o): not reachable from the root", ino,
+				in.mode);
+			continue;
+		}
+		want = S_ISDIR(in.mode) ? 2 + (uint64_t)s->subdirs : s->links;
+		if (in.nlink != want)
+			problem(ck, ino, "link count %u, expected %llu", in.nlink,
+				(unsigned long long)want);
+	}
+}
+
+static void check_file_map(struct ck *ck, uint32_t ino)
+{
+	struct xipfs_image *img = ck->img;
+	const struct xipfs_sb *sb = &img->sb;
+	unsigned int shift = sb->page_shift;
+	uint64_t ps = img->page_size, pages;
+	struct xipfs_inode_info in;
+	const uint8_t *map;
+
+	if (xipfs_inode_get(img, ino, &in))
+		return;
+	/* check_inode() validated the map's range and capacity. */
+	map = img->base + in.data;
+	pages = xipfs_size_pages(img, in.size);
+	ck->st->pages += pages;
+	for (uint64_t p = 0; p < in.map_cap; p++) {
+		uint64_t e, valid;
+
+		memcpy(&e, map + p * 8, 8);
+		e = le64toh(e);
+		if (p >= pages) {
+			if (e)
+				problem(ck, ino, "page map entry %llu beyond the end of the file is not zero",
+					(unsigned long long)p);
+			continue;
+		}
+		valid = p + 1 < pages ? ps : in.size - (p << shift);
+		if (e & XIPFS_PTE_RESERVED_MASK) {
+			problem(ck, ino, "page %llu: reserved bits set in map entry 0x%016llx",
+				(unsigned long long)p, (unsigned long long)e);
+			continue;
+		}
+		switch (xipfs_pte_type(e)) {
+		case XIPFS_PTE_TYPE_HOLE:
+			ck->st->holes++;
+			if (e)
+				problem(ck, ino, "page %llu: hole entry not zero (0x%016llx)",
+					(unsigned long long)p, (unsigned long long)e);
+			break;
+		case XIPFS_PTE_TYPE_XIP: {
+			uint64_t pg = e & ((1ULL << 56) - 1), off;
+			bool in_free = sb->state & XIPFS_STATE_META_MODIFIED;
+
+			ck->st->xip_pages++;
+			if (pg > XIPFS_PTE_XIP_MASK || pg >= (sb->image_size >> shift)) {
+				problem(ck, ino, "page %llu: XIP page number %llu beyond the image",
+					(unsigned long long)p, (unsigned long long)pg);
+				break;
+			}
+			off = pg << shift;
+			if (!xipfs_range_in(off, ps, sb->xip_off, sb->xip_size) &&
+			    !(in_free && xipfs_range_in(off, ps, sb->free_off, sb->free_size))) {
+				problem(ck, ino, "page %llu: XIP page %llu outside the XIP area%s",
+					(unsigned long long)p, (unsigned long long)pg,
+					in_free ? " and the free area" : "");
+				break;
+			}
+			if (ck->xip_owner[pg]) {
+				problem(ck, ino, "page %llu: XIP page %llu already used by inode %u",
+					(unsigned long long)p, (unsigned long long)pg,
+					ck->xip_owner[pg]);
+				break;
+			}
+			ck->xip_owner[pg] = ino;
+			if (valid < ps && !all_zero(img->base + off + valid, ps - valid))
+				problem(ck, ino, "page %llu: XIP page %llu not zero past the end of the file",
+					(unsigned long long)p, (unsigned long long)pg);
+			break;
+		}
+		case XIPFS_PTE_TYPE_COMP: {
+			uint64_t cl = e & XIPFS_PTE_CLUSTER_MASK;
+			uint32_t idx = (e >> XIPFS_PTE_CINDEX_SHIFT) & XIPFS_PTE_CINDEX_MASK;
+			struct cluster_state *c;
+
+			ck->st->comp_pages++;
+			if (cl >= sb->cluster_count) {
+				problem(ck, ino, "page %llu: cluster %llu out of range (%llu clusters)",
+					(unsigned long long)p, (unsigned long long)cl,
+					(unsigned long long)sb->cluster_count);
+				break;
+			}
+			c = &ck->cs[cl];
+			if (c->valid && idx >= c->c.pages) {
+				problem(ck, ino, "page %llu: index %u beyond the %u pages of cluster %llu",
+					(unsigned long long)p, idx, c->c.pages,
+					(unsigned long long)cl);
+				break;
+			}
+			if (idx > p) {
+				problem(ck, ino, "page %llu: cluster index %u before the start of the file",
+					(unsigned long long)p, idx);
+				break;
+			}
+			if (!c->ino) {
+				c->ino = ino;
+				c->base = p - idx;
+			} else if (c->ino != ino || c->base != p - idx) {
+				problem(ck, ino, "page %llu: cluster %llu index %u inconsistent with its use by inode %u page %llu",
+					(unsigned long long)p, (unsigned long long)cl, idx, c->ino,
+					(unsigned long long)c->base);
+				break;
+			}
+			c->refs++;
+			break;
+		}
+		default: { /* TAIL */
+			uint64_t off = xipfs_tail_offset(img, e);
+
+			ck->st->tails++;
+			if (!(sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_TAIL))
+				problem(ck, ino, "page %llu: tail entry but the TAIL feature is not set",
+					(unsigned long long)p);
+			if (p + 1 != pages) {
+				problem(ck, ino, "page %llu: tail entry on a page that is not the last",
+					(unsigned long long)p);
+				break;
+			}
+			if (e & (0xffULL << 48))
+				problem(ck, ino, "page %llu: tail entry 0x%016llx has bits 48-55 set",
+					(unsigned long long)p, (unsigned long long)e);
+			else if (!xipfs_range_in(off, valid, sb->meta_off, sb->meta_size))
+				problem(ck, ino, "page %llu: tail data [%llu, +%llu) outside the metadata area",
+					(unsigned long long)p, (unsigned long long)off,
+					(unsigned long long)valid);
+			break;
+		}
+		}
+	}
+}
+
+static int cmp_u64pair(const void *a, const void *b)
+{
+	const uint64_t *x = a, *y = b;
+
+	return x[0] < y[0] ? -1 : x[0] > y[0];
+}
+
+static void check_clusters(struct ck *ck)
+{
+	struct xipfs_image *img = ck->img;
+	const struct xipfs_sb *sb = &img->sb;
+	unsigned int shift = sb->page_shift;
+	uint64_t (*iv)[2], niv = 0, pos;
+
+	iv = malloc((sb->cluster_count ? sb->cluster_count : 1) * sizeof(*iv));
+	if (!iv) {
+		problem(ck, 0, "out of memory");
+		return;
+	}
+	for (uint64_t i = 0; i < sb->cluster_count; i++) {
+		struct cluster_state *c = &ck->cs[i];
+		struct xipfs_inode_info in;
+		uint64_t fpages;
+
+		if (!c->valid)
+			continue;	/* reported when the table was read */
+		ck->st->clusters++;
+		iv[niv][0] = c->c.off;
+		iv[niv++][1] = c->c.clen;
+		if (c->c.flags || c->c.reserved)
+			problem(ck, 0, "cluster %llu: flags or reserved field not zero",
+				(unsigned long long)i);
+		if (c->c.alg != XIPFS_COMP_NONE && !(sb->comp_algs & (1U << c->c.alg)))
+			problem(ck, 0, "cluster %llu: algorithm %u not in the superblock's list 0x%x",
+				(unsigned long long)i, c->c.alg, sb->comp_algs);
+		if (sb->max_cluster_shift <= 18 &&
+		    ((uint64_t)c->c.pages << shift) > (1ULL << sb->max_cluster_shift))
+			problem(ck, 0, "cluster %llu: %u pages exceed the maximum cluster size",
+				(unsigned long long)i, c->c.pages);
+		if (!c->ino) {
+			problem(ck, 0, "cluster %llu: not used by any file", (unsigned long long)i);
+			continue;
+		}
+		if (c->refs != c->c.pages)
+			problem(ck, c->ino, "cluster %llu: %u pages, but %u map entries use it",
+				(unsigned long long)i, c->c.pages, c->refs);
+		if (xipfs_inode_get(img, c->ino, &in))
+			continue;
+		fpages = xipfs_size_pages(img, in.size);
+		if (c->base + c->c.pages > fpages)
+			problem(ck, c->ino, "cluster %llu: pages %llu..%llu beyond the end of the file",
+				(unsigned long long)i, (unsigned long long)c->base,
+				(unsigned long long)(c->base + c->c.pages - 1));
+		else if (c->base + c->c.pages < fpages &&
+			 c->c.ulen != ((uint32_t)c->c.pages << shift))
+			problem(ck, c->ino, "cluster %llu: %u bytes for %u pages, but it is not the file's last cluster",
+				(unsigned long long)i, c->c.ulen, c->c.pages);
+		else if (c->c.ulen <= ((uint32_t)(c->c.pages - 1) << shift))
+			problem(ck, c->ino, "cluster %llu: %u bytes leave its last page empty",
+				(unsigned long long)i, c->c.ulen);
+		if (!(ck->opts && ck->opts->skip_data)) {
+			const uint8_t *data;
+			uint32_t ulen;
+
+			if (xipfs_cluster_load(img, i, &data, &ulen))
+				accessor_problem(ck, c->ino);
+			else
+				ck->st->cluster_bytes += ulen;
+		}
+	}
+	/* Compressed data: clusters don't overlap, the rest is zero. */
+	qsort(iv, niv, sizeof(*iv), cmp_u64pair);
+	pos = sb->comp_off;
+	for (uint64_t i = 0; i < niv; i++) {
+		if (iv[i][0] < pos) {
+			problem(ck, 0, "compressed data of two clusters overlap at offset %llu",
+				(unsigned long long)iv[i][0]);
+		} else {
+			check_zero_range(ck, pos, iv[i][0] - pos, "compressed area gap");
+		}
+		if (iv[i][0] + iv[i][1] > pos)
+			pos = iv[i][0] + iv[i][1];
+	}
+	check_zero_range(ck, pos, sb->comp_off + sb->comp_size - pos, "compressed area tail");
+	free(iv);
+}
+
+static void check_unused_xip(struct ck *ck)
+{
+	const struct xipfs_sb *sb = &ck->img->sb;
+	unsigned int shift = sb->page_shift;
+
+	/* A read-write mount may leave stale data behind. */
+	if (sb->state & XIPFS_STATE_META_MODIFIED)
+		return;
+	for (uint64_t pg = sb->xip_off >> shift; pg < (sb->xip_off + sb->xip_size) >> shift; pg++)
+		if (!ck->xip_owner[pg] && !all_zero(ck->img->base + (pg << shift), 1ULL << shift)) {
+			problem(ck, 0, "XIP page %llu is used by no file but not zero",
+				(unsigned long long)pg);
+			return;
+		}
+}
+
+uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opts,
+		     struct xipfs_check_stats *stats)
+{
+	struct ck ck = { .img = img, .opts = opts, .st = stats };
+	uint64_t npages = img->sb.image_size >> img->sb.page_shift;
+
+	memset(stats, 0, sizeof(*stats));
+	ck.max = opts && opts->max_messages ? opts->max_messages : 100;
+	ck.n = img->sb.inode_count;
+	ck.is = calloc(ck.n, sizeof(*ck.is));
+	ck.cs = calloc(img->sb.cluster_count ? img->sb.cluster_count : 1, sizeof(*ck.cs));
+	ck.xip_owner = calloc(npages, sizeof(*ck.xip_owner));
+	if (!ck.is || !ck.cs || !ck.xip_owner) {
+		problem(&ck, 0, "out of memory");
+		goto out;
+	}
+	check_sb(&ck);
+	check_gaps(&ck);
+	for (uint64_t i = 0; i < img->sb.cluster_count; i++) {
+		if (xipfs_cluster_get(img, i, &ck.cs[i].c))
+			accessor_problem(&ck, 0);
+		else
+			ck.cs[i].valid = true;
+	}
+	for (uint32_t ino = 0; ino < ck.n; ino++)
+		check_inode(&ck, ino);
+	check_tree(&ck);
+	check_links(&ck);
+	for (uint32_t ino = 1; ino < ck.n; ino++) {
+		struct xipfs_inode_info in;
+
+		if (ck.is[ino].valid && !xipfs_inode_get(img, ino, &in) && S_ISREG(in.mode))
+			check_file_map(&ck, ino);
+	}
+	check_clusters(&ck);
+	check_unused_xip(&ck);
+out:
+	if (ck.st->errors > ck.shown) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "%llu more problems not shown",
+			 (unsigned long long)(ck.st->errors - ck.shown));
+		if (opts && opts->report)
+			opts->report(opts->arg, msg);
+		else
+			fprintf(stderr, "%s\n", msg);
+	}
+	free(ck.is);
+	free(ck.cs);
+	free(ck.xip_owner);
+	free(ck.pagebuf);
+	return stats->errors;
+}

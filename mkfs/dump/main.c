@@ -1,8 +1,424 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * dump.xipfs: show what an xipfs image holds: superblock, listings, file
+ * contents, page maps; or extract the whole tree.
+ */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/stat.h>
 
-int main(void)
+#include "compress.h"
+#include "xipfs_image.h"
+
+/* Recursion guard for -R on hostile images (a loop is a corruption). */
+#define MAX_DEPTH	4096
+
+static int errors;
+
+static void usage(FILE *f)
 {
-	fputs("dump.xipfs: not implemented yet\n", stderr);
-	return 8;
+	fputs("Usage: dump.xipfs [OPTIONS] IMAGE\n"
+	      "Show the contents of an xipfs image.\n"
+	      "  -s, --super          superblock summary (the default)\n"
+	      "  -l, --list PATH      ls -l style listing of PATH\n"
+	      "  -R, --recursive      with -l: list subdirectories too\n"
+	      "  -c, --cat PATH       write the file PATH to standard output\n"
+	      "  -m, --map PATH       the page map of the file PATH\n"
+	      "  -x, --extract DIR    extract the whole tree into DIR\n"
+	      "      --no-owners      with --extract: don't chown (default as non-root)\n"
+	      "  -v, --verbose        with --extract: print each path\n"
+	      "  -h, --help           this help\n"
+	      "Exit status: 0 success, 1 error (including a damaged image), 2 usage.\n",
+	      f);
+}
+
+static void put_name(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c < 0x20 || c == 0x7f || c == '\\')
+			printf("\\x%02x", c);
+		else
+			putchar(c);
+	}
+}
+
+static void show_super(struct xipfs_image *img)
+{
+	const struct xipfs_sb *sb = &img->sb;
+	char when[64];
+	time_t t = (time_t)sb->build_time;
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	else
+		snprintf(when, sizeof(when), "%lld", (long long)sb->build_time);
+	printf("magic:            0x%08x\n", sb->magic);
+	printf("version:          %u\n", sb->version);
+	printf("volume name:      %s\n", sb->volume_name);
+	printf("uuid:             ");
+	for (int i = 0; i < 16; i++)
+		printf("%02x%s", sb->uuid[i], i == 3 || i == 5 || i == 7 || i == 9 ? "-" : "");
+	printf("\n");
+	printf("image size:       %llu\n", (unsigned long long)sb->image_size);
+	printf("page size:        %u\n", img->page_size);
+	printf("max cluster size: %u\n", sb->max_cluster_shift < 32 ?
+	       1U << sb->max_cluster_shift : 0);
+	printf("build time:       %s (+%u ns)\n", when, sb->build_time_nsec);
+	printf("state:            0x%x%s%s\n", sb->state,
+	       sb->state & XIPFS_STATE_CLEAN ? " clean" : "",
+	       sb->state & XIPFS_STATE_META_MODIFIED ? " meta-modified" : "");
+	printf("features:         compat 0x%x ro_compat 0x%x incompat 0x%x%s%s%s\n",
+	       sb->feature_compat, sb->feature_ro_compat, sb->feature_incompat,
+	       sb->feature_compat & XIPFS_FEATURE_COMPAT_FREE_SPACE ? " free_space" : "",
+	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_CLUSTERS ? " clusters" : "",
+	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_TAIL ? " tail" : "");
+	printf("algorithms:       ");
+	for (unsigned int a = 0; a < 16; a++)
+		if (sb->comp_algs & (1U << a))
+			printf("%s ", xipfs_alg_name(a));
+	printf("\n");
+	printf("inodes:           %u slots\n", sb->inode_count);
+	printf("clusters:         %llu\n", (unsigned long long)sb->cluster_count);
+	printf("inode table:      %llu\n", (unsigned long long)sb->inode_off);
+	printf("cluster table:    %llu\n", (unsigned long long)sb->cluster_off);
+	printf("metadata area:    %llu +%llu (crc 0x%08x)\n", (unsigned long long)sb->meta_off,
+	       (unsigned long long)sb->meta_size, sb->meta_crc);
+	printf("XIP area:         %llu +%llu\n", (unsigned long long)sb->xip_off,
+	       (unsigned long long)sb->xip_size);
+	printf("compressed area:  %llu +%llu\n", (unsigned long long)sb->comp_off,
+	       (unsigned long long)sb->comp_size);
+	printf("free area:        %llu +%llu\n", (unsigned long long)sb->free_off,
+	       (unsigned long long)sb->free_size);
+}
+
+static void mode_string(uint16_t mode, char *s)
+{
+	static const char types[] = "?pc?d?b?-?l?s???";
+	const char *rwx = "rwxrwxrwx";
+
+	s[0] = types[(mode >> 12) & 15];
+	for (int i = 0; i < 9; i++)
+		s[1 + i] = mode & (0400 >> i) ? rwx[i] : '-';
+	if (mode & S_ISUID)
+		s[3] = mode & 0100 ? 's' : 'S';
+	if (mode & S_ISGID)
+		s[6] = mode & 0010 ? 's' : 'S';
+	if (mode & S_ISVTX)
+		s[9] = mode & 0001 ? 't' : 'T';
+	s[10] = '\0';
+}
+
+static void list_one(struct xipfs_image *img, const struct xipfs_inode_info *in,
+		     const char *name, size_t len)
+{
+	char mode[11], when[32];
+	time_t t = (time_t)in->mtime;
+	struct tm tm;
+
+	mode_string(in->mode, mode);
+	if (gmtime_r(&t, &tm))
+		strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+	else
+		snprintf(when, sizeof(when), "%lld", (long long)in->mtime);
+	printf("%s %3u %5u %5u ", mode, in->nlink, in->uid, in->gid);
+	if (S_ISCHR(in->mode) || S_ISBLK(in->mode))
+		printf("%5u, %5u", (in->rdev & 0xfff00) >> 8,
+		       (in->rdev & 0xff) | ((in->rdev >> 12) & 0xfff00));
+	else
+		printf("%12llu", (unsigned long long)in->size);
+	printf(" %s.%09u ", when, in->mtime_nsec);
+	put_name(name, len);
+	if (S_ISLNK(in->mode)) {
+		const char *target;
+		size_t tlen;
+
+		if (!xipfs_read_link(img, in, &target, &tlen)) {
+			printf(" -> ");
+			put_name(target, tlen);
+		}
+	}
+	printf("\n");
+}
+
+static void list_dir(struct xipfs_image *img, const struct xipfs_inode_info *dir,
+		     char *path, size_t plen, bool recursive, unsigned int depth)
+{
+	struct xipfs_dir d;
+	struct xipfs_dirent_info e;
+	struct xipfs_inode_info in;
+
+	if (xipfs_dir_open(img, dir, &d)) {
+		fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
+		errors++;
+		return;
+	}
+	if (recursive) {
+		put_name(path, plen ? plen : 1);
+		printf(":\n");
+	}
+	for (uint32_t i = 0; i < d.count; i++) {
+		if (xipfs_dir_entry(img, &d, i, &e) || xipfs_inode_get(img, e.ino, &in)) {
+			fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
+			errors++;
+			continue;
+		}
+		list_one(img, &in, e.name, e.name_len);
+	}
+	if (!recursive)
+		return;
+	if (depth >= MAX_DEPTH) {
+		fprintf(stderr, "dump.xipfs: directories nested too deep (a loop?)\n");
+		errors++;
+		return;
+	}
+	for (uint32_t i = 0; i < d.count; i++) {
+		if (xipfs_dir_entry(img, &d, i, &e) || xipfs_inode_get(img, e.ino, &in) ||
+		    !S_ISDIR(in.mode))
+			continue;
+		if (plen + 1 + e.name_len >= 65536) {
+			fprintf(stderr, "dump.xipfs: path too long\n");
+			errors++;
+			continue;
+		}
+		path[plen] = '/';
+		memcpy(path + plen + 1, e.name, e.name_len);
+		printf("\n");
+		list_dir(img, &in, path, plen + 1 + e.name_len, true, depth + 1);
+	}
+}
+
+static int do_list(struct xipfs_image *img, const char *path, bool recursive)
+{
+	struct xipfs_inode_info in;
+	uint32_t ino;
+	char *buf;
+	size_t plen;
+
+	if (xipfs_resolve(img, path, &ino) || xipfs_inode_get(img, ino, &in)) {
+		fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
+		return 1;
+	}
+	if (!S_ISDIR(in.mode)) {
+		list_one(img, &in, path, strlen(path));
+		return 0;
+	}
+	buf = malloc(65536 + 256);
+	if (!buf)
+		return 1;
+	plen = strlen(path);
+	if (plen > 4096)
+		plen = 4096;
+	memcpy(buf, path, plen);
+	while (plen > 1 && buf[plen - 1] == '/')
+		plen--;
+	if (plen == 1 && buf[0] == '/')
+		plen = 0;
+	list_dir(img, &in, buf, plen, recursive, 0);
+	free(buf);
+	return errors ? 1 : 0;
+}
+
+static int open_file(struct xipfs_image *img, const char *path,
+		     struct xipfs_inode_info *in)
+{
+	uint32_t ino;
+
+	if (xipfs_resolve(img, path, &ino) || xipfs_inode_get(img, ino, in)) {
+		fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
+		return -1;
+	}
+	if (!S_ISREG(in->mode)) {
+		fprintf(stderr, "dump.xipfs: %s: not a regular file\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+static int do_cat(struct xipfs_image *img, const char *path)
+{
+	struct xipfs_inode_info in;
+	uint64_t pages, ps = img->page_size;
+	uint8_t *buf;
+
+	if (open_file(img, path, &in))
+		return 1;
+	buf = malloc(ps);
+	if (!buf)
+		return 1;
+	pages = xipfs_size_pages(img, in.size);
+	for (uint64_t p = 0; p < pages; p++) {
+		uint64_t n = p + 1 < pages ? ps : in.size - p * ps;
+
+		if (xipfs_read_page(img, &in, p, buf)) {
+			fprintf(stderr, "dump.xipfs: %s: %s\n", path, xipfs_image_error(img));
+			free(buf);
+			return 1;
+		}
+		if (fwrite(buf, 1, n, stdout) != n) {
+			fprintf(stderr, "dump.xipfs: write: %s\n", strerror(errno));
+			free(buf);
+			return 1;
+		}
+	}
+	free(buf);
+	return fflush(stdout) ? 1 : 0;
+}
+
+static int do_map(struct xipfs_image *img, const char *path)
+{
+	struct xipfs_inode_info in;
+	uint64_t pages, n[4] = { 0 }, last_cl = UINT64_MAX, nclusters = 0;
+	static const char *const names[4] = { "hole", "xip", "compressed", "tail" };
+	int ret = 0;
+
+	if (open_file(img, path, &in))
+		return 1;
+	pages = xipfs_size_pages(img, in.size);
+	printf("%s: inode %u, %llu bytes, %llu pages, map capacity %u\n", path, in.ino,
+	       (unsigned long long)in.size, (unsigned long long)pages, in.map_cap);
+	for (uint64_t p = 0; p < pages; p++) {
+		uint64_t e;
+
+		if (xipfs_pte_get(img, &in, p, &e)) {
+			fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
+			return 1;
+		}
+		n[xipfs_pte_type(e)]++;
+		printf("page %llu: ", (unsigned long long)p);
+		switch (xipfs_pte_type(e)) {
+		case XIPFS_PTE_TYPE_HOLE:
+			printf("hole\n");
+			break;
+		case XIPFS_PTE_TYPE_XIP:
+			printf("xip image page %llu (offset %llu)\n",
+			       (unsigned long long)(e & XIPFS_PTE_XIP_MASK),
+			       (unsigned long long)((e & XIPFS_PTE_XIP_MASK) << img->sb.page_shift));
+			break;
+		case XIPFS_PTE_TYPE_COMP: {
+			uint64_t cl = e & XIPFS_PTE_CLUSTER_MASK;
+			unsigned int idx = (e >> XIPFS_PTE_CINDEX_SHIFT) & XIPFS_PTE_CINDEX_MASK;
+			struct xipfs_cluster_info c;
+
+			if (cl != last_cl)
+				nclusters++;
+			last_cl = cl;
+			printf("compressed cluster %llu index %u", (unsigned long long)cl, idx);
+			if (xipfs_cluster_get(img, cl, &c)) {
+				printf(" (bad cluster: %s)\n", xipfs_image_error(img));
+				ret = 1;
+			} else {
+				printf(" (%s, %u pages, %u -> %u bytes at %llu)\n",
+				       xipfs_alg_name(c.alg), c.pages, c.ulen, c.clen,
+				       (unsigned long long)c.off);
+			}
+			break;
+		}
+		default:
+			printf("tail at offset %llu, %llu bytes\n",
+			       (unsigned long long)xipfs_tail_offset(img, e),
+			       (unsigned long long)(in.size - (p << img->sb.page_shift)));
+			break;
+		}
+	}
+	printf("summary: %llu pages: %llu %s, %llu %s (%llu clusters), %llu %s, %llu %s\n",
+	       (unsigned long long)pages, (unsigned long long)n[1], names[1],
+	       (unsigned long long)n[2], names[2], (unsigned long long)nclusters,
+	       (unsigned long long)n[0], n[0] == 1 ? names[0] : "holes",
+	       (unsigned long long)n[3], n[3] == 1 ? names[3] : "tails");
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "super", no_argument, NULL, 's' },
+		{ "list", required_argument, NULL, 'l' },
+		{ "recursive", no_argument, NULL, 'R' },
+		{ "cat", required_argument, NULL, 'c' },
+		{ "map", required_argument, NULL, 'm' },
+		{ "extract", required_argument, NULL, 'x' },
+		{ "no-owners", no_argument, NULL, 'O' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct xipfs_extract_opts xopts = { .owners = geteuid() == 0 };
+	struct xipfs_image *img;
+	const char *arg = NULL;
+	char err[512];
+	bool super = false, recursive = false;
+	int c, action = 0, ret = 0;
+
+	while ((c = getopt_long(argc, argv, "sl:Rc:m:x:vh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			super = true;
+			break;
+		case 'l': case 'c': case 'm': case 'x':
+			if (action) {
+				fprintf(stderr, "dump.xipfs: -l, -c, -m and --extract exclude each other\n");
+				return 2;
+			}
+			action = c;
+			arg = optarg;
+			break;
+		case 'R':
+			recursive = true;
+			break;
+		case 'O':
+			xopts.owners = false;
+			break;
+		case 'v':
+			xopts.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind + 1 != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (recursive && action != 'l') {
+		fprintf(stderr, "dump.xipfs: -R goes with -l\n");
+		return 2;
+	}
+	if (xipfs_image_open(argv[optind], &img, err, sizeof(err))) {
+		fprintf(stderr, "dump.xipfs: %s\n", err);
+		return 1;
+	}
+	if (super || !action)
+		show_super(img);
+	switch (action) {
+	case 'l':
+		ret = do_list(img, arg, recursive);
+		break;
+	case 'c':
+		ret = do_cat(img, arg);
+		break;
+	case 'm':
+		ret = do_map(img, arg);
+		break;
+	case 'x':
+		ret = xipfs_extract(img, arg, &xopts) ? 1 : 0;
+		break;
+	}
+	xipfs_image_close(img);
+	if (fflush(stdout)) {
+		fprintf(stderr, "dump.xipfs: write: %s\n", strerror(errno));
+		ret = 1;
+	}
+	return ret;
 }

@@ -1,4 +1,45 @@
 #!/bin/bash
-# Placeholder until the board lands: host packages only.
-set -e
-exit 0
+# SPDX-License-Identifier: GPL-2.0
+#
+# Install everything the suite needs on a fresh Debian 12 machine, then
+# set up the kernels and the guest userland.  Idempotent: a second run
+# finds everything in place and returns in about a second.
+#
+#   tests/setup/install.sh            packages, stock + debug kernels, guest
+#   tests/setup/install.sh packages   packages only
+set -eu -o pipefail
+. "$(dirname "$0")/lib.sh"
+
+PACKAGES=(
+	build-essential make gcc git bash cpio xz-utils kmod
+	qemu-system-x86 qemu-system-arm busybox-static
+	linux-headers-amd64 linux-source-6.1
+	flex bison bc libelf-dev libssl-dev dwarves
+	fio stress-ng squashfs-tools erofs-utils mtd-utils e2fsprogs xfsprogs
+	sparse clang libclang-rt-14-dev
+	gcc-aarch64-linux-gnu libc6-dev-arm64-cross device-tree-compiler
+	liblz4-dev libzstd-dev liblzma-dev zlib1g-dev libarchive-dev libisal-dev
+	gnuplot-nox
+)
+
+missing=()
+for p in "${PACKAGES[@]}"; do
+	[ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null)" = installed ] ||
+		missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+	[ "$(id -u)" = 0 ] || die "need root to install: ${missing[*]}"
+	say "installing ${missing[*]}"
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+[ "${1:-}" = packages ] && exit 0
+
+mkdir -p "$XIPFS_CACHE"
+"$SETUP/kernel-stock.sh"
+"$SETUP/guest.sh"
+"$SETUP/kernel-debug.sh"
+# The arm64 board sets itself up when its helper has landed.
+if [ -x "$TOP/tests/arm64/setup.sh" ]; then
+	"$TOP/tests/arm64/setup.sh"
+fi

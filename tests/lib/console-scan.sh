@@ -1,0 +1,28 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+#
+# console_splats LOG: print the lines of a kernel console log that show
+# a kernel problem; succeed if there is any.  Shared by tests/board and
+# tests/check.
+
+# KASAN and most debug checks print "BUG: ...", WARN() and lockdep print
+# "WARNING: ...", DEBUG_LIST goes through either.
+XIPFS_SPLAT_RE='BUG:|WARNING:|Oops|general protection fault|kernel BUG at|Kernel panic|UBSAN:|suspected memory leak|unreferenced object|blocked for more than|list_(add|del) corruption|Unable to handle kernel'
+
+# Taint flags that are fine: O (out-of-tree module, 1<<12) and
+# E (unsigned module, 1<<13), which loading our own xipfs.ko sets.
+XIPFS_TAINT_OK=$(((1 << 12) | (1 << 13)))
+
+console_splats() {
+	local found=1 t
+	if grep -aE "$XIPFS_SPLAT_RE" "$1"; then
+		found=0
+	fi
+	# guest-init reports /proc/sys/kernel/tainted at the end of the run.
+	t=$(tr -d '\r' <"$1" | sed -n 's/.*xipfs-board: tainted=\([0-9]*\).*/\1/p' | tail -n1)
+	if [ -n "$t" ] && [ $((t & ~XIPFS_TAINT_OK)) -ne 0 ]; then
+		echo "kernel tainted: $t (only O and E are expected)"
+		found=0
+	fi
+	return $found
+}

@@ -1,0 +1,47 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# guest-modules.sh KERNEL: print the path of a cpio archive holding the
+# kernel modules the guest may load (/lib/modules/<release>), building
+# it on first use.  The stock kernel's whole tree is 400 MiB: only the
+# modules the board and the cases use go in, with their dependencies;
+# the debug kernel's few modules all go in.
+set -eu -o pipefail
+XIPFS_CACHE=${XIPFS_CACHE:-/var/cache/xipfs}
+kernel=$1
+kdir=$XIPFS_CACHE/kernels/$kernel
+rel=$(. "$kdir/env"; echo "$KRELEASE")
+key=$( { cat "$kdir/key" "$0"; } | sha256sum | cut -c1-16)
+out=$XIPFS_CACHE/guest/x86_64/modules-$kernel-$key.cpio
+if [ -f "$out" ]; then
+	echo "$out"
+	exit 0
+fi
+
+WANT="virtio_pci virtio_blk loop mtd phram mtdram mtdblock mtdblock_ro
+	squashfs erofs ext4 cramfs crc32c_generic crc32c_intel libcrc32c
+	nd_pmem nd_e820 dax_pmem"
+
+stage=$(mktemp -d "${TMPDIR:-/tmp}/xipfs-mods.XXXXXX")
+trap 'rm -rf "$stage"' EXIT
+src=$kdir/modules/lib/modules/$rel
+dst=$stage/lib/modules/$rel
+mkdir -p "$dst"
+if [ "$kernel" = stock ]; then
+	for m in $WANT; do
+		modprobe -d "$kdir/modules" -S "$rel" --show-depends "$m" 2>/dev/null || true
+	done | awk '$1 == "insmod" {print $2}' | sort -u | while read -r ko; do
+		rel_path=${ko#"$kdir/modules"}
+		mkdir -p "$stage$(dirname "$rel_path")"
+		cp "$ko" "$stage$rel_path"
+	done
+	cp "$src"/modules.order "$src"/modules.builtin* "$dst/" 2>/dev/null || true
+else
+	[ ! -d "$src" ] || cp -a "$src/." "$dst/"
+	rm -f "$dst/build" "$dst/source"
+fi
+depmod -b "$stage" "$rel"
+mkdir -p "$(dirname "$out")"
+(cd "$stage" && find . -mindepth 1 | cpio -o -H newc --quiet -R 0:0) >"$out.new"
+mv "$out.new" "$out"
+echo "$out"

@@ -15,6 +15,7 @@
 #include <linux/err.h>
 #include <linux/kernel.h>
 #include <linux/sched.h>
+#include <linux/sched/mm.h>
 #include <linux/string.h>
 #include <linux/xipfs_fs.h>
 #include "decompressor.h"
@@ -108,6 +109,7 @@ void *xipfs_ws_get(struct xipfs_ws_pool *pool)
 	unsigned int limit = xipfs_ws_limit();
 	bool may_alloc = true;
 	bool first, empty;
+	unsigned int nofs;
 	void *ws;
 
 	for (;;) {
@@ -125,9 +127,16 @@ void *xipfs_ws_get(struct xipfs_ws_pool *pool)
 		if (pool->nr < limit && (may_alloc || !pool->nr)) {
 			first = !pool->nr++;
 			spin_unlock(&pool->lock);
-			/* Not the only one: failing just means waiting. */
+			/*
+			 * The caller may hold the page lock or its own locks
+			 * (read_folio), so keep reclaim out of filesystems;
+			 * a scope also covers xz_dec_init()'s own kmalloc.
+			 * Not the only one: failing just means waiting.
+			 */
+			nofs = memalloc_nofs_save();
 			ws = pool->alloc(first ? GFP_KERNEL :
 					 GFP_KERNEL | __GFP_NOWARN);
+			memalloc_nofs_restore(nofs);
 			if (ws)
 				return ws;
 

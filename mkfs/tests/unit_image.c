@@ -1,0 +1,592 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Unit tests of the image reader and checker on a small image built here
+ * by hand, independent of mkfs.xipfs, so that each corruption can be
+ * placed precisely and its message asserted.
+ *
+ * The image (4 KiB pages):
+ *   /        dir  ino 1: a, dev, fifo, link, sub
+ *   /a       reg  ino 2: 3 pages + 100 bytes: XIP, hole, zlib cluster 0, tail
+ *   /sub     dir  ino 3: b, hard
+ *   /link    lnk  ino 4 -> "sub/b"
+ *   /dev     chr  ino 5 (1, 3)
+ *   /sub/b   reg  ino 6: 2 pages + 10 bytes, stored cluster 1 (3 pages)
+ *   /fifo    fifo ino 7
+ *   /sub/hard  = ino 2
+ */
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "compress.h"
+#include "crc32c.h"
+#include "xipfs_image.h"
+
+#define PS		4096
+#define IMG_PAGES	16
+#define META_OFF	PS
+#define NINODES		8
+
+static uint8_t img[IMG_PAGES * PS];
+static size_t img_len;
+/* Where the builder put things, for the corruption cases. */
+static uint64_t off_inodes, off_root_dir, off_sub_dir, off_map_a, off_map_b,
+		off_clusters, off_link, off_tail, xip_off, comp_off, comp0_off;
+static uint8_t content_a[3 * PS + 100], content_b[2 * PS + 10];
+
+static int failures, checks;
+
+#define CHECK(cond, ...) do {						\
+	checks++;							\
+	if (!(cond)) {							\
+		failures++;						\
+		fprintf(stderr, "%s:%d: FAILED: %s: ", __FILE__, __LINE__, #cond); \
+		fprintf(stderr, __VA_ARGS__);				\
+		fputc('\n', stderr);					\
+	}								\
+} while (0)
+
+static void st16(uint64_t off, uint16_t v) { v = htole16(v); memcpy(img + off, &v, 2); }
+static void st32(uint64_t off, uint32_t v) { v = htole32(v); memcpy(img + off, &v, 4); }
+static void st64(uint64_t off, uint64_t v) { v = htole64(v); memcpy(img + off, &v, 8); }
+
+#define SB(f)	offsetof(struct xipfs_super_block, f)
+#define IN(ino, f) (off_inodes + (uint64_t)(ino) * XIPFS_INODE_SIZE + offsetof(struct xipfs_inode, f))
+
+static uint64_t meta_pos;
+
+static uint64_t meta_alloc(uint64_t len)
+{
+	uint64_t off = (meta_pos + 7) & ~7ULL;
+
+	meta_pos = off + len;
+	return off;
+}
+
+static void put_inode(uint32_t ino, uint16_t mode, uint32_t nlink, uint64_t size,
+		      uint64_t data, uint32_t rdev, uint32_t map_cap)
+{
+	st16(IN(ino, i_mode), mode);
+	st32(IN(ino, i_nlink), nlink);
+	st32(IN(ino, i_uid), 1000 + ino);
+	st32(IN(ino, i_gid), 2000 + ino);
+	st64(IN(ino, i_size), size);
+	st64(IN(ino, i_mtime), 1700000000 + ino);
+	st32(IN(ino, i_mtime_nsec), 123456789);
+	st32(IN(ino, i_rdev), rdev);
+	st64(IN(ino, i_data), data);
+	st32(IN(ino, i_map_cap), map_cap);
+}
+
+struct ent { const char *name; uint32_t ino; uint8_t type; };
+
+static uint64_t put_dir(uint32_t parent, const struct ent *e, uint32_t n, uint64_t *size)
+{
+	uint64_t len = XIPFS_DIR_HEADER_SIZE + n * XIPFS_DIRENT_SIZE, names, off;
+
+	for (uint32_t i = 0; i < n; i++)
+		len += strlen(e[i].name);
+	off = meta_alloc(len);
+	st32(off, n);
+	st32(off + 4, parent);
+	names = XIPFS_DIR_HEADER_SIZE + n * XIPFS_DIRENT_SIZE;
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t d = off + XIPFS_DIR_HEADER_SIZE + i * XIPFS_DIRENT_SIZE;
+		size_t l = strlen(e[i].name);
+
+		st32(d, e[i].ino);
+		st32(d + 4, (uint32_t)names);
+		img[d + 8] = (uint8_t)l;
+		img[d + 9] = e[i].type;
+		memcpy(img + off + names, e[i].name, l);
+		names += l;
+	}
+	*size = len;
+	return off;
+}
+
+static void build(void)
+{
+	const struct xipfs_compressor *z = xipfs_compressor_by_name("zlib");
+	static const struct ent root[] = {
+		{ "a", 2, DT_REG }, { "dev", 5, DT_CHR }, { "fifo", 7, DT_FIFO },
+		{ "link", 4, DT_LNK }, { "sub", 3, DT_DIR },
+	};
+	static const struct ent sub[] = { { "b", 6, DT_REG }, { "hard", 2, DT_REG } };
+	uint8_t cbuf[2 * PS];
+	uint64_t size, meta_size, pos;
+	size_t clen;
+
+	memset(img, 0, sizeof(img));
+	for (size_t i = 0; i < sizeof(content_a); i++)
+		content_a[i] = (uint8_t)(i * 7 + 1);
+	memset(content_a + PS, 0, PS);	/* the hole */
+	for (size_t i = 0; i < sizeof(content_b); i++)
+		content_b[i] = (uint8_t)(i ^ (i >> 8));
+
+	meta_pos = META_OFF;
+	off_inodes = meta_alloc(NINODES * XIPFS_INODE_SIZE);
+	off_root_dir = put_dir(1, root, 5, &size);
+	put_inode(1, S_IFDIR | 0755, 3, size, off_root_dir, 0, 0);
+	off_sub_dir = put_dir(1, sub, 2, &size);
+	put_inode(3, S_IFDIR | 0750, 2, size, off_sub_dir, 0, 0);
+	off_map_a = meta_alloc(5 * 8);
+	put_inode(2, S_IFREG | 0644, 2, sizeof(content_a), off_map_a, 0, 5);
+	off_map_b = meta_alloc(3 * 8);
+	put_inode(6, S_IFREG | 0600, 1, sizeof(content_b), off_map_b, 0, 3);
+	off_link = meta_alloc(5);
+	memcpy(img + off_link, "sub/b", 5);
+	put_inode(4, S_IFLNK | 0777, 1, 5, off_link, 0, 0);
+	put_inode(5, S_IFCHR | 0620, 1, 0, 0, makedev(1, 3) & 0xfffff, 0);
+	put_inode(7, S_IFIFO | 0644, 1, 0, 0, 0, 0);
+	off_tail = meta_alloc(100);
+	memcpy(img + off_tail, content_a + 3 * PS, 100);
+	off_clusters = meta_alloc(2 * XIPFS_CLUSTER_SIZE);
+	meta_size = meta_pos - META_OFF;
+
+	xip_off = (meta_pos + PS - 1) / PS * PS;
+	memcpy(img + xip_off, content_a, PS);
+	comp_off = xip_off + PS;
+	clen = z->compress(content_a + 2 * PS, PS, cbuf, sizeof(cbuf), 6);
+	if (!clen)
+		abort();
+	comp0_off = comp_off;
+	memcpy(img + comp_off, cbuf, clen);
+	memcpy(img + comp_off + clen, content_b, sizeof(content_b));
+	pos = comp_off + clen + sizeof(content_b);
+
+	/* cluster 0: zlib, page 2 of a; cluster 1: stored, all of b */
+	st64(off_clusters, comp_off);
+	st32(off_clusters + 8, (uint32_t)clen);
+	st32(off_clusters + 12, PS);
+	img[off_clusters + 16] = XIPFS_COMP_ZLIB;
+	img[off_clusters + 17] = 1;
+	st64(off_clusters + 24, comp_off + clen);
+	st32(off_clusters + 24 + 8, sizeof(content_b));
+	st32(off_clusters + 24 + 12, sizeof(content_b));
+	img[off_clusters + 24 + 16] = XIPFS_COMP_NONE;
+	img[off_clusters + 24 + 17] = 3;
+
+	st64(off_map_a, XIPFS_PTE_XIP(xip_off / PS));
+	st64(off_map_a + 8, 0);
+	st64(off_map_a + 16, XIPFS_PTE_COMP(0, 0));
+	st64(off_map_a + 24, XIPFS_PTE_TAIL(off_tail));
+	for (int i = 0; i < 3; i++)
+		st64(off_map_b + 8 * i, XIPFS_PTE_COMP(1, i));
+
+	img_len = (pos + PS - 1) / PS * PS;
+	st32(SB(s_magic), XIPFS_MAGIC);
+	st16(SB(s_version), XIPFS_VERSION);
+	img[SB(s_page_shift)] = 12;
+	img[SB(s_max_cluster_shift)] = 14;
+	st16(SB(s_state), XIPFS_STATE_CLEAN);
+	st16(SB(s_comp_algs), 1U << XIPFS_COMP_ZLIB);
+	st32(SB(s_feature_incompat), XIPFS_FEATURE_INCOMPAT_CLUSTERS | XIPFS_FEATURE_INCOMPAT_TAIL);
+	st32(SB(s_root_ino), XIPFS_ROOT_INO);
+	st64(SB(s_image_size), img_len);
+	st32(SB(s_inode_count), NINODES);
+	st64(SB(s_inode_off), off_inodes);
+	st64(SB(s_meta_off), META_OFF);
+	st64(SB(s_meta_size), meta_size);
+	st64(SB(s_cluster_off), off_clusters);
+	st64(SB(s_cluster_count), 2);
+	st64(SB(s_xip_off), xip_off);
+	st64(SB(s_xip_size), PS);
+	st64(SB(s_comp_off), comp_off);
+	st64(SB(s_comp_size), pos - comp_off);
+	st64(SB(s_free_off), img_len);
+	memcpy(img + SB(s_volume_name), "unit", 4);
+	xipfs_fix_checksums(img, img_len);
+}
+
+/* Messages of the last check, one per line. */
+static char msgs[16384];
+static unsigned int nmsgs;
+
+static void collect(void *arg, const char *msg)
+{
+	(void)arg;
+	nmsgs++;
+	if (strlen(msgs) + strlen(msg) + 2 < sizeof(msgs)) {
+		strcat(msgs, msg);
+		strcat(msgs, "\n");
+	}
+}
+
+static uint64_t run_check(unsigned int max, struct xipfs_check_stats *st)
+{
+	struct xipfs_check_opts o = { .report = collect, .max_messages = max };
+	struct xipfs_image *im;
+	struct xipfs_check_stats dummy;
+	char err[256];
+	uint64_t n;
+
+	msgs[0] = '\0';
+	nmsgs = 0;
+	if (xipfs_image_open_mem(img, img_len, &im, err, sizeof(err))) {
+		snprintf(msgs, sizeof(msgs), "open: %s\n", err);
+		return UINT64_MAX;
+	}
+	n = xipfs_check(im, &o, st ? st : &dummy);
+	xipfs_image_close(im);
+	return n;
+}
+
+/* After a mutation: checksums fixed, so only the structural check can see it. */
+static void expect_problem(const char *what, const char *needle)
+{
+	uint64_t n;
+
+	xipfs_fix_checksums(img, img_len);
+	n = run_check(0, NULL);
+	CHECK(n > 0 && n != UINT64_MAX, "%s: expected a problem, got %llu:\n%s", what,
+	      (unsigned long long)n, msgs);
+	CHECK(strstr(msgs, needle), "%s: no message with \"%s\" in:\n%s", what, needle, msgs);
+	build();
+}
+
+static void expect_open_error(const char *what, const char *needle, bool fix, int want)
+{
+	struct xipfs_image *im;
+	char err[256] = "";
+	int ret;
+
+	if (fix)
+		xipfs_fix_checksums(img, img_len);
+	ret = xipfs_image_open_mem(img, img_len, &im, err, sizeof(err));
+	CHECK(ret == want, "%s: open returned %d, want %d (%s)", what, ret, want, err);
+	CHECK(strstr(err, needle), "%s: error \"%s\" lacks \"%s\"", what, err, needle);
+	if (!ret)
+		xipfs_image_close(im);
+	build();
+}
+
+static void test_clean(void)
+{
+	struct xipfs_check_stats st;
+	struct xipfs_image *im;
+	struct xipfs_inode_info in;
+	uint8_t page[PS];
+	char err[256];
+	const char *t;
+	size_t tlen;
+	uint32_t ino;
+	uint64_t n;
+
+	n = run_check(0, &st);
+	CHECK(n == 0, "clean image has %llu problems:\n%s", (unsigned long long)n, msgs);
+	CHECK(st.inodes == 7 && st.dirs == 2 && st.files == 2 && st.symlinks == 1 &&
+	      st.specials == 2, "inode counts %llu/%llu/%llu", (unsigned long long)st.inodes,
+	      (unsigned long long)st.dirs, (unsigned long long)st.files);
+	CHECK(st.pages == 7 && st.xip_pages == 1 && st.comp_pages == 4 && st.holes == 1 &&
+	      st.tails == 1, "page counts");
+	CHECK(st.clusters == 2 && st.cluster_bytes == PS + sizeof(content_b), "clusters");
+	CHECK(st.crc_checked, "crc checked");
+
+	CHECK(!xipfs_image_open_mem(img, img_len, &im, err, sizeof(err)), "open: %s", err);
+	CHECK(!xipfs_resolve(im, "/sub/hard", &ino) && ino == 2, "resolve hard link");
+	CHECK(!xipfs_resolve(im, "sub/../a", &ino) && ino == 2, "resolve ..");
+	CHECK(xipfs_resolve(im, "/nope", &ino) == -ENOENT, "missing path");
+	CHECK(xipfs_resolve(im, "/a/x", &ino) == -ENOTDIR, "file as directory");
+	CHECK(!xipfs_inode_get(im, 2, &in), "inode 2");
+	for (uint64_t p = 0; p < 4; p++) {
+		size_t len = p < 3 ? PS : 100;
+
+		CHECK(!xipfs_read_page(im, &in, p, page), "read a page %llu: %s",
+		      (unsigned long long)p, xipfs_image_error(im));
+		CHECK(!memcmp(page, content_a + p * PS, len), "a page %llu content",
+		      (unsigned long long)p);
+	}
+	CHECK(xipfs_read_page(im, &in, 4, page) == -EUCLEAN, "read past EOF fails");
+	CHECK(!xipfs_inode_get(im, 6, &in), "inode 6");
+	for (uint64_t p = 0; p < 3; p++) {
+		size_t len = p < 2 ? PS : 10;
+
+		CHECK(!xipfs_read_page(im, &in, p, page), "read b page %llu",
+		      (unsigned long long)p);
+		CHECK(!memcmp(page, content_b + p * PS, len), "b page %llu content",
+		      (unsigned long long)p);
+		CHECK(p < 2 || page[10] == 0, "b zero past EOF");
+	}
+	CHECK(!xipfs_inode_get(im, 4, &in) && !xipfs_read_link(im, &in, &t, &tlen) &&
+	      tlen == 5 && !memcmp(t, "sub/b", 5), "symlink target");
+	CHECK(xipfs_inode_get(im, NINODES, &in) == -EUCLEAN, "inode out of range");
+	xipfs_image_close(im);
+}
+
+static void test_extract(void)
+{
+	char dir[] = "/tmp/xipfs-unit-XXXXXX", path[256], buf[sizeof(content_a) + 1];
+	struct xipfs_extract_opts o = { .owners = false };
+	struct xipfs_image *im;
+	struct stat sa, sh, sd;
+	char err[256];
+	int fd;
+	ssize_t n;
+
+	if (!mkdtemp(dir)) {
+		CHECK(0, "mkdtemp: %s", strerror(errno));
+		return;
+	}
+	CHECK(!xipfs_image_open_mem(img, img_len, &im, err, sizeof(err)), "open: %s", err);
+	snprintf(path, sizeof(path), "%s/x", dir);
+	CHECK(!xipfs_extract(im, path, &o), "extract");
+	xipfs_image_close(im);
+	snprintf(path, sizeof(path), "%s/x/a", dir);
+	fd = open(path, O_RDONLY);
+	n = fd >= 0 ? read(fd, buf, sizeof(buf)) : -1;
+	CHECK(n == (ssize_t)sizeof(content_a) && !memcmp(buf, content_a, sizeof(content_a)),
+	      "extracted a content (%zd bytes)", n);
+	if (fd >= 0)
+		close(fd);
+	CHECK(!lstat(path, &sa) && sa.st_mtim.tv_nsec == 123456789 &&
+	      sa.st_mtim.tv_sec == 1700000002 && (sa.st_mode & 07777) == 0644,
+	      "a metadata");
+	snprintf(path, sizeof(path), "%s/x/sub/hard", dir);
+	CHECK(!lstat(path, &sh) && sh.st_ino == sa.st_ino && sh.st_nlink == 2, "hard link");
+	snprintf(path, sizeof(path), "%s/x/link", dir);
+	n = readlink(path, buf, sizeof(buf));
+	CHECK(n == 5 && !memcmp(buf, "sub/b", 5), "symlink");
+	snprintf(path, sizeof(path), "%s/x/fifo", dir);
+	CHECK(!lstat(path, &sd) && S_ISFIFO(sd.st_mode), "fifo");
+	if (geteuid() == 0) {
+		snprintf(path, sizeof(path), "%s/x/dev", dir);
+		CHECK(!lstat(path, &sd) && S_ISCHR(sd.st_mode) && major(sd.st_rdev) == 1 &&
+		      minor(sd.st_rdev) == 3, "char device");
+	}
+	snprintf(path, sizeof(path), "%s/x/sub", dir);
+	CHECK(!lstat(path, &sd) && (sd.st_mode & 07777) == 0750 &&
+	      sd.st_mtim.tv_sec == 1700000003, "sub metadata after its contents");
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	CHECK(system(path) == 0, "cleanup");
+}
+
+static void test_corruptions(void)
+{
+	uint64_t e;
+	struct xipfs_check_stats st;
+
+	/* Checksums: the one thing a flip without a fix-up must trip. */
+	img[SB(s_build_time)] ^= 1;
+	expect_open_error("superblock flip", "superblock checksum", false, -EUCLEAN);
+	img[IN(3, i_mtime)] ^= 1;
+	CHECK(run_check(0, NULL) == 1 && strstr(msgs, "metadata checksum mismatch"),
+	      "metadata flip:\n%s", msgs);
+	build();
+	img[0] ^= 0xff;
+	expect_open_error("magic", "not an xipfs image", false, -ENOTXIPFS);
+	img_len -= PS;
+	expect_open_error("truncated", "truncated", false, -EUCLEAN);
+	st32(SB(s_feature_incompat), 0x80 | XIPFS_FEATURE_INCOMPAT_ALL);
+	expect_open_error("incompat", "unknown incompatible", true, -EUCLEAN);
+	st64(SB(s_inode_off), META_OFF + 8 * 1024 * 1024);
+	expect_open_error("inode table", "inode table", true, -EUCLEAN);
+	st64(SB(s_xip_off), 0);
+	expect_open_error("xip area on sb", "superblock", true, -EUCLEAN);
+	st64(SB(s_meta_size), UINT64_MAX - 100);
+	expect_open_error("meta size overflow", "outside the image", true, -EUCLEAN);
+	st64(SB(s_cluster_count), UINT64_MAX / 3);
+	expect_open_error("cluster count overflow", "cluster table", true, -EUCLEAN);
+
+	/* Superblock fields only fsck looks at. */
+	st32(SB(s_feature_compat), 0x100);
+	expect_problem("compat", "unknown compatible");
+	st32(SB(s_feature_ro_compat), 1);
+	expect_problem("ro_compat", "unknown read-only");
+	img[SB(s_reserved) + 5] = 1;
+	expect_problem("sb reserved", "superblock: reserved");
+	st16(SB(s_state), 0x80);
+	expect_problem("state", "unknown state");
+	st16(SB(s_comp_algs), 0);
+	expect_problem("comp_algs", "not in the superblock's list");
+	st32(SB(s_feature_incompat), XIPFS_FEATURE_INCOMPAT_CLUSTERS);
+	expect_problem("tail feature", "TAIL feature");
+	img[SB(s_volume_name) + 10] = 'x';
+	expect_problem("volume name", "NUL-padded");
+	img[300] = 1;
+	expect_problem("superblock padding", "superblock padding");
+
+	/* Inodes. */
+	st64(IN(2, i_reserved1), 1);
+	expect_problem("inode reserved", "reserved fields not zero");
+	st16(IN(2, i_flags), 4);
+	expect_problem("inode flags", "unknown flags");
+	st16(IN(7, i_mode), 0170644);
+	expect_problem("bad type", "invalid file type");
+	st32(IN(2, i_nlink), 1);
+	expect_problem("nlink file", "link count 1, expected 2");
+	st32(IN(1, i_nlink), 2);
+	expect_problem("nlink dir", "link count 2, expected 3");
+	st32(IN(2, i_map_cap), 3);
+	expect_problem("map cap", "capacity 3 < 4 pages");
+	st64(IN(2, i_data), off_map_a + 4);
+	expect_problem("map align", "not 8-byte aligned");
+	st64(IN(4, i_size), 4096);
+	expect_problem("symlink size", "symlink target");
+	img[off_link + 1] = 0;
+	expect_problem("symlink NUL", "NUL");
+	st32(IN(7, i_rdev), 5);
+	expect_problem("fifo rdev", "device number");
+	st16(IN(0, i_mode), S_IFREG);
+	expect_problem("slot 0", "unused slot");
+	/* An inode no directory names. */
+	st16(IN(7, i_mode), 0);
+	st32(IN(7, i_nlink), 0);
+	st64(IN(7, i_mtime), 0);
+	st32(IN(7, i_mtime_nsec), 0);
+	st32(IN(7, i_uid), 0);
+	st32(IN(7, i_gid), 0);
+	expect_problem("dirent to free inode", "unused or invalid inode 7");
+	{
+		/* Drop "fifo" from the root: count 4, entry 2 replaced by 3, 4. */
+		uint64_t d = off_root_dir + XIPFS_DIR_HEADER_SIZE;
+
+		memmove(img + d + 2 * XIPFS_DIRENT_SIZE, img + d + 3 * XIPFS_DIRENT_SIZE,
+			2 * XIPFS_DIRENT_SIZE);
+		st32(off_root_dir, 4);
+		expect_problem("orphan", "not reachable from the root");
+	}
+
+	/* Directories. */
+	{
+		uint8_t tmp[XIPFS_DIRENT_SIZE];
+		uint64_t d = off_root_dir + XIPFS_DIR_HEADER_SIZE;
+
+		memcpy(tmp, img + d, XIPFS_DIRENT_SIZE);
+		memcpy(img + d, img + d + XIPFS_DIRENT_SIZE, XIPFS_DIRENT_SIZE);
+		memcpy(img + d + XIPFS_DIRENT_SIZE, tmp, XIPFS_DIRENT_SIZE);
+		expect_problem("unsorted", "out of sorted order");
+		/* entry 1 ("dev") gets entry 0's name "a" */
+		memcpy(img + d + XIPFS_DIRENT_SIZE + 4, img + d + 4, 5);
+		expect_problem("duplicate", "duplicate name");
+		img[d + 9] = DT_DIR;
+		expect_problem("d_type", "type 4 but inode 2");
+		st32(d + 4, 60000);
+		expect_problem("name out of block", "outside the");
+		img[d + 8] = 0;
+		expect_problem("empty name", "empty name");
+		st16(d + 10, 1);
+		expect_problem("dirent reserved", "reserved field");
+		st32(d + 4, 0);
+		expect_problem("name over entries", "overlaps the entry table");
+		st32(off_root_dir, 1000);
+		expect_problem("dir count", "don't fit");
+	}
+	{
+		uint64_t d = off_sub_dir + XIPFS_DIR_HEADER_SIZE;
+
+		/* /sub/b -> the root: a loop */
+		st32(d, 1);
+		img[d + 9] = DT_DIR;
+		expect_problem("loop to root", "reachable twice");
+		/* /sub/b -> /sub itself */
+		st32(d, 3);
+		img[d + 9] = DT_DIR;
+		expect_problem("loop to self", "reachable twice");
+		st32(off_sub_dir + 4, 3);
+		expect_problem("d_parent", "parent is inode 3");
+		st32(off_root_dir + 4, 3);
+		expect_problem("root d_parent", "parent is inode 3");
+		img[off_sub_dir + XIPFS_DIR_HEADER_SIZE + 2 * XIPFS_DIRENT_SIZE] = '/';
+		expect_problem("slash in name", "'/'");
+	}
+
+	/* Page maps. */
+	st64(off_map_a + 8, XIPFS_PTE_XIP(xip_off / PS));
+	expect_problem("xip twice", "already used by inode 2");
+	st64(off_map_a, XIPFS_PTE_XIP(0));
+	expect_problem("xip on sb", "outside the XIP area");
+	st64(off_map_a, XIPFS_PTE_XIP(1ULL << 40));
+	expect_problem("xip beyond", "beyond the image");
+	st64(off_map_a + 8, XIPFS_PTE_TAIL(off_tail));
+	expect_problem("tail not last", "not the last");
+	st64(off_map_a + 24, XIPFS_PTE_TAIL(img_len));
+	expect_problem("tail outside meta", "outside the metadata");
+	st64(off_map_a + 8, 1ULL << 57);
+	expect_problem("pte reserved", "reserved bits");
+	st64(off_map_a + 8, 5);
+	expect_problem("hole bits", "hole entry not zero");
+	st64(off_map_a + 32, XIPFS_PTE_XIP(xip_off / PS));
+	expect_problem("entry past EOF", "beyond the end of the file");
+	st64(off_map_a + 16, XIPFS_PTE_COMP(99, 0));
+	expect_problem("cluster range", "cluster 99 out of range");
+	st64(off_map_b + 16, XIPFS_PTE_COMP(1, 1));
+	expect_problem("cluster index", "inconsistent");
+	st64(off_map_b + 8, XIPFS_PTE_COMP(1, 2));
+	expect_problem("cluster index before start", "before the start");
+	st64(off_map_b + 8, XIPFS_PTE_COMP(1, 7));
+	expect_problem("cluster index range", "beyond the 3 pages");
+	st64(off_map_a + 16, XIPFS_PTE_COMP(1, 0));
+	expect_problem("cluster shared", "inconsistent");
+
+	/* Clusters. */
+	st32(off_clusters + 12, PS - 1);
+	expect_problem("ulen not last", "not the file's last cluster");
+	img[off_clusters + 17] = 2;
+	expect_problem("cluster pages", "2 pages, but 1 map entries");
+	img[off_clusters + 16] = 9;
+	expect_problem("cluster alg", "unknown algorithm");
+	st16(off_clusters + 18, 1);
+	expect_problem("cluster flags", "flags or reserved");
+	st64(off_clusters, 0);
+	expect_problem("cluster off", "outside the compressed area");
+	img[comp0_off + 4] ^= 0x55;
+	expect_problem("cluster data", "corrupt");
+	st32(off_clusters + 24 + 8, 100);
+	expect_problem("stored clen", "stored cluster");
+	st64(off_map_a + 16, 0);
+	expect_problem("unused cluster", "cluster 0: not used by any file");
+	st64(SB(s_comp_size), img_len - comp_off);
+	img[img_len - 1] = 7;
+	expect_problem("comp area slack", "compressed area tail");
+	img[img_len - 1] = 7;
+	expect_problem("after the areas", "space after the last area");
+	img[xip_off + 5] ^= 1;
+	CHECK(run_check(0, NULL) == 0, "an XIP data flip is undetectable (no data crc):\n%s",
+	      msgs);
+	build();
+
+	/* META_MODIFIED: the metadata checksum is not expected to match. */
+	st16(SB(s_state), XIPFS_STATE_META_MODIFIED);
+	xipfs_fix_checksums(img, img_len);
+	img[IN(3, i_mtime)] ^= 1;
+	st32(SB(s_checksum), 0);
+	{
+		/* only the superblock checksum: the stale metadata crc stays */
+		uint8_t copy[XIPFS_SB_SIZE];
+
+		memcpy(copy, img, sizeof(copy));
+		st32(SB(s_checksum), xipfs_crc32c(copy, sizeof(copy)));
+	}
+	e = run_check(0, &st);
+	CHECK(e == 0 && !st.crc_checked, "META_MODIFIED: %llu problems:\n%s",
+	      (unsigned long long)e, msgs);
+	build();
+
+	/* The message count is bounded, the problem count is not. */
+	for (uint32_t i = 1; i < NINODES; i++)
+		st64(IN(i, i_reserved1), 1);
+	xipfs_fix_checksums(img, img_len);
+	e = run_check(3, NULL);
+	CHECK(e >= 7 && nmsgs == 4 && strstr(msgs, "more problems not shown"),
+	      "bounded: %llu problems, %u messages:\n%s", (unsigned long long)e, nmsgs, msgs);
+	build();
+}
+
+int main(void)
+{
+	build();
+	test_clean();
+	test_extract();
+	test_corruptions();
+	printf("%d checks, %d failed\n", checks, failures);
+	return failures ? 1 : 0;
+}

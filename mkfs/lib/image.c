@@ -78,9 +78,11 @@ uint64_t xipfs_size_pages(const struct xipfs_image *img, uint64_t size)
 
 uint64_t xipfs_tail_offset(const struct xipfs_image *img, uint64_t pte)
 {
-	/* An image offset, like i_data; it must lie inside the metadata. */
-	(void)img;
-	return pte & XIPFS_PTE_TAIL_MASK;
+	/*
+	 * An offset from s_meta_off ("in the metadata area", as the kernel's
+	 * data.c also reads it); the data must lie inside the metadata.
+	 */
+	return img->sb.meta_off + (pte & XIPFS_PTE_TAIL_MASK);
 }
 
 unsigned int xipfs_mode_dtype(uint16_t mode)

@@ -1,8 +1,385 @@
 // SPDX-License-Identifier: GPL-2.0
+/*
+ * mkfs.xipfs: build an xipfs image from a directory or a tar archive.
+ * Option parsing only; the work is in the library (xipfs_writer.h).
+ */
+#include <errno.h>
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-int main(void)
+#include "xipfs_writer.h"
+
+#define VERSION "1.0"
+
+/* Defaults, and why (also in the man page). */
+#define DEFAULT_ALG	"lz4hc"		/* fastest to decompress at a page fault */
+#define DEFAULT_CLUSTER	(64 * 1024)	/* LZ4's window; bounded read amplification */
+
+enum {
+	OPT_XIP = 256, OPT_ALL_ROOT, OPT_FORCE_UID, OPT_FORCE_GID, OPT_EXCLUDE,
+	OPT_PAGE_SIZE, OPT_FREE_SPACE, OPT_TAR, OPT_HELP, OPT_VERSION,
+};
+
+static const struct option longopts[] = {
+	{ "compress", required_argument, NULL, 'z' },
+	{ "cluster-size", required_argument, NULL, 'C' },
+	{ "xip", required_argument, NULL, OPT_XIP },
+	{ "timestamp", required_argument, NULL, 'T' },
+	{ "all-root", no_argument, NULL, OPT_ALL_ROOT },
+	{ "force-uid", required_argument, NULL, OPT_FORCE_UID },
+	{ "force-gid", required_argument, NULL, OPT_FORCE_GID },
+	{ "device-table", required_argument, NULL, 'D' },
+	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+	{ "page-size", required_argument, NULL, OPT_PAGE_SIZE },
+	{ "free-space", required_argument, NULL, OPT_FREE_SPACE },
+	{ "label", required_argument, NULL, 'L' },
+	{ "tar", no_argument, NULL, OPT_TAR },
+	{ "jobs", required_argument, NULL, 'j' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f)
 {
-	fputs("mkfs.xipfs: not implemented yet\n", stderr);
-	return 8;
+	fprintf(f,
+"Usage: mkfs.xipfs [OPTIONS] IMAGE SOURCE\n"
+"Build an xipfs image from the directory SOURCE (or, with --tar, a tar\n"
+"archive; \"-\" reads it from stdin).\n"
+"\n"
+"  -z, --compress=ALG[,LEVEL]  lz4, lz4hc (default, level 9), zstd, zlib, xz\n"
+"  -C, --cluster-size=SIZE     compression unit, page size..256K (default 64K)\n"
+"      --xip=POLICY            which pages stay uncompressed for execute-in-place:\n"
+"                                elf (default): read-only/executable ELF segments\n"
+"                                none, all, list:FILE (\"PATH [FIRST[-LAST],...]\")\n"
+"      --page-size=SIZE        4K (default), 8K, 16K, 32K or 64K\n"
+"      --free-space=SIZE       room for read-write mounts\n"
+"  -T, --timestamp=SECONDS     every inode's mtime and the build time\n"
+"                              (default: SOURCE_DATE_EPOCH clamps mtimes; else\n"
+"                              the build time is the newest mtime)\n"
+"      --all-root              owner root:root for everything\n"
+"      --force-uid=UID, --force-gid=GID\n"
+"  -D, --device-table=FILE     genext2fs/makedevs device table\n"
+"      --exclude=PATTERN       skip paths (relative to SOURCE) or names matching\n"
+"                              the glob; may be repeated\n"
+"  -L, --label=LABEL           volume name, up to 16 bytes\n"
+"      --tar                   SOURCE is a tar archive (any compression)\n"
+"  -j, --jobs=N                compression threads (default: online CPUs)\n"
+"  -q, --quiet                 no progress, no summary\n"
+"  -v, --verbose               also list every file's page layout\n"
+"      --help, --version\n");
+}
+
+static int bad(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "mkfs.xipfs: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'mkfs.xipfs --help'.\n");
+	return 2;
+}
+
+/* A size with an optional K, M, G or T (binary) suffix. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+	unsigned int shift = 0;
+
+	if (*s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	}
+	if (*end == 'i' && shift)
+		end++;
+	if ((*end == 'B' || *end == 'b') && shift)
+		end++;
+	if (*end || v > (UINT64_MAX >> shift))
+		return -1;
+	*out = v << shift;
+	return 0;
+}
+
+static int parse_int(const char *s, long long min, long long max, long long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoll(s, &end, 10);
+	return errno || end == s || *end || *out < min || *out > max ? -1 : 0;
+}
+
+static int log2_exact(uint64_t v)
+{
+	if (!v || (v & (v - 1)))
+		return -1;
+	return __builtin_ctzll(v);
+}
+
+int main(int argc, char **argv)
+{
+	struct xw_options o = { .page_shift = 12, .xip = XW_XIP_ELF };
+	struct xw_tree_options to = { 0 };
+	const char **excludes = NULL;
+	size_t nexcl = 0;
+	const char *devtable = NULL, *alg = DEFAULT_ALG, *sde;
+	char *algdup = NULL;
+	long long level = -1, force_uid = -1, force_gid = -1;
+	uint64_t cluster = 0;
+	bool tar = false, all_root = false;
+	struct xw_tree *t = NULL;
+	struct xw_stats st;
+	int c, ret = 1;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+
+	o.workers = ncpu > 0 ? (ncpu > 64 ? 64 : (int)ncpu) : 1;
+	while ((c = getopt_long(argc, argv, "z:C:T:D:L:j:qv", longopts, NULL)) != -1) {
+		long long v;
+		uint64_t sz;
+
+		switch (c) {
+		case 'z': {
+			char *comma;
+
+			free(algdup);
+			algdup = strdup(optarg);
+			if (!algdup)
+				return 1;
+			alg = algdup;
+			comma = strchr(algdup, ',');
+			level = -1;
+			if (comma) {
+				*comma = 0;
+				if (parse_int(comma + 1, 0, 1 << 20, &level)) {
+					ret = bad("-z: bad level '%s'", comma + 1);
+					goto out;
+				}
+			}
+			break;
+		}
+		case 'C':
+			if (parse_size(optarg, &cluster) || log2_exact(cluster) < 0) {
+				ret = bad("-C: '%s' is not a power of two size", optarg);
+				goto out;
+			}
+			break;
+		case OPT_XIP:
+			if (!strcmp(optarg, "none"))
+				o.xip = XW_XIP_NONE;
+			else if (!strcmp(optarg, "all"))
+				o.xip = XW_XIP_ALL;
+			else if (!strcmp(optarg, "elf"))
+				o.xip = XW_XIP_ELF;
+			else if (!strncmp(optarg, "list:", 5) && optarg[5]) {
+				o.xip = XW_XIP_LIST;
+				o.xip_list = optarg + 5;
+			} else {
+				ret = bad("--xip: unknown policy '%s' (none, all, elf, list:FILE)", optarg);
+				goto out;
+			}
+			break;
+		case 'T':
+			if (parse_int(optarg, INT64_MIN, INT64_MAX, &v)) {
+				ret = bad("-T: '%s' is not a number of seconds", optarg);
+				goto out;
+			}
+			to.have_fixed_time = true;
+			to.fixed_time = v;
+			break;
+		case OPT_ALL_ROOT:
+			all_root = true;
+			break;
+		case OPT_FORCE_UID:
+		case OPT_FORCE_GID:
+			if (parse_int(optarg, 0, UINT32_MAX, &v)) {
+				ret = bad("'%s' is not a valid id", optarg);
+				goto out;
+			}
+			*(c == OPT_FORCE_UID ? &force_uid : &force_gid) = v;
+			break;
+		case 'D':
+			devtable = optarg;
+			break;
+		case OPT_EXCLUDE: {
+			const char **e = realloc(excludes, (nexcl + 2) * sizeof(*e));
+
+			if (!e)
+				goto out;
+			excludes = e;
+			excludes[nexcl++] = optarg;
+			excludes[nexcl] = NULL;
+			break;
+		}
+		case OPT_PAGE_SIZE:
+			if (parse_size(optarg, &sz) || log2_exact(sz) < XIPFS_MIN_PAGE_SHIFT ||
+			    log2_exact(sz) > XIPFS_MAX_PAGE_SHIFT) {
+				ret = bad("--page-size: '%s' is not 4K, 8K, 16K, 32K or 64K", optarg);
+				goto out;
+			}
+			o.page_shift = log2_exact(sz);
+			break;
+		case OPT_FREE_SPACE:
+			if (parse_size(optarg, &o.free_space) ||
+			    o.free_space > (1ULL << 50)) {
+				ret = bad("--free-space: bad size '%s'", optarg);
+				goto out;
+			}
+			break;
+		case 'L':
+			if (strlen(optarg) > 16) {
+				ret = bad("-L: label '%s' is longer than 16 bytes", optarg);
+				goto out;
+			}
+			strcpy(o.label, optarg);
+			break;
+		case OPT_TAR:
+			tar = true;
+			break;
+		case 'j':
+			if (parse_int(optarg, 1, 256, &v)) {
+				ret = bad("-j: '%s' is not a thread count (1..256)", optarg);
+				goto out;
+			}
+			o.workers = v;
+			break;
+		case 'q':
+			o.quiet = true;
+			break;
+		case 'v':
+			o.verbose++;
+			break;
+		case OPT_HELP:
+			usage(stdout);
+			ret = 0;
+			goto out;
+		case OPT_VERSION:
+			printf("mkfs.xipfs %s (format version %d)\n", VERSION, XIPFS_VERSION);
+			ret = 0;
+			goto out;
+		default:
+			fprintf(stderr, "Try 'mkfs.xipfs --help'.\n");
+			ret = 2;
+			goto out;
+		}
+	}
+	if (argc - optind != 2) {
+		ret = bad("%s", argc - optind < 2 ? "IMAGE and SOURCE are required" :
+			  "too many arguments");
+		goto out;
+	}
+
+	o.comp = xipfs_compressor_by_name(alg);
+	if (!o.comp) {
+		ret = bad("-z: unknown algorithm '%s' (lz4, lz4hc, zstd, zlib, xz)", alg);
+		goto out;
+	}
+	if (level < 0)
+		level = o.comp->default_level;
+	if (level < o.comp->min_level || level > o.comp->max_level) {
+		char msg[64];
+
+		snprintf(msg, sizeof(msg), "%d..%d", o.comp->min_level, o.comp->max_level);
+		ret = bad("-z: level out of range (%s)", msg);
+		goto out;
+	}
+	o.level = level;
+	if (!cluster)
+		cluster = DEFAULT_CLUSTER > (1ULL << o.page_shift) ?
+			  DEFAULT_CLUSTER : (1ULL << o.page_shift);
+	if (cluster < (1ULL << o.page_shift) || cluster > XIPFS_MAX_CLUSTER_SIZE) {
+		ret = bad("-C: the cluster size must be from the page size to 256K%s", "");
+		goto out;
+	}
+	o.cluster_shift = log2_exact(cluster);
+
+	sde = getenv("SOURCE_DATE_EPOCH");
+	if (sde && *sde && !to.have_fixed_time) {
+		long long v;
+
+		if (parse_int(sde, 0, INT64_MAX, &v)) {
+			ret = bad("SOURCE_DATE_EPOCH='%s' is not a number of seconds", sde);
+			goto out;
+		}
+		to.have_clamp_time = true;
+		to.clamp_time = v;
+	}
+	to.excludes = excludes;
+	to.page_shift = o.page_shift;
+	{
+		char *img = strdup(argv[optind]);
+		char *slash = img ? strrchr(img, '/') : NULL;
+
+		if (!img)
+			goto out;
+		if (slash)
+			*(slash == img ? slash + 1 : slash) = 0;
+		to.spool_dir = slash ? img : ".";
+		t = xw_tree_new(&to);
+		/* The spool is created inside add_tar; keep the string alive. */
+		if (t && (tar ? xw_tree_add_tar(t, argv[optind + 1]) :
+			  xw_tree_add_dir(t, argv[optind + 1])))
+			ret = 1;
+		else if (!t)
+			ret = 1;
+		else
+			ret = 0;
+		free(img);
+		if (ret)
+			goto out;
+	}
+	if (devtable && xw_tree_apply_devtable(t, devtable)) {
+		ret = 1;
+		goto out;
+	}
+	if (all_root)
+		xw_tree_set_owner(t, 0, 0);
+	xw_tree_set_owner(t, force_uid, force_gid);
+	if (to.have_fixed_time) {
+		o.build_time = to.fixed_time;
+	} else if (to.have_clamp_time) {
+		o.build_time = to.clamp_time;
+	} else {
+		o.build_time = xw_tree_newest_mtime(t, &o.build_time_nsec);
+	}
+	o.progress = !o.quiet && isatty(STDERR_FILENO);
+
+	xw_catch_signals();
+	ret = 1;
+	if (xw_write_image(t, &o, argv[optind], &st))
+		goto out;
+	ret = 0;
+	if (!o.quiet) {
+		printf("%s: %llu inodes (%llu files, %llu directories, %llu symlinks, %llu other)\n",
+		       argv[optind], (unsigned long long)st.inodes,
+		       (unsigned long long)st.files, (unsigned long long)st.dirs,
+		       (unsigned long long)st.symlinks, (unsigned long long)st.specials);
+		printf("  data pages %llu: %llu XIP, %llu compressed, %llu holes, %llu tails\n",
+		       (unsigned long long)st.data_pages, (unsigned long long)st.xip_pages,
+		       (unsigned long long)st.comp_pages, (unsigned long long)st.hole_pages,
+		       (unsigned long long)st.tail_pages);
+		printf("  %s level %d: %llu clusters (%llu stored), %llu -> %llu bytes (%.1f%%)\n",
+		       o.comp->name, o.level, (unsigned long long)st.clusters,
+		       (unsigned long long)st.stored_clusters,
+		       (unsigned long long)st.comp_in, (unsigned long long)st.comp_out,
+		       st.comp_in ? 100.0 * st.comp_out / st.comp_in : 0.0);
+		printf("  metadata %llu bytes, image %llu bytes\n",
+		       (unsigned long long)st.meta_size, (unsigned long long)st.image_size);
+	}
+out:
+	xw_tree_free(t);
+	free(excludes);
+	free(algdup);
+	return ret;
 }

@@ -1,0 +1,654 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Writing an image: number the tree, run the data pass, lay the metadata
+ * out behind the superblock, then assemble superblock, metadata, XIP and
+ * compressed areas in a temporary file that is renamed over IMAGE only
+ * once complete and synced.
+ *
+ * Metadata order (each item 8-byte aligned, items in inode order):
+ * inode table, directory blocks, page maps, symlink targets, tail data,
+ * cluster table.  The format leaves some choices open; this writer makes
+ * them as follows:
+ *  - i_data and c_off are byte offsets from the start of the image; a
+ *    TAIL entry's offset is from s_meta_off ("in the metadata area").
+ *  - A regular file without pages and without map capacity has i_data 0.
+ *  - s_meta_size is the exact metadata length (a multiple of 8); the
+ *    zero padding up to the next page is not covered by s_meta_crc.
+ *  - Without --free-space, s_free_off is the end of the compressed area
+ *    (page-aligned) and s_free_size 0.  The free area is zero-filled.
+ *  - With --free-space, each file's page map gets room to grow:
+ *    i_map_cap = pages + max(pages / 4, 16), rounded up to 8 entries.
+ *  - s_uuid is a 128-bit hash (two CRC-64s) of the whole image with
+ *    s_uuid and s_checksum zero, marked as an RFC 9562 version 8 UUID.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <isa-l/crc64.h>
+#include <libgen.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crc32c.h"
+#include "xw_data.h"
+
+_Static_assert(sizeof(struct xipfs_super_block) == XIPFS_SB_SIZE, "sb");
+_Static_assert(sizeof(struct xipfs_inode) == XIPFS_INODE_SIZE, "inode");
+_Static_assert(sizeof(struct xipfs_cluster) == XIPFS_CLUSTER_SIZE, "cluster");
+_Static_assert(sizeof(struct xipfs_dirent) == XIPFS_DIRENT_SIZE, "dirent");
+_Static_assert(sizeof(struct xipfs_dir_header) == XIPFS_DIR_HEADER_SIZE, "dirhdr");
+
+/* The temporary image, for the signal handler to remove. */
+static char tmp_image[4096];
+
+static void on_signal(int sig)
+{
+	if (tmp_image[0])
+		unlink(tmp_image);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+void xw_catch_signals(void)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+static uint64_t round_up(uint64_t v, uint64_t a)
+{
+	return (v + a - 1) & ~(a - 1);
+}
+
+static int tmpfile_in(const char *dir, const char *tag, char *path, size_t cap,
+		      bool keep)
+{
+	int fd;
+
+	if ((size_t)snprintf(path, cap, "%s/.%s.XXXXXX", dir, tag) >= cap) {
+		xw_error("%s: path too long", dir);
+		return -1;
+	}
+	fd = mkostemp(path, O_CLOEXEC);
+	if (fd < 0) {
+		xw_error("%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (!keep)
+		unlink(path);
+	return fd;
+}
+
+static int parse_ranges(const char *file, unsigned int line, char *p,
+			struct xw_inode *in)
+{
+	while (*p) {
+		char *end;
+		unsigned long long a, b;
+		struct xw_range *r;
+
+		errno = 0;
+		a = strtoull(p, &end, 10);
+		b = a;
+		if (end == p || errno)
+			goto bad;
+		p = end;
+		if (*p == '-') {
+			b = strtoull(p + 1, &end, 10);
+			if (end == p + 1 || errno || b < a)
+				goto bad;
+			p = end;
+		}
+		if (*p == ',')
+			p++;
+		else if (*p)
+			goto bad;
+		r = realloc(in->xip, (in->nxip + 1) * sizeof(*r));
+		if (!r) {
+			xw_error("out of memory");
+			return -1;
+		}
+		in->xip = r;
+		r[in->nxip].first = a;
+		r[in->nxip].last = b;
+		in->nxip++;
+	}
+	return 0;
+bad:
+	xw_error("%s:%u: bad page range (expected FIRST[-LAST][,...])", file, line);
+	return -1;
+}
+
+/* --xip=list:FILE: "PATH" (every page) or "PATH RANGES" per line. */
+static int load_xip_list(struct xw_tree *t, const char *file)
+{
+	FILE *f = fopen(file, "r");
+	char *buf = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	unsigned int line = 0;
+	int ret = 0;
+
+	if (!f) {
+		xw_error("%s: %s", file, strerror(errno));
+		return -1;
+	}
+	while (!ret && (n = getline(&buf, &cap, f)) >= 0) {
+		char *p = buf, *path, *ranges;
+		struct xw_inode *in;
+
+		line++;
+		while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
+			buf[--n] = 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p || *p == '#')
+			continue;
+		path = p;
+		p += strcspn(p, " \t");
+		ranges = p;
+		if (*p) {
+			*p = 0;
+			ranges = p + 1 + strspn(p + 1, " \t");
+		}
+		in = xw_tree_lookup(t, path);
+		if (!in || !S_ISREG(in->mode)) {
+			xw_error("%s:%u: %s: %s", file, line, path,
+				 in ? "not a regular file" : "not in the image");
+			ret = -1;
+		} else if (*ranges) {
+			ret = parse_ranges(file, line, ranges, in);
+		} else {
+			struct xw_range *r = realloc(in->xip, (in->nxip + 1) * sizeof(*r));
+
+			if (!r) {
+				xw_error("out of memory");
+				ret = -1;
+			} else {
+				in->xip = r;
+				r[in->nxip].first = 0;
+				r[in->nxip].last = UINT64_MAX;
+				in->nxip++;
+			}
+		}
+	}
+	free(buf);
+	fclose(f);
+	return ret;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint32_t map_cap(const struct xw_options *o, uint64_t pages)
+{
+	uint64_t cap = pages;
+
+	if (o->free_space) {
+		cap += pages / 4 > 16 ? pages / 4 : 16;
+		cap = round_up(cap, 8);
+		if (cap > UINT32_MAX)
+			cap = UINT32_MAX;
+	}
+	return cap;
+}
+
+static size_t dir_bytes(const struct xw_inode *dir)
+{
+	size_t n = XIPFS_DIR_HEADER_SIZE + dir->nkids * XIPFS_DIRENT_SIZE;
+
+	for (size_t i = 0; i < dir->nkids; i++)
+		n += dir->kids[i].len;
+	return n;
+}
+
+static unsigned int dtype(mode_t m)
+{
+	return IFTODT(m);
+}
+
+static int copy_area(int from, int to, uint64_t len, uint64_t dst_off)
+{
+	loff_t in_off = 0, out_off = dst_off;
+	static char buf[1 << 20];
+
+	while (len) {
+		ssize_t n = copy_file_range(from, &in_off, to, &out_off, len, 0);
+
+		if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EINVAL ||
+			      errno == EOPNOTSUPP))
+			break;
+		if (n <= 0) {
+			xw_error("copying into the image: %s", n < 0 ? strerror(errno) : "short copy");
+			return -1;
+		}
+		len -= n;
+	}
+	while (len) {
+		size_t chunk = len < sizeof(buf) ? len : sizeof(buf);
+		ssize_t n = pread(from, buf, chunk, in_off);
+
+		if (n <= 0 || pwrite(to, buf, n, out_off) != n) {
+			xw_error("copying into the image: %s", strerror(errno));
+			return -1;
+		}
+		in_off += n;
+		out_off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static void print_ranges(const struct xw_inode *in, uint64_t type)
+{
+	uint64_t pg = 0;
+	const char *sep = "";
+
+	while (pg < in->npages) {
+		uint64_t end;
+
+		if (XIPFS_PTE_TYPE(in->map[pg]) != type) {
+			pg++;
+			continue;
+		}
+		for (end = pg; end + 1 < in->npages &&
+		     XIPFS_PTE_TYPE(in->map[end + 1]) == type; end++)
+			;
+		if (end == pg)
+			printf("%s%llu", sep, (unsigned long long)pg);
+		else
+			printf("%s%llu-%llu", sep, (unsigned long long)pg,
+			       (unsigned long long)end);
+		sep = ",";
+		pg = end + 1;
+	}
+}
+
+struct layout {
+	uint64_t page, meta_off, meta_size, inode_off, tails_off, cl_off;
+	uint64_t xip_off, comp_off, free_off, free_size, image_size;
+};
+
+static int build_meta(struct xw_tree *t, const struct xw_options *o,
+		      struct xw_data *d, struct layout *L, unsigned char **out,
+		      struct xw_stats *st)
+{
+	uint64_t pos;
+	unsigned char *m;
+
+	L->page = 1ULL << o->page_shift;
+	L->meta_off = L->page;
+	L->inode_off = L->meta_off;
+	pos = L->inode_off + (uint64_t)t->ninodes * XIPFS_INODE_SIZE;
+	for (uint32_t i = 1; i < t->ninodes; i++) {
+		struct xw_inode *in = t->inodes[i];
+
+		if (S_ISDIR(in->mode)) {
+			in->data_off = pos;
+			in->size = dir_bytes(in);
+			pos = round_up(pos + in->size, 8);
+		}
+	}
+	for (uint32_t i = 1; i < t->ninodes; i++) {
+		struct xw_inode *in = t->inodes[i];
+		uint32_t cap;
+
+		if (!S_ISREG(in->mode))
+			continue;
+		cap = map_cap(o, in->npages);
+		in->data_off = cap ? pos : 0;
+		pos += (uint64_t)cap * 8;
+	}
+	for (uint32_t i = 1; i < t->ninodes; i++) {
+		struct xw_inode *in = t->inodes[i];
+
+		if (S_ISLNK(in->mode)) {
+			in->data_off = pos;
+			pos = round_up(pos + in->size, 8);
+		}
+	}
+	L->tails_off = pos;
+	pos += d->tails_len;
+	L->cl_off = pos;
+	pos += d->ncl * XIPFS_CLUSTER_SIZE;
+	L->meta_size = pos - L->meta_off;
+	L->xip_off = round_up(pos, L->page);
+	L->comp_off = L->xip_off + (d->xip_pages << o->page_shift);
+	L->free_off = round_up(L->comp_off + d->comp_size, L->page);
+	L->free_size = round_up(o->free_space, L->page);
+	L->image_size = L->free_off + L->free_size;
+
+	m = calloc(1, L->meta_size);
+	if (!m) {
+		xw_error("out of memory (metadata of %llu bytes)",
+			 (unsigned long long)L->meta_size);
+		return -1;
+	}
+	for (uint32_t i = 1; i < t->ninodes; i++) {
+		struct xw_inode *in = t->inodes[i];
+		struct xipfs_inode *di = (void *)(m + L->inode_off - L->meta_off +
+						  (uint64_t)i * XIPFS_INODE_SIZE);
+		unsigned char *data = m + in->data_off - L->meta_off;
+
+		di->i_mode = htole16(in->mode);
+		di->i_nlink = htole32(in->nlink);
+		di->i_uid = htole32(in->uid);
+		di->i_gid = htole32(in->gid);
+		di->i_size = htole64(in->size);
+		di->i_mtime = htole64((uint64_t)in->mtime);
+		di->i_mtime_nsec = htole32(in->mtime_nsec);
+		di->i_rdev = htole32(in->rdev);
+		di->i_data = htole64(in->data_off);
+		if (S_ISREG(in->mode)) {
+			uint64_t *map = (uint64_t *)data;
+			uint64_t n[4] = { 0 };
+
+			di->i_map_cap = htole32(map_cap(o, in->npages));
+			st->files++;
+			st->data_pages += in->npages;
+			for (uint64_t p = 0; p < in->npages; p++) {
+				uint64_t e = in->map[p], ty = XIPFS_PTE_TYPE(e);
+
+				n[ty]++;
+				if (ty == XIPFS_PTE_TYPE_XIP)
+					e = XIPFS_PTE_XIP((e & XIPFS_PTE_XIP_MASK) +
+							  (L->xip_off >> o->page_shift));
+				else if (ty == XIPFS_PTE_TYPE_TAIL)
+					e = XIPFS_PTE_TAIL((e & XIPFS_PTE_TAIL_MASK) +
+							   L->tails_off - L->meta_off);
+				map[p] = htole64(e);
+			}
+			st->hole_pages += n[XIPFS_PTE_TYPE_HOLE];
+			st->xip_pages += n[XIPFS_PTE_TYPE_XIP];
+			st->comp_pages += n[XIPFS_PTE_TYPE_COMP];
+			st->tail_pages += n[XIPFS_PTE_TYPE_TAIL];
+			if (in->nlink > 1)
+				st->hardlinks++;
+			if (o->verbose) {
+				printf("%s: %llu pages, %llu xip, %llu comp, %llu hole, %llu tail",
+				       in->path, (unsigned long long)in->npages,
+				       (unsigned long long)n[1], (unsigned long long)n[2],
+				       (unsigned long long)n[0], (unsigned long long)n[3]);
+				if (n[1]) {
+					printf(", xip pages ");
+					print_ranges(in, XIPFS_PTE_TYPE_XIP);
+				}
+				putchar('\n');
+			}
+		} else if (S_ISDIR(in->mode)) {
+			struct xipfs_dir_header *h = (void *)data;
+			struct xipfs_dirent *de = (void *)(h + 1);
+			uint32_t name_off = XIPFS_DIR_HEADER_SIZE +
+					    in->nkids * XIPFS_DIRENT_SIZE;
+
+			st->dirs++;
+			h->d_count = htole32(in->nkids);
+			h->d_parent = htole32(in->parent->ino);
+			for (size_t k = 0; k < in->nkids; k++) {
+				de[k].d_ino = htole32(in->kids[k].inode->ino);
+				de[k].d_name_off = htole32(name_off);
+				de[k].d_name_len = in->kids[k].len;
+				de[k].d_type = dtype(in->kids[k].inode->mode);
+				memcpy(data + name_off, in->kids[k].name, in->kids[k].len);
+				name_off += in->kids[k].len;
+			}
+		} else if (S_ISLNK(in->mode)) {
+			st->symlinks++;
+			memcpy(data, in->target, in->size);
+		} else {
+			st->specials++;
+		}
+	}
+	memcpy(m + L->tails_off - L->meta_off, d->tails, d->tails_len);
+	for (uint64_t i = 0; i < d->ncl; i++)
+		d->cl[i].c_off = htole64(le64toh(d->cl[i].c_off) + L->comp_off);
+	memcpy(m + L->cl_off - L->meta_off, d->cl, d->ncl * XIPFS_CLUSTER_SIZE);
+	*out = m;
+	return 0;
+}
+
+static void fill_sb(struct xipfs_super_block *sb, const struct xw_tree *t,
+		    const struct xw_options *o, const struct xw_data *d,
+		    const struct layout *L, const unsigned char *meta)
+{
+	uint64_t h[2];
+	uint32_t incompat = 0;
+
+	memset(sb, 0, sizeof(*sb));
+	sb->s_magic = htole32(XIPFS_MAGIC);
+	sb->s_version = htole16(XIPFS_VERSION);
+	sb->s_page_shift = o->page_shift;
+	sb->s_state = htole16(XIPFS_STATE_CLEAN);
+	sb->s_comp_algs = htole16(d->comp_algs);
+	if (d->ncl) {
+		unsigned int cs = o->page_shift;
+
+		for (uint64_t i = 0; i < d->ncl; i++)
+			while (((uint64_t)d->cl[i].c_pages << o->page_shift) > (1ULL << cs))
+				cs++;
+		sb->s_max_cluster_shift = cs;
+		incompat |= XIPFS_FEATURE_INCOMPAT_CLUSTERS;
+	}
+	if (d->tails_len)
+		incompat |= XIPFS_FEATURE_INCOMPAT_TAIL;
+	sb->s_feature_incompat = htole32(incompat);
+	if (o->free_space)
+		sb->s_feature_compat = htole32(XIPFS_FEATURE_COMPAT_FREE_SPACE);
+	sb->s_root_ino = htole32(XIPFS_ROOT_INO);
+	sb->s_image_size = htole64(L->image_size);
+	sb->s_build_time = htole64((uint64_t)o->build_time);
+	sb->s_build_time_nsec = htole32(o->build_time_nsec);
+	sb->s_inode_count = htole32(t->ninodes);
+	sb->s_inode_off = htole64(L->inode_off);
+	sb->s_meta_off = htole64(L->meta_off);
+	sb->s_meta_size = htole64(L->meta_size);
+	sb->s_meta_crc = htole32(xipfs_crc32c(meta, L->meta_size));
+	sb->s_cluster_off = htole64(L->cl_off);
+	sb->s_cluster_count = htole64(d->ncl);
+	sb->s_xip_off = htole64(L->xip_off);
+	sb->s_xip_size = htole64(d->xip_pages << o->page_shift);
+	sb->s_comp_off = htole64(L->comp_off);
+	sb->s_comp_size = htole64(d->comp_size);
+	sb->s_free_off = htole64(L->free_off);
+	sb->s_free_size = htole64(L->free_size);
+	memcpy(sb->s_volume_name, o->label, strnlen(o->label, sizeof(sb->s_volume_name)));
+
+	/* The uuid: a hash of everything else in the image. */
+	h[0] = crc64_ecma_refl(0, (void *)sb, sizeof(*sb));
+	h[1] = crc64_iso_refl(0, (void *)sb, sizeof(*sb));
+	h[0] = crc64_ecma_refl(h[0], meta, L->meta_size);
+	h[1] = crc64_iso_refl(h[1], meta, L->meta_size);
+	h[0] = crc64_ecma_refl(h[0], (void *)d->crc_xip, sizeof(d->crc_xip));
+	h[1] = crc64_iso_refl(h[1], (void *)d->crc_xip, sizeof(d->crc_xip));
+	h[0] = crc64_ecma_refl(h[0], (void *)d->crc_comp, sizeof(d->crc_comp));
+	h[1] = crc64_iso_refl(h[1], (void *)d->crc_comp, sizeof(d->crc_comp));
+	h[0] = htole64(h[0]);
+	h[1] = htole64(h[1]);
+	memcpy(sb->s_uuid, h, 16);
+	sb->s_uuid[6] = (sb->s_uuid[6] & 0x0f) | 0x80;
+	sb->s_uuid[8] = (sb->s_uuid[8] & 0x3f) | 0x80;
+	sb->s_checksum = htole32(xipfs_crc32c(sb, sizeof(*sb)));
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xw_error("writing the image: %s", n < 0 ? strerror(errno) : "short write");
+			return -1;
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int assemble(struct xw_tree *t, const struct xw_options *o,
+		    struct xw_data *d, const char *image, const char *dir,
+		    struct xw_stats *st)
+{
+	struct layout L;
+	unsigned char *meta = NULL;
+	struct xipfs_super_block sb;
+	struct stat ist;
+	bool device = !stat(image, &ist) && (S_ISBLK(ist.st_mode) || S_ISCHR(ist.st_mode));
+	int fd = -1, ret = -1;
+
+	if (build_meta(t, o, d, &L, &meta, st))
+		return -1;
+	fill_sb(&sb, t, o, d, &L, meta);
+	st->meta_size = L.meta_size;
+	st->image_size = L.image_size;
+	st->clusters = d->ncl;
+	st->stored_clusters = d->stored_clusters;
+	st->comp_in = d->comp_in;
+	st->comp_out = d->comp_out;
+	st->inodes = t->ninodes - 1;
+
+	if (device) {
+		/* A flash partition: write in place, there is nothing to rename. */
+		fd = open(image, O_WRONLY);
+		if (fd < 0)
+			xw_error("%s: %s", image, strerror(errno));
+	} else {
+		sigset_t all, old;
+
+		/* The handler must see the name as soon as the file exists. */
+		sigfillset(&all);
+		sigprocmask(SIG_BLOCK, &all, &old);
+		fd = tmpfile_in(dir, "xipfs-image", tmp_image, sizeof(tmp_image), true);
+		if (fd < 0)
+			tmp_image[0] = 0;
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	if (fd < 0)
+		goto out;
+	if (!device) {
+		/* mkstemp made it 0600; give it the mode a plain create would. */
+		mode_t um = umask(0);
+
+		umask(um);
+		if (fchmod(fd, 0666 & ~um)) {
+			xw_error("%s: %s", tmp_image, strerror(errno));
+			goto out;
+		}
+	}
+	if (!device && ftruncate(fd, L.image_size)) {
+		xw_error("%s: %s", tmp_image, strerror(errno));
+		goto out;
+	}
+	if (pwrite_all(fd, &sb, sizeof(sb), 0) ||
+	    pwrite_all(fd, meta, L.meta_size, L.meta_off) ||
+	    copy_area(d->xip_fd, fd, d->xip_pages << o->page_shift, L.xip_off) ||
+	    copy_area(d->comp_fd, fd, d->comp_size, L.comp_off))
+		goto out;
+	if (fsync(fd)) {
+		xw_error("%s: fsync: %s", device ? image : tmp_image, strerror(errno));
+		goto out;
+	}
+	if (close(fd)) {
+		fd = -1;
+		xw_error("%s: %s", device ? image : tmp_image, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (!device && rename(tmp_image, image)) {
+		xw_error("%s: %s", image, strerror(errno));
+		goto out;
+	}
+	tmp_image[0] = 0;
+	ret = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (ret && tmp_image[0]) {
+		unlink(tmp_image);
+		tmp_image[0] = 0;
+	}
+	free(meta);
+	return ret;
+}
+
+int xw_write_image(struct xw_tree *t, const struct xw_options *o,
+		   const char *image, struct xw_stats *st)
+{
+	struct xw_data d = { .o = o, .xip_fd = -1, .comp_fd = -1 };
+	char *dup = strdup(image), *dir, path[4096];
+	uint64_t nfiles = 0, done = 0;
+	double last = 0;
+	bool ok = false;
+	int ret = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (!dup) {
+		xw_error("out of memory");
+		return -1;
+	}
+	dir = dirname(dup);
+	if (xw_tree_number(t))
+		goto out;
+	if (o->xip == XW_XIP_LIST && load_xip_list(t, o->xip_list))
+		goto out;
+	d.xip_fd = tmpfile_in(dir, "xipfs-xip", path, sizeof(path), false);
+	if (d.xip_fd < 0)
+		goto out;
+	d.comp_fd = tmpfile_in(dir, "xipfs-comp", path, sizeof(path), false);
+	if (d.comp_fd < 0)
+		goto out;
+	for (uint32_t i = 1; i < t->ninodes; i++)
+		nfiles += S_ISREG(t->inodes[i]->mode);
+	if (xw_data_start(&d))
+		goto finish;
+	for (uint32_t i = 1; i < t->ninodes; i++) {
+		struct xw_inode *in = t->inodes[i];
+
+		if (!S_ISREG(in->mode))
+			continue;
+		if (xw_data_file(&d, t, in))
+			goto finish;
+		done++;
+		if (o->progress && (done & 63) == 0 && now() - last > 0.2) {
+			last = now();
+			fprintf(stderr, "\r%s: %llu/%llu files, %llu MiB out",
+				xw_progname, (unsigned long long)done,
+				(unsigned long long)nfiles,
+				(unsigned long long)((d.comp_size + (d.xip_pages << o->page_shift)) >> 20));
+		}
+	}
+	ok = true;
+finish:
+	if (o->progress && last > 0)
+		fprintf(stderr, "\r%*s\r", 60, "");
+	if (xw_data_finish(&d, ok) || !ok)
+		goto out;
+	ret = assemble(t, o, &d, image, dir, st);
+out:
+	xw_data_free(&d);
+	if (d.xip_fd >= 0)
+		close(d.xip_fd);
+	if (d.comp_fd >= 0)
+		close(d.comp_fd);
+	free(dup);
+	return ret;
+}

@@ -1,0 +1,505 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The data pass: read every regular file in inode order, sort its pages
+ * into holes, XIP pages and compressed clusters, and write the XIP and
+ * compressed areas to temporary files.  Clusters are compressed by a
+ * pool of threads; results are retired strictly in submission order, so
+ * the output does not depend on thread timing.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <isa-l/crc64.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "xw_data.h"
+
+/*
+ * A cluster is stored compressed only when that saves at least 1/64 of
+ * it: below that, the space won is not worth decompressing on every read.
+ */
+static size_t comp_cap(size_t ulen)
+{
+	size_t margin = ulen / 64 + 1;
+
+	return ulen > margin ? ulen - margin : 0;
+}
+
+static void *worker(void *arg)
+{
+	struct xw_data *d = arg;
+
+	pthread_mutex_lock(&d->mu);
+	for (;;) {
+		struct xw_job *j;
+
+		while (d->taken == d->submitted && !d->stop)
+			pthread_cond_wait(&d->work_cv, &d->mu);
+		if (d->taken == d->submitted)
+			break;
+		j = &d->jobs[d->taken++ % d->njobs];
+		pthread_mutex_unlock(&d->mu);
+		j->clen = 0;
+		if (comp_cap(j->ulen))
+			j->clen = d->o->comp->compress(j->in_buf, j->ulen, j->out_buf,
+						       comp_cap(j->ulen), d->o->level);
+		pthread_mutex_lock(&d->mu);
+		j->done = 1;
+		pthread_cond_broadcast(&d->done_cv);
+	}
+	pthread_mutex_unlock(&d->mu);
+	return NULL;
+}
+
+static int write_all(int fd, const void *buf, size_t len, const char *what)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xw_error("writing %s: %s", what, n < 0 ? strerror(errno) : "short write");
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int comp_write(struct xw_data *d, const void *buf, size_t len)
+{
+	d->crc_comp[0] = crc64_ecma_refl(d->crc_comp[0], buf, len);
+	d->crc_comp[1] = crc64_iso_refl(d->crc_comp[1], buf, len);
+	d->comp_size += len;
+	if (d->wlen + len > XW_WBUF) {
+		if (write_all(d->comp_fd, d->wbuf, d->wlen, "compressed data"))
+			return -1;
+		d->wlen = 0;
+	}
+	if (len > XW_WBUF)
+		return write_all(d->comp_fd, buf, len, "compressed data");
+	memcpy(d->wbuf + d->wlen, buf, len);
+	d->wlen += len;
+	return 0;
+}
+
+static int add_tail(struct xw_data *d, const void *buf, size_t len, uint64_t *off)
+{
+	size_t need = (len + 7) & ~7UL;
+
+	if (d->tails_len + need > d->tails_cap) {
+		size_t cap = d->tails_cap ? d->tails_cap * 2 : 65536;
+		unsigned char *p;
+
+		while (cap < d->tails_len + need)
+			cap *= 2;
+		p = realloc(d->tails, cap);
+		if (!p) {
+			xw_error("out of memory");
+			return -1;
+		}
+		d->tails = p;
+		d->tails_cap = cap;
+	}
+	*off = d->tails_len;
+	memcpy(d->tails + d->tails_len, buf, len);
+	memset(d->tails + d->tails_len + len, 0, need - len);
+	d->tails_len += need;
+	return 0;
+}
+
+/* Take the oldest job's result: place it, in order. */
+static int retire_one(struct xw_data *d)
+{
+	struct xw_job *j = &d->jobs[d->retired % d->njobs];
+	const void *data;
+	size_t clen;
+	unsigned int alg;
+	uint64_t idx;
+
+	pthread_mutex_lock(&d->mu);
+	while (!j->done)
+		pthread_cond_wait(&d->done_cv, &d->mu);
+	j->done = 0;
+	pthread_mutex_unlock(&d->mu);
+	d->retired++;
+
+	if (j->clen) {
+		data = j->out_buf;
+		clen = j->clen;
+		alg = d->o->comp->alg;
+	} else {
+		data = j->in_buf;
+		clen = j->ulen;
+		alg = XIPFS_COMP_NONE;
+	}
+	/*
+	 * Tail packing: a file's partial last page that would be a cluster
+	 * of its own goes into the metadata when its raw bytes cost no more
+	 * than the cluster would (compressed bytes + descriptor).
+	 */
+	if (j->tail_cand && ((j->ulen + 7) & ~7UL) <= clen + XIPFS_CLUSTER_SIZE) {
+		uint64_t off;
+
+		if (add_tail(d, j->in_buf, j->ulen, &off))
+			return -1;
+		j->in->map[j->first] = XIPFS_PTE_TAIL(off);
+		return 0;
+	}
+	if (d->ncl == d->cl_cap) {
+		size_t cap = d->cl_cap ? d->cl_cap * 2 : 4096;
+		struct xipfs_cluster *c = realloc(d->cl, cap * sizeof(*c));
+
+		if (!c) {
+			xw_error("out of memory");
+			return -1;
+		}
+		d->cl = c;
+		d->cl_cap = cap;
+	}
+	idx = d->ncl++;
+	if (idx > XIPFS_PTE_CLUSTER_MASK) {
+		xw_error("too many clusters");
+		return -1;
+	}
+	memset(&d->cl[idx], 0, sizeof(d->cl[idx]));
+	d->cl[idx].c_off = htole64(d->comp_size);	/* area-relative for now */
+	d->cl[idx].c_clen = htole32(clen);
+	d->cl[idx].c_ulen = htole32(j->ulen);
+	d->cl[idx].c_alg = alg;
+	d->cl[idx].c_pages = j->npages;
+	d->comp_algs |= 1U << alg;
+	if (alg == XIPFS_COMP_NONE)
+		d->stored_clusters++;
+	else {
+		d->comp_in += j->ulen;
+		d->comp_out += clen;
+	}
+	for (unsigned int i = 0; i < j->npages; i++)
+		j->in->map[j->first + i] = XIPFS_PTE_COMP(idx, i);
+	return comp_write(d, data, clen);
+}
+
+/* The job the next cluster is assembled in. */
+static struct xw_job *next_job(struct xw_data *d)
+{
+	while (d->submitted - d->retired >= d->njobs)
+		if (retire_one(d))
+			return NULL;
+	return &d->jobs[d->submitted % d->njobs];
+}
+
+static void submit(struct xw_data *d)
+{
+	pthread_mutex_lock(&d->mu);
+	d->submitted++;
+	pthread_cond_signal(&d->work_cv);
+	pthread_mutex_unlock(&d->mu);
+	d->cur = NULL;
+}
+
+int xw_data_start(struct xw_data *d)
+{
+	size_t csize = (size_t)1 << d->o->cluster_shift;
+
+	d->njobs = 4 * (unsigned int)d->o->workers + 2;
+	d->jobs = calloc(d->njobs, sizeof(*d->jobs));
+	d->threads = calloc(d->o->workers, sizeof(*d->threads));
+	d->wbuf = malloc(XW_WBUF);
+	d->page_buf = malloc((size_t)1 << d->o->page_shift);
+	if (!d->jobs || !d->threads || !d->wbuf || !d->page_buf) {
+		xw_error("out of memory");
+		return -1;
+	}
+	for (unsigned int i = 0; i < d->njobs; i++) {
+		d->jobs[i].in_buf = malloc(csize);
+		d->jobs[i].out_buf = malloc(csize);
+		if (!d->jobs[i].in_buf || !d->jobs[i].out_buf) {
+			xw_error("out of memory");
+			return -1;
+		}
+	}
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_cond_init(&d->work_cv, NULL);
+	pthread_cond_init(&d->done_cv, NULL);
+	d->mu_init = true;
+	d->crc_comp[0] = d->crc_comp[1] = d->crc_xip[0] = d->crc_xip[1] = 0;
+	for (int i = 0; i < d->o->workers; i++) {
+		if (pthread_create(&d->threads[i], NULL, worker, d)) {
+			xw_error("cannot start a compression thread");
+			return -1;
+		}
+		d->nthreads++;
+	}
+	return 0;
+}
+
+/* Finish: with ok, retire everything and flush; always stop the threads. */
+int xw_data_finish(struct xw_data *d, bool ok)
+{
+	int ret = ok ? 0 : -1;
+
+	if (ok && d->cur)
+		submit(d);
+	while (!ret && d->retired < d->submitted)
+		ret = retire_one(d);
+	if (d->nthreads) {
+		pthread_mutex_lock(&d->mu);
+		d->stop = true;
+		/* Drop what was never taken. */
+		d->submitted = d->taken;
+		pthread_cond_broadcast(&d->work_cv);
+		pthread_mutex_unlock(&d->mu);
+		for (int i = 0; i < d->nthreads; i++)
+			pthread_join(d->threads[i], NULL);
+		d->nthreads = 0;
+	}
+	if (!ret && d->wlen) {
+		ret = write_all(d->comp_fd, d->wbuf, d->wlen, "compressed data");
+		d->wlen = 0;
+	}
+	return ret;
+}
+
+void xw_data_free(struct xw_data *d)
+{
+	if (d->jobs)
+		for (unsigned int i = 0; i < d->njobs; i++) {
+			free(d->jobs[i].in_buf);
+			free(d->jobs[i].out_buf);
+		}
+	if (d->mu_init) {
+		pthread_mutex_destroy(&d->mu);
+		pthread_cond_destroy(&d->work_cv);
+		pthread_cond_destroy(&d->done_cv);
+	}
+	free(d->jobs);
+	free(d->threads);
+	free(d->wbuf);
+	free(d->page_buf);
+	free(d->cl);
+	free(d->tails);
+}
+
+/* Where a file's bytes come from. */
+struct src {
+	int fd;
+	uint64_t base, size;
+	const char *path;
+};
+
+static int src_read(void *ctx, void *buf, size_t len, uint64_t off)
+{
+	struct src *s = ctx;
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = pread(s->fd, p, len, s->base + off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			xw_error("%s: %s", s->path, strerror(errno));
+			return -1;
+		}
+		if (n == 0) {
+			xw_error("%s: file shrank while being read", s->path);
+			return -1;
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static bool page_is_zero(const unsigned char *p, size_t len)
+{
+	return !p[0] && !memcmp(p, p + 1, len - 1);
+}
+
+static bool in_ranges(const struct xw_inode *in, uint64_t pg)
+{
+	for (int i = 0; i < in->nxip; i++)
+		if (pg >= in->xip[i].first && pg <= in->xip[i].last)
+			return true;
+	return false;
+}
+
+static int xip_write(struct xw_data *d, const void *buf, size_t len)
+{
+	d->crc_xip[0] = crc64_ecma_refl(d->crc_xip[0], buf, len);
+	d->crc_xip[1] = crc64_iso_refl(d->crc_xip[1], buf, len);
+	return write_all(d->xip_fd, buf, len, "XIP pages");
+}
+
+static int elf_policy(struct xw_data *d, struct xw_inode *in, struct src *s)
+{
+	struct xw_range r[64];
+	int n = xw_elf_xip_ranges(src_read, s, s->size, d->o->page_shift, r, 64);
+
+	if (n <= 0)
+		return n;
+	in->xip = malloc(n * sizeof(*r));
+	if (!in->xip) {
+		xw_error("out of memory");
+		return -1;
+	}
+	memcpy(in->xip, r, n * sizeof(*r));
+	in->nxip = n;
+	return 0;
+}
+
+static int file_changed(const char *path)
+{
+	xw_error("%s: file changed while being read", path);
+	return -1;
+}
+
+int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in)
+{
+	unsigned int shift = d->o->page_shift;
+	size_t page = (size_t)1 << shift, cpages = 1U << (d->o->cluster_shift - shift);
+	struct src s = { .fd = -1, .size = in->size, .path = in->path };
+	uint64_t data_start = 0, data_end = 0;
+	struct stat st;
+	int ret = -1;
+
+	in->npages = (in->size + page - 1) >> shift;
+	if (in->npages > UINT32_MAX) {
+		xw_error("%s: file too large (more than 2^32 pages)", in->path);
+		return -1;
+	}
+	if (!in->npages)
+		return 0;
+	in->map = calloc(in->npages, sizeof(*in->map));
+	if (!in->map) {
+		xw_error("out of memory");
+		return -1;
+	}
+	if (in->src == XW_SRC_PATH) {
+		s.path = in->src_path;
+		s.fd = open(in->src_path, O_RDONLY | O_NOFOLLOW | O_NOCTTY);
+		if (s.fd < 0) {
+			xw_error("%s: %s", in->src_path, strerror(errno));
+			return -1;
+		}
+		if (fstat(s.fd, &st) || !S_ISREG(st.st_mode) ||
+		    st.st_ino != in->src_ino || st.st_dev != in->src_dev ||
+		    (uint64_t)st.st_size != in->size ||
+		    st.st_mtim.tv_sec != in->src_mtime.tv_sec ||
+		    st.st_mtim.tv_nsec != in->src_mtime.tv_nsec) {
+			file_changed(s.path);
+			goto out;
+		}
+	} else if (in->src == XW_SRC_SPOOL) {
+		s.fd = t->spool_fd;
+		s.base = in->spool_off;
+	} else {
+		xw_error("%s: no data source", in->path);
+		return -1;
+	}
+
+	switch (d->o->xip) {
+	case XW_XIP_NONE:
+		break;
+	case XW_XIP_ALL:
+		in->xip = malloc(sizeof(*in->xip));
+		if (!in->xip) {
+			xw_error("out of memory");
+			goto out;
+		}
+		in->xip->first = 0;
+		in->xip->last = in->npages - 1;
+		in->nxip = 1;
+		break;
+	case XW_XIP_ELF:
+		if (elf_policy(d, in, &s))
+			goto out;
+		break;
+	case XW_XIP_LIST:
+		break;		/* ranges set up front */
+	}
+
+	for (uint64_t pg = 0; pg < in->npages; pg++) {
+		uint64_t off = pg << shift;
+		size_t len = in->size - off < page ? in->size - off : page;
+		bool hole;
+
+		/* Skip what the source says is a hole without reading it. */
+		if (off >= data_end) {
+			off_t ds = lseek(s.fd, s.base + off, SEEK_DATA), de;
+
+			if (ds < 0 || (uint64_t)ds >= s.base + in->size) {
+				data_start = data_end = in->size;
+			} else {
+				data_start = ds - s.base;
+				de = lseek(s.fd, ds, SEEK_HOLE);
+				data_end = de < 0 ? in->size : (uint64_t)de - s.base;
+				if (data_end <= off)
+					data_end = off + 1;
+			}
+		}
+		if (off + len <= data_start) {
+			hole = true;
+		} else {
+			if (src_read(&s, d->page_buf, len, off))
+				goto out;
+			memset(d->page_buf + len, 0, page - len);
+			hole = page_is_zero(d->page_buf, page);
+		}
+		if (hole || in_ranges(in, pg)) {
+			if (d->cur)
+				submit(d);
+			if (hole) {
+				in->map[pg] = 0;
+				continue;
+			}
+			if (d->xip_pages > XIPFS_PTE_XIP_MASK) {
+				xw_error("too many XIP pages");
+				goto out;
+			}
+			if (xip_write(d, d->page_buf, page))
+				goto out;
+			in->map[pg] = XIPFS_PTE_XIP(d->xip_pages++);	/* relative */
+			continue;
+		}
+		if (!d->cur) {
+			d->cur = next_job(d);
+			if (!d->cur)
+				goto out;
+			d->cur->in = in;
+			d->cur->first = pg;
+			d->cur->npages = 0;
+			d->cur->ulen = 0;
+		}
+		memcpy(d->cur->in_buf + ((size_t)d->cur->npages << shift), d->page_buf, len);
+		d->cur->ulen = ((size_t)d->cur->npages << shift) + len;
+		d->cur->npages++;
+		/* Only a lone partial last page may become a tail. */
+		d->cur->tail_cand = d->cur->npages == 1 && len < page;
+		if (d->cur->npages == cpages || pg + 1 == in->npages)
+			submit(d);
+	}
+	if (in->src == XW_SRC_PATH) {
+		if (fstat(s.fd, &st) || (uint64_t)st.st_size != in->size ||
+		    st.st_mtim.tv_sec != in->src_mtime.tv_sec ||
+		    st.st_mtim.tv_nsec != in->src_mtime.tv_nsec) {
+			file_changed(s.path);
+			goto out;
+		}
+	}
+	ret = 0;
+out:
+	if (in->src == XW_SRC_PATH && s.fd >= 0)
+		close(s.fd);
+	return ret;
+}

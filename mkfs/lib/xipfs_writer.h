@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The writer half of the image library: build an in-memory tree from a
+ * directory or a tar archive, adjust it (device table, ownership), then
+ * write a reproducible image.  mkfs.xipfs is a thin front end over this.
+ */
+#ifndef XIPFS_WRITER_H
+#define XIPFS_WRITER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "compress.h"
+
+struct xw_tree;
+
+enum xw_xip_policy {
+	XW_XIP_NONE,		/* every page compressed */
+	XW_XIP_ALL,		/* every page of every regular file XIP */
+	XW_XIP_ELF,		/* read-only / executable PT_LOAD pages of ELF files */
+	XW_XIP_LIST,		/* the paths (and page ranges) of a list file */
+};
+
+struct xw_options {
+	unsigned int page_shift;	/* 12..16 */
+	unsigned int cluster_shift;	/* page_shift..18 */
+	const struct xipfs_compressor *comp;
+	int level;
+	enum xw_xip_policy xip;
+	const char *xip_list;		/* XW_XIP_LIST: the file */
+	uint64_t free_space;		/* bytes for rw mounts; 0: none */
+	char label[17];
+	int64_t build_time;
+	uint32_t build_time_nsec;
+	int workers;			/* compression threads */
+	int verbose;			/* 0, 1 (-v) */
+	bool quiet;
+	bool progress;			/* progress line on stderr */
+};
+
+struct xw_stats {
+	uint64_t inodes, files, dirs, symlinks, specials, hardlinks;
+	uint64_t data_pages, xip_pages, comp_pages, hole_pages, tail_pages;
+	uint64_t clusters, stored_clusters;
+	uint64_t comp_in, comp_out;	/* bytes into and out of the compressor */
+	uint64_t meta_size, image_size;
+};
+
+/* Source timestamps policy, applied while the tree is built. */
+struct xw_tree_options {
+	bool have_fixed_time;		/* -T: every inode's mtime = fixed_time */
+	bool have_clamp_time;		/* SOURCE_DATE_EPOCH: clamp to clamp_time */
+	int64_t fixed_time, clamp_time;
+	const char *const *excludes;	/* NULL-terminated globs, or NULL */
+	const char *spool_dir;		/* where --tar keeps file data */
+	unsigned int page_shift;	/* symlink target limit */
+};
+
+struct xw_tree *xw_tree_new(const struct xw_tree_options *opt);
+void xw_tree_free(struct xw_tree *t);
+/* Sources.  Return 0, or -1 after printing why. */
+int xw_tree_add_dir(struct xw_tree *t, const char *dir);
+int xw_tree_add_tar(struct xw_tree *t, const char *tarfile /* "-": stdin */);
+int xw_tree_apply_devtable(struct xw_tree *t, const char *file);
+/* Ownership overrides; -1 leaves the field alone. */
+void xw_tree_set_owner(struct xw_tree *t, int64_t uid, int64_t gid);
+/* The newest mtime in the tree (the default build time). */
+int64_t xw_tree_newest_mtime(const struct xw_tree *t, uint32_t *nsec);
+
+/* Write the image atomically (temp file + rename).  0 or -1. */
+int xw_write_image(struct xw_tree *t, const struct xw_options *opt,
+		   const char *image, struct xw_stats *st);
+
+/*
+ * Catch SIGINT, SIGTERM and SIGHUP: remove the half-written image (the
+ * temporary file) and die of the signal.
+ */
+void xw_catch_signals(void);
+
+/*
+ * XIP page ranges of an ELF file, from its program headers: pages of
+ * PT_LOAD segments that are executable or not writable.  rd reads len
+ * bytes at off (0 or -1).  Returns the number of ranges stored in
+ * r[0..max) as [first, last] page pairs, 0 if not an ELF file (or none),
+ * -1 on a read error.
+ */
+struct xw_range { uint64_t first, last; };
+typedef int (*xw_reader)(void *ctx, void *buf, size_t len, uint64_t off);
+int xw_elf_xip_ranges(xw_reader rd, void *ctx, uint64_t size,
+		      unsigned int page_shift, struct xw_range *r, int max);
+
+void xw_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void xw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+extern const char *xw_progname;
+
+#endif

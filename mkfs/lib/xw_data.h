@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The writer's data pass (writer_data.c), used by writer.c. */
+#ifndef XIPFS_XW_DATA_H
+#define XIPFS_XW_DATA_H
+
+#include <pthread.h>
+
+#include "xw_internal.h"
+
+#define XW_WBUF	(1U << 20)
+
+struct xw_job {
+	struct xw_inode *in;
+	uint64_t first;			/* first file page */
+	unsigned int npages;
+	size_t ulen;
+	bool tail_cand;
+	unsigned char *in_buf, *out_buf;
+	size_t clen;			/* 0: not compressible enough */
+	int done;
+};
+
+struct xw_data {
+	const struct xw_options *o;
+	int xip_fd, comp_fd;		/* the two areas, as temporary files */
+	uint64_t xip_pages;		/* pages written to xip_fd */
+	uint64_t comp_size;		/* bytes written to comp_fd */
+	uint64_t crc_xip[2], crc_comp[2]; /* content hash, for the uuid */
+	unsigned char *wbuf;
+	size_t wlen;
+	unsigned char *page_buf;
+
+	struct xipfs_cluster *cl;	/* c_off relative to the area */
+	uint64_t ncl, cl_cap;
+	unsigned char *tails;		/* tail data, 8-byte aligned pieces */
+	size_t tails_len, tails_cap;
+	unsigned int comp_algs;
+	uint64_t stored_clusters, comp_in, comp_out;
+
+	pthread_t *threads;
+	int nthreads;
+	struct xw_job *jobs;
+	unsigned int njobs;
+	uint64_t submitted, taken, retired;
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv, done_cv;
+	bool mu_init, stop;
+	struct xw_job *cur;		/* being filled, not yet submitted */
+};
+
+int xw_data_start(struct xw_data *d);
+/* Map one regular file's pages; XIP entries are area-relative page
+ * numbers and TAIL entries offsets into d->tails until laid out. */
+int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in);
+int xw_data_finish(struct xw_data *d, bool ok);
+void xw_data_free(struct xw_data *d);
+
+#endif

@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* The writer's in-memory tree, shared by the writer's source files. */
+#ifndef XIPFS_XW_INTERNAL_H
+#define XIPFS_XW_INTERNAL_H
+
+#include <sys/stat.h>
+
+#include "xipfs_writer.h"
+
+struct xw_inode;
+
+struct xw_dentry {
+	char *name;			/* not NUL-terminated in the image */
+	size_t len;
+	struct xw_inode *inode;
+};
+
+enum xw_src { XW_SRC_NONE, XW_SRC_PATH, XW_SRC_SPOOL };
+
+struct xw_inode {
+	mode_t mode;
+	uint32_t uid, gid, nlink, ino;
+	int64_t mtime;
+	uint32_t mtime_nsec;
+	uint64_t size;			/* REG: bytes; LNK: target length */
+	uint32_t rdev;			/* new_encode_dev() form */
+	char *target;			/* LNK */
+	struct xw_inode *parent;	/* DIR */
+	struct xw_dentry *kids;		/* DIR: sorted before numbering */
+	size_t nkids, kids_cap;
+	char *path;			/* first path in the image, for messages */
+
+	/* REG data source */
+	enum xw_src src;
+	char *src_path;			/* XW_SRC_PATH */
+	dev_t src_dev;
+	ino_t src_ino;
+	struct timespec src_mtime;	/* to notice a file changed while read */
+	uint64_t spool_off;		/* XW_SRC_SPOOL */
+
+	/* REG, filled by the writer */
+	uint64_t *map;
+	uint64_t npages;
+	struct xw_range *xip;		/* XIP page ranges */
+	int nxip;
+	uint64_t data_off;		/* i_data once laid out */
+};
+
+struct xw_tree {
+	struct xw_tree_options opt;
+	struct xw_inode *root;
+	struct xw_inode **inodes;	/* by number once numbered; [0] unused */
+	uint32_t ninodes;		/* including slot 0 */
+	int spool_fd;
+	uint64_t spool_end;
+	void *hardlinks;		/* tsearch tree for (dev, ino) */
+	struct xw_inode **all;		/* every inode, for freeing */
+	size_t nall, all_cap;
+};
+
+struct xw_inode *xw_inode_new(struct xw_tree *t, mode_t mode);
+/* Add name to dir; replaces an existing entry of that name. */
+int xw_dir_add(struct xw_inode *dir, const char *name, size_t len,
+	       struct xw_inode *child);
+struct xw_dentry *xw_dir_find(struct xw_inode *dir, const char *name, size_t len);
+/* Look a path (relative to the root, '/'-separated) up; NULL if absent. */
+struct xw_inode *xw_tree_lookup(struct xw_tree *t, const char *path);
+/* Apply the tree's time policy to a source mtime. */
+void xw_tree_time(const struct xw_tree *t, struct xw_inode *in,
+		  int64_t sec, uint32_t nsec);
+bool xw_excluded(const struct xw_tree *t, const char *relpath);
+int xw_encode_dev(struct xw_tree *t, const char *path, unsigned int major,
+		  unsigned int minor, uint32_t *out);
+/* Sort directories, number inodes breadth-first, fill paths. */
+int xw_tree_number(struct xw_tree *t);
+int xw_name_cmp(const char *a, size_t al, const char *b, size_t bl);
+
+#endif

@@ -1,0 +1,51 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-only
+#
+# build-module.sh NAME: build build/kernels/NAME/xipfs.ko against
+# $XIPFS_CACHE/kernels/NAME/kdir (ARCH, CROSS_COMPILE from its env file).
+# The sources are copied to build/kernels/NAME/src/, so that several
+# kernels build from one checkout.
+#
+# Environment: KDIR=DIR builds against DIR instead (e.g.
+# /usr/src/linux-headers-VERSION-amd64); W=1 / C=1 are passed to kbuild;
+# XIPFS_MTD=n leaves MTD support (and the dependency on mtd.ko) out;
+# JOBS (default 2).
+set -eu
+
+if [ $# -ne 1 ]; then
+	echo "usage: $0 NAME   (stock, debug, arm64, ...)" >&2
+	exit 2
+fi
+name=$1
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cache=${XIPFS_CACHE:-/var/cache/xipfs}
+kernel=$cache/kernels/$name
+out=${BUILD:-$top/build}/kernels/$name
+
+ARCH=
+CROSS_COMPILE=
+if [ -z "${KDIR:-}" ]; then
+	if [ ! -f "$kernel/env" ]; then
+		echo "$0: no $kernel/env: set up kernel $name first (or give KDIR=)" >&2
+		exit 1
+	fi
+	# shellcheck disable=SC1091
+	. "$kernel/env"
+	KDIR=$kernel/kdir
+fi
+if [ ! -d "$KDIR" ]; then
+	echo "$0: no kernel build directory $KDIR" >&2
+	exit 1
+fi
+
+rm -rf "$out/src"
+mkdir -p "$out/src/include/uapi/linux"
+(cd "$top/fs/xipfs" && cp -- *.c *.h Makefile "$out/src/")
+cp "$top/include/uapi/linux/xipfs_fs.h" "$out/src/include/uapi/linux/"
+
+make -C "$KDIR" M="$out/src" ${ARCH:+ARCH=$ARCH} \
+	${CROSS_COMPILE:+CROSS_COMPILE=$CROSS_COMPILE} \
+	${W:+W=$W} ${C:+C=$C} ${XIPFS_MTD:+XIPFS_MTD=$XIPFS_MTD} \
+	-j"${JOBS:-2}" modules
+cp "$out/src/xipfs.ko" "$out/xipfs.ko"
+echo "$out/xipfs.ko"

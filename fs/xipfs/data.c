@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xipfs: page maps and the page cache.  read_folio and readahead fill
+ * hole, tail, compressed and (when the medium has no usable window)
+ * uncompressed pages.  A compressed cluster is decompressed once and all
+ * of its pages are filled from that one pass.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include "internal.h"
+#include "decompressor.h"
+
+/* Is [off, off + len) inside the area [aoff, aoff + asize)? */
+static bool xipfs_in_area(u64 off, u64 len, u64 aoff, u64 asize)
+{
+	return off >= aoff && len <= asize && off - aoff <= asize - len;
+}
+
+/*
+ * Decode and check the page map entry of page @index of @inode.  Pages at
+ * or past EOF read as holes.  -EFSCORRUPTED for a bad entry.
+ */
+int xipfs_page_lookup(struct inode *inode, pgoff_t index,
+		      struct xipfs_page *pg)
+{
+	struct super_block *sb = inode->i_sb;
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_inode_info *xi = XIPFS_I(inode);
+	u64 pos = (u64)index << PAGE_SHIFT, isize = i_size_read(inode);
+	const __le64 *map;
+	u64 e, v;
+
+	memset(pg, 0, sizeof(*pg));
+	if (pos >= isize)
+		return 0;
+	pg->len = min_t(u64, PAGE_SIZE, isize - pos);
+	/* i_size <= i_map_cap pages and the map is in the metadata: iget. */
+	map = xipfs_meta(sbi, xi->data + (u64)index * 8, 8);
+	if (WARN_ON_ONCE(!map))
+		return -EFSCORRUPTED;
+	e = le64_to_cpu(READ_ONCE(*map));
+	pg->type = XIPFS_PTE_TYPE(e);
+	if (e & XIPFS_PTE_RESERVED_MASK)
+		goto bad;
+
+	switch (pg->type) {
+	case XIPFS_PTE_TYPE_HOLE:
+		if (e)
+			goto bad;
+		return 0;
+	case XIPFS_PTE_TYPE_XIP:
+		v = e & XIPFS_PTE_XIP_MASK;
+		if (v > sbi->image_size >> PAGE_SHIFT)
+			goto bad;
+		pg->off = v << PAGE_SHIFT;
+		if (!xipfs_in_area(pg->off, PAGE_SIZE, sbi->xip_off,
+				   sbi->xip_size) &&
+		    !xipfs_in_area(pg->off, PAGE_SIZE, sbi->free_off,
+				   sbi->free_size))
+			goto bad;
+		return 0;
+	case XIPFS_PTE_TYPE_COMP:
+		pg->cluster = e & XIPFS_PTE_CLUSTER_MASK;
+		pg->cindex = (e >> XIPFS_PTE_CINDEX_SHIFT) &
+			     XIPFS_PTE_CINDEX_MASK;
+		if (pg->cluster >= sbi->cluster_count || pg->cindex > index)
+			goto bad;
+		return 0;
+	case XIPFS_PTE_TYPE_TAIL:
+		/* Only the last page; its data lies in the metadata. */
+		pg->off = sbi->meta_off + (e & XIPFS_PTE_TAIL_MASK);
+		if (!(sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_TAIL) ||
+		    pos + PAGE_SIZE < isize ||
+		    !xipfs_meta(sbi, pg->off, pg->len))
+			goto bad;
+		return 0;
+	}
+bad:
+	xipfs_corrupt(sb, "inode %lu: page %lu: bad map entry 0x%016llx",
+		      inode->i_ino, index, e);
+	return -EFSCORRUPTED;
+}
+
+/* Read and check cluster descriptor @idx. */
+static int xipfs_get_cluster(struct super_block *sb, u64 idx,
+			     struct xipfs_cluster *c)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	const struct xipfs_cluster *p;
+	unsigned int pages, max_pages;
+	u64 off;
+	u32 clen, ulen;
+
+	p = xipfs_meta(sbi, sbi->cluster_off + idx * XIPFS_CLUSTER_SIZE,
+		       XIPFS_CLUSTER_SIZE);
+	if (!p)
+		goto bad;
+	memcpy(c, p, sizeof(*c));
+	off = le64_to_cpu(c->c_off);
+	clen = le32_to_cpu(c->c_clen);
+	ulen = le32_to_cpu(c->c_ulen);
+	pages = c->c_pages;
+	max_pages = 1U << (sbi->max_cluster_shift - PAGE_SHIFT);
+	if (!pages || pages > max_pages || !clen || !ulen ||
+	    ulen > pages << PAGE_SHIFT || ulen <= (pages - 1) << PAGE_SHIFT ||
+	    c->c_flags || c->c_reserved || c->c_alg >= XIPFS_COMP_MAX ||
+	    (c->c_alg != XIPFS_COMP_NONE &&
+	     !(sbi->comp_algs & BIT(c->c_alg))) ||
+	    (c->c_alg == XIPFS_COMP_NONE && clen != ulen))
+		goto bad;
+	if (!xipfs_in_area(off, clen, sbi->comp_off, sbi->comp_size) &&
+	    !xipfs_in_area(off, clen, sbi->free_off, sbi->free_size))
+		goto bad;
+	return 0;
+bad:
+	xipfs_corrupt(sb, "bad cluster descriptor %llu", idx);
+	return -EFSCORRUPTED;
+}
+
+/* One decompressed cluster, kept across the folios of a readahead. */
+struct xipfs_cbuf {
+	u64 idx;
+	void *buf;		/* c_pages pages, zero past c_ulen */
+	unsigned int pages;
+};
+
+static int xipfs_decompress(struct super_block *sb, u64 idx,
+			    struct xipfs_cluster *c, void *dst)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	u32 clen = le32_to_cpu(c->c_clen), ulen = le32_to_cpu(c->c_ulen);
+	const struct xipfs_decompressor *d;
+	void *src, *srcbuf = NULL;
+	int err;
+
+	if (sbi->virt) {
+		src = sbi->virt + le64_to_cpu(c->c_off);
+	} else {
+		srcbuf = kvmalloc(clen, GFP_NOFS);
+		if (!srcbuf)
+			return -ENOMEM;
+		err = xipfs_medium_read(sb, le64_to_cpu(c->c_off), srcbuf,
+					clen);
+		if (err)
+			goto out;
+		src = srcbuf;
+	}
+	if (c->c_alg == XIPFS_COMP_NONE) {
+		memcpy(dst, src, ulen);
+		err = 0;
+	} else {
+		d = xipfs_decompressor(c->c_alg);
+		err = d ? d->decompress(src, clen, dst, ulen) : -EOPNOTSUPP;
+		if (err == -EFSCORRUPTED)
+			xipfs_corrupt(sb, "cluster %llu (%s) does not decompress",
+				      idx, d->name);
+	}
+	if (!err) {
+		memset(dst + ulen, 0, ((size_t)c->c_pages << PAGE_SHIFT) - ulen);
+		atomic64_inc(&sbi->stats.clusters);
+		atomic64_add(ulen, &sbi->stats.cluster_bytes);
+	}
+out:
+	kvfree(srcbuf);
+	return err;
+}
+
+/* Copy page @pg's bytes from @src into @folio and zero the rest. */
+static void xipfs_copy_page(struct folio *folio, const void *src,
+			    unsigned int len)
+{
+	void *kaddr = kmap_local_folio(folio, 0);
+
+	memcpy(kaddr, src, len);
+	memset(kaddr + len, 0, PAGE_SIZE - len);
+	kunmap_local(kaddr);
+	flush_dcache_folio(folio);
+}
+
+/*
+ * Fill the other pages of the cluster that page @index belongs to, when
+ * they are not cached yet.  Only trylock: the caller holds @index's lock,
+ * and a reader of a sibling may be waiting to take it.
+ */
+static void xipfs_fill_siblings(struct inode *inode, pgoff_t index,
+				const struct xipfs_page *pg,
+				const struct xipfs_cbuf *cb)
+{
+	pgoff_t first = index - pg->cindex;
+	unsigned int i;
+
+	for (i = 0; i < cb->pages; i++) {
+		struct xipfs_page sp;
+		struct folio *folio;
+
+		if (first + i == index)
+			continue;
+		if (xipfs_page_lookup(inode, first + i, &sp) ||
+		    sp.type != XIPFS_PTE_TYPE_COMP ||
+		    sp.cluster != pg->cluster || sp.cindex != i)
+			continue;
+		folio = xipfs_grab_folio_nowait(inode->i_mapping, first + i);
+		if (!folio)
+			continue;
+		if (!folio_test_uptodate(folio)) {
+			xipfs_copy_page(folio, cb->buf + i * PAGE_SIZE, sp.len);
+			folio_mark_uptodate(folio);
+		}
+		folio_unlock(folio);
+		folio_put(folio);
+	}
+}
+
+static int xipfs_fill_comp(struct inode *inode, struct folio *folio,
+			   const struct xipfs_page *pg, struct xipfs_cbuf *cb)
+{
+	struct super_block *sb = inode->i_sb;
+	struct xipfs_cluster c;
+	int err;
+
+	if (!cb->buf || cb->idx != pg->cluster) {
+		err = xipfs_get_cluster(sb, pg->cluster, &c);
+		if (err)
+			return err;
+		if (pg->cindex >= c.c_pages) {
+			xipfs_corrupt(sb, "inode %lu: page %lu: index %u outside cluster %llu",
+				      inode->i_ino, folio->index, pg->cindex,
+				      pg->cluster);
+			return -EFSCORRUPTED;
+		}
+		kvfree(cb->buf);
+		cb->buf = kvmalloc((size_t)c.c_pages << PAGE_SHIFT, GFP_NOFS);
+		if (!cb->buf)
+			return -ENOMEM;
+		err = xipfs_decompress(sb, pg->cluster, &c, cb->buf);
+		if (err) {
+			kvfree(cb->buf);
+			cb->buf = NULL;
+			return err;
+		}
+		cb->idx = pg->cluster;
+		cb->pages = c.c_pages;
+		xipfs_fill_siblings(inode, folio->index, pg, cb);
+	}
+	if (pg->cindex >= cb->pages)
+		return -EFSCORRUPTED;
+	xipfs_copy_page(folio, cb->buf + pg->cindex * PAGE_SIZE, pg->len);
+	return 0;
+}
+
+/*
+ * Fill one (order-0: large folios are not enabled) locked folio.  Returns
+ * 1 when @skip_xip asks to leave a window page out of the cache.
+ */
+static int xipfs_fill_folio(struct inode *inode, struct folio *folio,
+			    struct xipfs_cbuf *cb, bool skip_xip)
+{
+	struct super_block *sb = inode->i_sb;
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_page pg;
+	void *kaddr;
+	int err;
+
+	err = xipfs_page_lookup(inode, folio->index, &pg);
+	if (err)
+		return err;
+	switch (pg.type) {
+	case XIPFS_PTE_TYPE_HOLE:
+		folio_zero_range(folio, 0, PAGE_SIZE);
+		return 0;
+	case XIPFS_PTE_TYPE_TAIL:
+		xipfs_copy_page(folio, xipfs_meta(sbi, pg.off, pg.len), pg.len);
+		return 0;
+	case XIPFS_PTE_TYPE_COMP:
+		return xipfs_fill_comp(inode, folio, &pg, cb);
+	}
+	/* XIP: user mappings get the window page itself, never this copy. */
+	if (skip_xip && sbi->xip)
+		return 1;
+	kaddr = kmap_local_folio(folio, 0);
+	err = xipfs_medium_read(sb, pg.off, kaddr, pg.len);
+	if (!err)
+		memset(kaddr + pg.len, 0, PAGE_SIZE - pg.len);
+	kunmap_local(kaddr);
+	flush_dcache_folio(folio);
+	return err;
+}
+
+static int xipfs_read_folio(struct file *file, struct folio *folio)
+{
+	struct xipfs_cbuf cb = {};
+	int err;
+
+	err = xipfs_fill_folio(folio->mapping->host, folio, &cb, false);
+	kvfree(cb.buf);
+	if (!err)
+		folio_mark_uptodate(folio);
+	folio_unlock(folio);
+	return err;
+}
+
+static void xipfs_readahead(struct readahead_control *rac)
+{
+	struct inode *inode = rac->mapping->host;
+	struct xipfs_cbuf cb = {};
+	struct folio *folio;
+
+	while ((folio = readahead_folio(rac))) {
+		/* Readahead is a hint: a failed folio is retried by read_folio. */
+		if (!xipfs_fill_folio(inode, folio, &cb, true))
+			folio_mark_uptodate(folio);
+		folio_unlock(folio);
+	}
+	kvfree(cb.buf);
+}
+
+const struct address_space_operations xipfs_aops = {
+	.read_folio	= xipfs_read_folio,
+	.readahead	= xipfs_readahead,
+};

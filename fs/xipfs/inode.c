@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xipfs: reading an inode from the inode table.  Every field that later
+ * code trusts (sizes, offsets, map capacity) is checked here once.
+ */
+#include <linux/slab.h>
+#include "internal.h"
+
+void xipfs_inode_once(void *ptr)
+{
+	struct xipfs_inode_info *xi = ptr;
+
+	inode_init_once(&xi->vfs_inode);
+}
+
+static const struct inode_operations xipfs_symlink_iops = {
+	.get_link	= simple_get_link,
+};
+
+/* Check the type-specific fields of @di; 0 or -EFSCORRUPTED. */
+static int xipfs_check_inode(struct super_block *sb, u64 ino,
+			     const struct xipfs_inode *di, umode_t mode)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	u64 size = le64_to_cpu(di->i_size), data = le64_to_cpu(di->i_data);
+	u32 cap = le32_to_cpu(di->i_map_cap);
+	const struct xipfs_dir_header *dh;
+
+	if (le32_to_cpu(di->i_mtime_nsec) >= NSEC_PER_SEC) {
+		xipfs_corrupt(sb, "inode %llu: bad mtime nanoseconds", ino);
+		return -EFSCORRUPTED;
+	}
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		/* The page map must cover i_size and sit in the metadata. */
+		if ((data & 7) || size > (u64)cap << PAGE_SHIFT ||
+		    (cap && !xipfs_meta(sbi, data, (u64)cap * 8))) {
+			xipfs_corrupt(sb, "inode %llu: bad page map (%u entries at %llu, size %llu)",
+				      ino, cap, data, size);
+			return -EFSCORRUPTED;
+		}
+		return 0;
+	case S_IFDIR:
+		if ((data & 7) || size < XIPFS_DIR_HEADER_SIZE ||
+		    size > U32_MAX || !xipfs_meta(sbi, data, size)) {
+			xipfs_corrupt(sb, "inode %llu: bad directory block (%llu bytes at %llu)",
+				      ino, size, data);
+			return -EFSCORRUPTED;
+		}
+		dh = xipfs_meta(sbi, data, sizeof(*dh));
+		if ((u64)le32_to_cpu(dh->d_count) * XIPFS_DIRENT_SIZE >
+		    size - XIPFS_DIR_HEADER_SIZE ||
+		    !le32_to_cpu(dh->d_parent) ||
+		    le32_to_cpu(dh->d_parent) >= sbi->inode_count) {
+			xipfs_corrupt(sb, "inode %llu: bad directory header", ino);
+			return -EFSCORRUPTED;
+		}
+		return 0;
+	case S_IFLNK:
+		if (!size || size >= PATH_MAX || !xipfs_meta(sbi, data, size)) {
+			xipfs_corrupt(sb, "inode %llu: bad symlink (%llu bytes at %llu)",
+				      ino, size, data);
+			return -EFSCORRUPTED;
+		}
+		return 0;
+	case S_IFCHR:
+	case S_IFBLK:
+	case S_IFIFO:
+	case S_IFSOCK:
+		return 0;
+	}
+	xipfs_corrupt(sb, "inode %llu: bad mode 0%o", ino, mode);
+	return -EFSCORRUPTED;
+}
+
+static int xipfs_fill_inode(struct inode *inode)
+{
+	struct super_block *sb = inode->i_sb;
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_inode_info *xi = XIPFS_I(inode);
+	const struct xipfs_inode *p;
+	struct xipfs_inode di;
+	struct timespec64 ts;
+	umode_t mode;
+	int err;
+
+	p = xipfs_meta(sbi, sbi->inode_off + inode->i_ino * XIPFS_INODE_SIZE,
+		       XIPFS_INODE_SIZE);
+	if (!p)
+		return -EFSCORRUPTED;
+	/* One copy, so that what is checked is what is used. */
+	memcpy(&di, p, sizeof(di));
+	mode = le16_to_cpu(di.i_mode);
+	err = xipfs_check_inode(sb, inode->i_ino, &di, mode);
+	if (err)
+		return err;
+
+	inode->i_mode = mode;
+	set_nlink(inode, le32_to_cpu(di.i_nlink));
+	i_uid_write(inode, le32_to_cpu(di.i_uid));
+	i_gid_write(inode, le32_to_cpu(di.i_gid));
+	ts.tv_sec = le64_to_cpu(di.i_mtime);
+	ts.tv_nsec = le32_to_cpu(di.i_mtime_nsec);
+	xipfs_inode_set_times(inode, ts);
+	xi->data = le64_to_cpu(di.i_data);
+	xi->map_cap = le32_to_cpu(di.i_map_cap);
+	inode->i_size = le64_to_cpu(di.i_size);
+	inode->i_blocks = round_up(inode->i_size, PAGE_SIZE) >> 9;
+
+	switch (mode & S_IFMT) {
+	case S_IFREG:
+		inode->i_fop = &xipfs_file_fops;
+		inode->i_mapping->a_ops = &xipfs_aops;
+		break;
+	case S_IFDIR:
+		inode->i_op = &xipfs_dir_iops;
+		inode->i_fop = &xipfs_dir_fops;
+		break;
+	case S_IFLNK:
+		/* The target is not NUL-terminated on the medium. */
+		inode->i_link = kmemdup_nul(xipfs_meta(sbi, xi->data,
+						       inode->i_size),
+					    inode->i_size, GFP_KERNEL);
+		if (!inode->i_link)
+			return -ENOMEM;
+		if (strlen(inode->i_link) != inode->i_size) {
+			xipfs_corrupt(sb, "inode %lu: NUL in symlink target",
+				      inode->i_ino);
+			return -EFSCORRUPTED;
+		}
+		inode->i_op = &xipfs_symlink_iops;
+		break;
+	default:
+		init_special_inode(inode, mode,
+				   new_decode_dev(le32_to_cpu(di.i_rdev)));
+		break;
+	}
+	return 0;
+}
+
+struct inode *xipfs_iget(struct super_block *sb, u64 ino)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct inode *inode;
+	int err;
+
+	if (!ino || ino >= sbi->inode_count) {
+		xipfs_corrupt(sb, "inode number %llu out of range", ino);
+		return ERR_PTR(-EFSCORRUPTED);
+	}
+	inode = iget_locked(sb, ino);
+	if (!inode)
+		return ERR_PTR(-ENOMEM);
+	if (!(inode->i_state & I_NEW))
+		return inode;
+	err = xipfs_fill_inode(inode);
+	if (err) {
+		iget_failed(inode);
+		return ERR_PTR(err);
+	}
+	unlock_new_inode(inode);
+	return inode;
+}

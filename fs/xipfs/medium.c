@@ -1,0 +1,253 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xipfs: reaching the image's bytes.  A physaddr= window is memremap()ed;
+ * an MTD device is mtd_point()ed when its driver allows, else read with
+ * mtd_read(); a block device is read through its buffer cache.  Only a
+ * window whose PFNs have no struct page can be mapped into user space
+ * (execute in place); everything else goes through the page cache.
+ */
+#include <linux/io.h>
+#include <linux/ioport.h>
+#include <linux/mm.h>
+#include <linux/vmalloc.h>
+#include <linux/buffer_head.h>
+#include <linux/blkdev.h>
+#include <linux/mtd/mtd.h>
+#include "internal.h"
+
+/* Does any PFN of [phys, phys + size) have a struct page? */
+static bool xipfs_any_pfn_valid(phys_addr_t phys, u64 size)
+{
+	unsigned long pfn = PHYS_PFN(phys), end = PHYS_PFN(phys + size);
+
+	for (; pfn < end; pfn++) {
+		if (pfn_valid(pfn))
+			return true;
+		if (!(pfn & 0xffff))
+			cond_resched();
+	}
+	return false;
+}
+
+/* The image size recorded in the window's superblock, to map just that. */
+static int xipfs_window_peek(struct super_block *sb, u64 *size)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	const struct xipfs_super_block *dsb;
+	void *p;
+
+	p = memremap(sbi->opt_physaddr, PAGE_SIZE, MEMREMAP_WB);
+	if (!p) {
+		xipfs_err(sb, "cannot map the superblock at 0x%llx",
+			  sbi->opt_physaddr);
+		return -ENOMEM;
+	}
+	dsb = p;
+	if (le32_to_cpu(dsb->s_magic) != XIPFS_MAGIC) {
+		xipfs_err(sb, "no xipfs image at 0x%llx (magic 0x%08x)",
+			  sbi->opt_physaddr, le32_to_cpu(dsb->s_magic));
+		memunmap(p);
+		return -EINVAL;
+	}
+	*size = le64_to_cpu(dsb->s_image_size);
+	memunmap(p);
+	if (*size < PAGE_SIZE || (*size & ~PAGE_MASK)) {
+		xipfs_err(sb, "bad image size %llu: give size=", *size);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* A physaddr= window must be memory the kernel does not otherwise own. */
+static int xipfs_window_check(struct super_block *sb, u64 phys, u64 size)
+{
+	if (phys + size < phys || phys + size - 1 > (u64)(phys_addr_t)~0ULL) {
+		xipfs_err(sb, "window 0x%llx+0x%llx wraps around", phys, size);
+		return -EINVAL;
+	}
+	if (region_intersects(phys, size, IORESOURCE_SYSTEM_RAM,
+			      IORES_DESC_NONE) != REGION_DISJOINT) {
+		xipfs_err(sb, "window 0x%llx-0x%llx overlaps System RAM: refused (reserve it, e.g. memmap=SIZE$ADDR)",
+			  phys, phys + size - 1);
+		return -EBUSY;
+	}
+	return 0;
+}
+
+static int xipfs_window_open(struct super_block *sb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	u64 size;
+	int err;
+
+	err = xipfs_window_check(sb, sbi->opt_physaddr, PAGE_SIZE);
+	if (err)
+		return err;
+	if (sbi->opt_size_set) {
+		size = sbi->opt_size;
+	} else {
+		err = xipfs_window_peek(sb, &size);
+		if (err)
+			return err;
+	}
+	err = xipfs_window_check(sb, sbi->opt_physaddr, size);
+	if (err)
+		return err;
+	sbi->virt = memremap(sbi->opt_physaddr, size, MEMREMAP_WB);
+	if (!sbi->virt) {
+		xipfs_err(sb, "cannot map window 0x%llx+0x%llx",
+			  sbi->opt_physaddr, size);
+		return -ENOMEM;
+	}
+	sbi->phys = sbi->opt_physaddr;
+	sbi->medium_size = size;
+	sbi->pfn_valid = xipfs_any_pfn_valid(sbi->phys, size);
+	return 0;
+}
+
+int xipfs_medium_open(struct super_block *sb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+
+	switch (sbi->medium) {
+	case XIPFS_MEDIUM_WINDOW:
+		return xipfs_window_open(sb);
+	case XIPFS_MEDIUM_MTD:
+#ifdef CONFIG_XIPFS_FS_MTD
+		snprintf(sb->s_id, sizeof(sb->s_id), "mtd%d",
+			 sb->s_mtd->index);
+		sbi->medium_size = sb->s_mtd->size;
+		return 0;
+#else
+		return -EINVAL;
+#endif
+	case XIPFS_MEDIUM_BDEV:
+		if (!sb_set_blocksize(sb, PAGE_SIZE)) {
+			xipfs_err(sb, "block size %lu not supported by the device",
+				  PAGE_SIZE);
+			return -EINVAL;
+		}
+		sbi->medium_size = bdev_nr_bytes(sb->s_bdev);
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* Point at the MTD device's memory; fall back to mtd_read() without. */
+static void xipfs_mtd_point(struct super_block *sb)
+{
+#ifdef CONFIG_XIPFS_FS_MTD
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	resource_size_t phys = 0;
+	size_t retlen = 0;
+	void *virt = NULL;
+	int err;
+
+	err = mtd_point(sb->s_mtd, 0, sbi->image_size, &retlen, &virt, &phys);
+	if (err)
+		return;
+	if (retlen < sbi->image_size || !virt) {
+		mtd_unpoint(sb->s_mtd, 0, retlen);
+		return;
+	}
+	sbi->virt = virt;
+	sbi->pointed = retlen;
+	/* phram on 6.1 gives a virtual address but no physical one. */
+	if (phys && !(phys & ~PAGE_MASK)) {
+		sbi->phys = phys;
+		sbi->pfn_valid = xipfs_any_pfn_valid(phys, sbi->image_size);
+	}
+#endif
+}
+
+int xipfs_medium_map(struct super_block *sb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	int err;
+
+	if (sbi->medium == XIPFS_MEDIUM_MTD)
+		xipfs_mtd_point(sb);
+	sbi->xip = sbi->virt && sbi->phys && !sbi->pfn_valid &&
+		   !sbi->opt_noxip;
+
+	if (sbi->virt) {
+		sbi->meta = sbi->virt + sbi->meta_off;
+		return 0;
+	}
+	/* No window: keep a copy of the (validated, CRC-checked) metadata. */
+	sbi->meta_copy = vmalloc(sbi->meta_size);
+	if (!sbi->meta_copy)
+		return -ENOMEM;
+	err = xipfs_medium_read(sb, sbi->meta_off, sbi->meta_copy,
+				sbi->meta_size);
+	if (err) {
+		xipfs_err(sb, "cannot read the metadata: %d", err);
+		return err;
+	}
+	sbi->meta = sbi->meta_copy;
+	return 0;
+}
+
+void xipfs_medium_close(struct super_block *sb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+
+#ifdef CONFIG_XIPFS_FS_MTD
+	if (sbi->medium == XIPFS_MEDIUM_MTD && sbi->pointed && sb->s_mtd)
+		mtd_unpoint(sb->s_mtd, 0, sbi->pointed);
+#endif
+	if (sbi->medium == XIPFS_MEDIUM_WINDOW && sbi->virt)
+		memunmap(sbi->virt);
+	sbi->virt = NULL;
+	sbi->pointed = 0;
+	vfree(sbi->meta_copy);
+	sbi->meta_copy = NULL;
+	sbi->meta = NULL;
+}
+
+static int xipfs_bdev_read(struct super_block *sb, u64 off, void *buf,
+			   size_t len)
+{
+	while (len) {
+		size_t in = off & ~PAGE_MASK, n = min_t(size_t, len,
+							 PAGE_SIZE - in);
+		struct buffer_head *bh = sb_bread(sb, off >> PAGE_SHIFT);
+
+		if (!bh)
+			return -EIO;
+		memcpy(buf, bh->b_data + in, n);
+		brelse(bh);
+		buf += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Copy image bytes [off, off + len), which must lie inside the image. */
+int xipfs_medium_read(struct super_block *sb, u64 off, void *buf, size_t len)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	u64 limit = sbi->image_size ? sbi->image_size : sbi->medium_size;
+
+	if (off > limit || len > limit - off)
+		return -EFSCORRUPTED;
+	if (sbi->virt) {
+		memcpy(buf, sbi->virt + off, len);
+		return 0;
+	}
+	if (sbi->medium == XIPFS_MEDIUM_BDEV)
+		return xipfs_bdev_read(sb, off, buf, len);
+#ifdef CONFIG_XIPFS_FS_MTD
+	if (sbi->medium == XIPFS_MEDIUM_MTD) {
+		size_t retlen = 0;
+		int err = mtd_read(sb->s_mtd, off, len, &retlen, buf);
+
+		/* -EUCLEAN from MTD means corrected bitflips: data is good. */
+		if (err && !mtd_is_bitflip(err))
+			return -EIO;
+		return retlen == len ? 0 : -EIO;
+	}
+#endif
+	return -EIO;
+}

@@ -1,0 +1,610 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xipfs: mount (fs_context, options), superblock validation, statfs and
+ * the module's life cycle.
+ *
+ * Three mount sources:
+ *   mount -t xipfs -o ro,physaddr=ADDR[,size=SIZE] none /mnt
+ *   mount -t xipfs -o ro mtd:NAME /mnt	(or mtdN)
+ *   mount -t xipfs -o ro /dev/BLOCKDEV /mnt
+ * As the root file system (xipfs built in):
+ *   root=mtd:NAME rootfstype=xipfs ro
+ */
+#include <linux/module.h>
+#include <linux/init.h>
+#include <linux/slab.h>
+#include <linux/statfs.h>
+#include <linux/seq_file.h>
+#include <linux/fs_context.h>
+#include <linux/fs_parser.h>
+#include <linux/security.h>
+#include <linux/capability.h>
+#include <linux/mtd/super.h>
+#include <linux/mtd/mtd.h>
+#include <linux/vmalloc.h>
+#include "internal.h"
+#include "decompressor.h"
+
+struct kmem_cache *xipfs_inode_cachep __read_mostly;
+
+void _xipfs_err(struct super_block *sb, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	if (sb)
+		pr_err("xipfs (%s): %pV", sb->s_id, &vaf);
+	else
+		pr_err("xipfs: %pV", &vaf);
+	va_end(args);
+}
+
+void _xipfs_info(struct super_block *sb, const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	pr_info("xipfs (%s): %pV", sb->s_id, &vaf);
+	va_end(args);
+}
+
+/* A padding mistake in the format header must not compile. */
+static void __init xipfs_check_layout(void)
+{
+	BUILD_BUG_ON(sizeof(struct xipfs_super_block) != XIPFS_SB_SIZE);
+	BUILD_BUG_ON(sizeof(struct xipfs_inode) != XIPFS_INODE_SIZE);
+	BUILD_BUG_ON(sizeof(struct xipfs_cluster) != XIPFS_CLUSTER_SIZE);
+	BUILD_BUG_ON(sizeof(struct xipfs_dirent) != XIPFS_DIRENT_SIZE);
+	BUILD_BUG_ON(sizeof(struct xipfs_dir_header) != XIPFS_DIR_HEADER_SIZE);
+}
+
+static struct inode *xipfs_alloc_inode(struct super_block *sb)
+{
+	struct xipfs_inode_info *xi;
+
+	xi = alloc_inode_sb(sb, xipfs_inode_cachep, GFP_KERNEL);
+	if (!xi)
+		return NULL;
+	xi->data = 0;
+	xi->map_cap = 0;
+	return &xi->vfs_inode;
+}
+
+static void xipfs_free_inode(struct inode *inode)
+{
+	/* A symlink's i_link is a kmalloc()ed copy of its target. */
+	if (S_ISLNK(inode->i_mode))
+		kfree(inode->i_link);
+	kmem_cache_free(xipfs_inode_cachep, XIPFS_I(inode));
+}
+
+static int xipfs_statfs(struct dentry *dentry, struct kstatfs *buf)
+{
+	struct super_block *sb = dentry->d_sb;
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	u64 a, b;
+
+	buf->f_type = XIPFS_MAGIC;
+	buf->f_bsize = PAGE_SIZE;
+	buf->f_frsize = PAGE_SIZE;
+	buf->f_blocks = sbi->image_size >> PAGE_SHIFT;
+	buf->f_bfree = 0;
+	buf->f_bavail = 0;
+	buf->f_files = sbi->inode_count - 1;
+	buf->f_ffree = 0;
+	buf->f_namelen = XIPFS_NAME_MAX;
+	memcpy(&a, sbi->uuid, 8);
+	memcpy(&b, sbi->uuid + 8, 8);
+	buf->f_fsid = u64_to_fsid(a ^ b);
+	return 0;
+}
+
+static int xipfs_show_options(struct seq_file *seq, struct dentry *root)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(root->d_sb);
+
+	if (sbi->opt_physaddr_set)
+		seq_printf(seq, ",physaddr=0x%llx", sbi->opt_physaddr);
+	if (sbi->opt_size_set)
+		seq_printf(seq, ",size=0x%llx", sbi->opt_size);
+	if (sbi->opt_noxip)
+		seq_puts(seq, ",noxip");
+	return 0;
+}
+
+static const struct super_operations xipfs_sops = {
+	.alloc_inode	= xipfs_alloc_inode,
+	.free_inode	= xipfs_free_inode,
+	.statfs		= xipfs_statfs,
+	.show_options	= xipfs_show_options,
+};
+
+/* Is [off, off + size) inside the image, and page-aligned if asked? */
+static bool xipfs_area_ok(struct xipfs_sb_info *sbi, u64 off, u64 size,
+			  bool aligned)
+{
+	if (aligned && (off & ~PAGE_MASK))
+		return false;
+	return off <= sbi->image_size && size <= sbi->image_size - off;
+}
+
+static int xipfs_check_sb(struct super_block *sb,
+			  const struct xipfs_super_block *dsb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_super_block tmp;
+	u32 incompat, algs;
+	unsigned int alg;
+
+	if (le32_to_cpu(dsb->s_magic) != XIPFS_MAGIC) {
+		xipfs_err(sb, "bad magic 0x%08x: not an xipfs image",
+			  le32_to_cpu(dsb->s_magic));
+		return -EINVAL;
+	}
+	tmp = *dsb;
+	tmp.s_checksum = 0;
+	if (xipfs_crc32c(&tmp, sizeof(tmp)) != le32_to_cpu(dsb->s_checksum)) {
+		xipfs_err(sb, "superblock checksum mismatch");
+		return -EFSCORRUPTED;
+	}
+	if (le16_to_cpu(dsb->s_version) != XIPFS_VERSION) {
+		xipfs_err(sb, "format version %u not supported (want %u)",
+			  le16_to_cpu(dsb->s_version), XIPFS_VERSION);
+		return -EINVAL;
+	}
+	if (dsb->s_page_shift != PAGE_SHIFT) {
+		xipfs_err(sb, "image page size %lu, kernel page size %lu: not supported",
+			  dsb->s_page_shift < 32 ? 1UL << dsb->s_page_shift : 0,
+			  PAGE_SIZE);
+		return -EINVAL;
+	}
+	incompat = le32_to_cpu(dsb->s_feature_incompat);
+	if (incompat & ~XIPFS_FEATURE_INCOMPAT_ALL) {
+		xipfs_err(sb, "unknown incompatible features 0x%x",
+			  incompat & ~XIPFS_FEATURE_INCOMPAT_ALL);
+		return -EINVAL;
+	}
+	sbi->feature_incompat = incompat;
+	/* Unknown RO_COMPAT bits are fine: this driver is read-only. */
+
+	sbi->max_cluster_shift = dsb->s_max_cluster_shift;
+	algs = le16_to_cpu(dsb->s_comp_algs);
+	if (incompat & XIPFS_FEATURE_INCOMPAT_CLUSTERS) {
+		if (sbi->max_cluster_shift < PAGE_SHIFT ||
+		    (1UL << sbi->max_cluster_shift) > XIPFS_MAX_CLUSTER_SIZE) {
+			xipfs_err(sb, "bad maximum cluster shift %u",
+				  sbi->max_cluster_shift);
+			return -EFSCORRUPTED;
+		}
+		if (algs & ~(BIT(XIPFS_COMP_MAX) - 1)) {
+			xipfs_err(sb, "unknown compression algorithms 0x%x",
+				  algs);
+			return -EINVAL;
+		}
+		for (alg = XIPFS_COMP_NONE + 1; alg < XIPFS_COMP_MAX; alg++) {
+			if ((algs & BIT(alg)) && !xipfs_decompressor(alg)) {
+				xipfs_err(sb, "image uses compression algorithm %u, not built into this kernel",
+					  alg);
+				return -EOPNOTSUPP;
+			}
+		}
+	} else {
+		algs = 0;
+	}
+	sbi->comp_algs = algs;
+
+	sbi->image_size = le64_to_cpu(dsb->s_image_size);
+	if (sbi->image_size < PAGE_SIZE || (sbi->image_size & ~PAGE_MASK)) {
+		xipfs_err(sb, "bad image size %llu", sbi->image_size);
+		return -EFSCORRUPTED;
+	}
+	if (sbi->image_size > sbi->medium_size) {
+		xipfs_err(sb, "image (%llu bytes) larger than its medium (%llu bytes): truncated?",
+			  sbi->image_size, sbi->medium_size);
+		return -EINVAL;
+	}
+
+	sbi->meta_off = le64_to_cpu(dsb->s_meta_off);
+	sbi->meta_size = le64_to_cpu(dsb->s_meta_size);
+	sbi->inode_off = le64_to_cpu(dsb->s_inode_off);
+	sbi->inode_count = le32_to_cpu(dsb->s_inode_count);
+	sbi->cluster_off = le64_to_cpu(dsb->s_cluster_off);
+	sbi->cluster_count = le64_to_cpu(dsb->s_cluster_count);
+	sbi->xip_off = le64_to_cpu(dsb->s_xip_off);
+	sbi->xip_size = le64_to_cpu(dsb->s_xip_size);
+	sbi->comp_off = le64_to_cpu(dsb->s_comp_off);
+	sbi->comp_size = le64_to_cpu(dsb->s_comp_size);
+	if (le32_to_cpu(dsb->s_feature_compat) &
+	    XIPFS_FEATURE_COMPAT_FREE_SPACE) {
+		sbi->free_off = le64_to_cpu(dsb->s_free_off);
+		sbi->free_size = le64_to_cpu(dsb->s_free_size);
+	}
+	sbi->root_ino = le32_to_cpu(dsb->s_root_ino);
+	memcpy(sbi->uuid, dsb->s_uuid, sizeof(sbi->uuid));
+
+	if (sbi->meta_off < PAGE_SIZE || !sbi->meta_size ||
+	    !xipfs_area_ok(sbi, sbi->meta_off, sbi->meta_size, true)) {
+		xipfs_err(sb, "metadata area [%llu, +%llu) outside the image",
+			  sbi->meta_off, sbi->meta_size);
+		return -EFSCORRUPTED;
+	}
+	if (!xipfs_area_ok(sbi, sbi->xip_off, sbi->xip_size, true) ||
+	    (sbi->xip_size & ~PAGE_MASK)) {
+		xipfs_err(sb, "XIP area [%llu, +%llu) outside the image or unaligned",
+			  sbi->xip_off, sbi->xip_size);
+		return -EFSCORRUPTED;
+	}
+	if (!xipfs_area_ok(sbi, sbi->comp_off, sbi->comp_size, true)) {
+		xipfs_err(sb, "compressed area [%llu, +%llu) outside the image",
+			  sbi->comp_off, sbi->comp_size);
+		return -EFSCORRUPTED;
+	}
+	if (!xipfs_area_ok(sbi, sbi->free_off, sbi->free_size, true) ||
+	    (sbi->free_size & ~PAGE_MASK)) {
+		xipfs_err(sb, "free area [%llu, +%llu) outside the image or unaligned",
+			  sbi->free_off, sbi->free_size);
+		return -EFSCORRUPTED;
+	}
+	/* The tables must lie in the metadata, which the CRC covers. */
+	if (sbi->inode_count < 2 || (sbi->inode_off & 7) ||
+	    sbi->inode_off < sbi->meta_off ||
+	    sbi->inode_off - sbi->meta_off > sbi->meta_size ||
+	    (u64)sbi->inode_count * XIPFS_INODE_SIZE >
+	    sbi->meta_size - (sbi->inode_off - sbi->meta_off)) {
+		xipfs_err(sb, "inode table (%u inodes at %llu) outside the metadata",
+			  sbi->inode_count, sbi->inode_off);
+		return -EFSCORRUPTED;
+	}
+	if (sbi->cluster_count &&
+	    (!(incompat & XIPFS_FEATURE_INCOMPAT_CLUSTERS) ||
+	     (sbi->cluster_off & 7) || sbi->cluster_off < sbi->meta_off ||
+	     sbi->cluster_off - sbi->meta_off > sbi->meta_size ||
+	     sbi->cluster_count > (sbi->meta_size -
+				   (sbi->cluster_off - sbi->meta_off)) /
+				  XIPFS_CLUSTER_SIZE)) {
+		xipfs_err(sb, "cluster table (%llu clusters at %llu) outside the metadata",
+			  sbi->cluster_count, sbi->cluster_off);
+		return -EFSCORRUPTED;
+	}
+	if (sbi->root_ino != XIPFS_ROOT_INO) {
+		xipfs_err(sb, "root inode %u, want %u", sbi->root_ino,
+			  XIPFS_ROOT_INO);
+		return -EFSCORRUPTED;
+	}
+	return 0;
+}
+
+static int xipfs_check_meta_crc(struct super_block *sb,
+				const struct xipfs_super_block *dsb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	u32 crc;
+
+	/* A read-write mount changed the metadata in place: nothing to check. */
+	if (le16_to_cpu(dsb->s_state) & XIPFS_STATE_META_MODIFIED) {
+		xipfs_info(sb, "metadata modified in place: its checksum is not checked");
+		return 0;
+	}
+	crc = xipfs_crc32c(sbi->meta, sbi->meta_size);
+	if (crc != le32_to_cpu(dsb->s_meta_crc)) {
+		xipfs_err(sb, "metadata checksum mismatch (0x%08x, want 0x%08x)",
+			  crc, le32_to_cpu(dsb->s_meta_crc));
+		return -EFSCORRUPTED;
+	}
+	return 0;
+}
+
+static int xipfs_fill_super(struct super_block *sb, struct fs_context *fc)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_super_block dsb;
+	struct inode *root;
+	int err;
+
+	sb->s_magic = XIPFS_MAGIC;
+	sb->s_op = &xipfs_sops;
+	sb->s_flags |= SB_RDONLY | SB_NOATIME;
+	sb->s_maxbytes = MAX_LFS_FILESIZE;
+	sb->s_time_min = S64_MIN;
+	sb->s_time_max = S64_MAX;
+
+	err = xipfs_medium_open(sb);
+	if (err)
+		return err;
+	err = xipfs_medium_read(sb, XIPFS_SB_OFFSET, &dsb, sizeof(dsb));
+	if (err) {
+		xipfs_err(sb, "cannot read the superblock: %d", err);
+		return err;
+	}
+	err = xipfs_check_sb(sb, &dsb);
+	if (err)
+		return err;
+	err = xipfs_medium_map(sb);
+	if (err)
+		return err;
+	err = xipfs_check_meta_crc(sb, &dsb);
+	if (err)
+		return err;
+
+	root = xipfs_iget(sb, sbi->root_ino);
+	if (IS_ERR(root)) {
+		xipfs_err(sb, "cannot read the root inode: %ld", PTR_ERR(root));
+		return PTR_ERR(root);
+	}
+	if (!S_ISDIR(root->i_mode)) {
+		xipfs_err(sb, "root inode is not a directory (mode 0%o)",
+			  root->i_mode);
+		iput(root);
+		return -EFSCORRUPTED;
+	}
+	sb->s_root = d_make_root(root);
+	if (!sb->s_root)
+		return -ENOMEM;
+
+	err = xipfs_sysfs_register(sb);
+	if (err)
+		return err;
+
+	xipfs_info(sb, "mounted %s: %llu bytes, %s%s",
+		   sbi->medium == XIPFS_MEDIUM_WINDOW ? "memory window" :
+		   sbi->medium == XIPFS_MEDIUM_MTD ? "MTD device" :
+		   "block device", sbi->image_size,
+		   sbi->xip ? "execute in place" : "through the page cache",
+		   sbi->xip ? "" : sbi->virt ? " (window has no usable PFNs)" :
+		   " (no memory window)");
+	return 0;
+}
+
+/* physaddr= mounts share one superblock per window, like block devices. */
+static int xipfs_test_window(struct super_block *sb, struct fs_context *fc)
+{
+	struct xipfs_sb_info *old = XIPFS_SB(sb), *new = fc->s_fs_info;
+
+	return old->medium == XIPFS_MEDIUM_WINDOW &&
+	       old->opt_physaddr == new->opt_physaddr;
+}
+
+static int xipfs_set_window(struct super_block *sb, struct fs_context *fc)
+{
+	struct xipfs_sb_info *sbi = fc->s_fs_info;
+	int err;
+
+	err = set_anon_super_fc(sb, fc);
+	if (err)
+		return err;
+	sbi->medium = XIPFS_MEDIUM_WINDOW;
+	snprintf(sb->s_id, sizeof(sb->s_id), "phys:%llx", sbi->opt_physaddr);
+	return 0;
+}
+
+static int xipfs_get_tree_window(struct fs_context *fc)
+{
+	struct super_block *sb;
+	int err;
+
+	/* Raw physical memory: the same bar as /dev/mem. */
+	if (!capable(CAP_SYS_RAWIO)) {
+		pr_err("xipfs: physaddr= needs CAP_SYS_RAWIO\n");
+		return -EPERM;
+	}
+	err = security_locked_down(LOCKDOWN_DEV_MEM);
+	if (err) {
+		pr_err("xipfs: physaddr= is not allowed: the kernel is locked down\n");
+		return err;
+	}
+
+	sb = sget_fc(fc, xipfs_test_window, xipfs_set_window);
+	if (IS_ERR(sb))
+		return PTR_ERR(sb);
+	if (!sb->s_root) {
+		err = xipfs_fill_super(sb, fc);
+		if (err) {
+			deactivate_locked_super(sb);
+			return err;
+		}
+		sb->s_flags |= SB_ACTIVE;
+	}
+	fc->root = dget(sb->s_root);
+	return 0;
+}
+
+static int xipfs_get_tree(struct fs_context *fc)
+{
+	struct xipfs_sb_info *sbi = fc->s_fs_info;
+
+	if (!(fc->sb_flags & SB_RDONLY)) {
+		pr_err("xipfs: read-write mounts are not supported: mount with -o ro\n");
+		return -EROFS;
+	}
+	if (sbi->opt_physaddr_set)
+		return xipfs_get_tree_window(fc);
+	if (!fc->source) {
+		pr_err("xipfs: no source: give a device, mtd:NAME or -o physaddr=\n");
+		return -EINVAL;
+	}
+#ifdef CONFIG_XIPFS_FS_MTD
+	if (!strncmp(fc->source, "mtd", 3)) {
+		sbi->medium = XIPFS_MEDIUM_MTD;
+		return get_tree_mtd(fc, xipfs_fill_super);
+	}
+#endif
+	sbi->medium = XIPFS_MEDIUM_BDEV;
+	return get_tree_bdev(fc, xipfs_fill_super);
+}
+
+enum { Opt_physaddr, Opt_size, Opt_noxip };
+
+static const struct fs_parameter_spec xipfs_param_spec[] = {
+	fsparam_string("physaddr", Opt_physaddr),
+	fsparam_string("size", Opt_size),
+	fsparam_flag("noxip", Opt_noxip),
+	{}
+};
+
+/* A number with an optional K/M/G suffix, as memparse() reads them. */
+static int xipfs_parse_size(const char *s, u64 *val)
+{
+	char *end;
+
+	*val = memparse(s, &end);
+	return (end == s || *end) ? -EINVAL : 0;
+}
+
+static int xipfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
+{
+	struct xipfs_sb_info *sbi = fc->s_fs_info;
+	struct fs_parse_result result;
+	int opt;
+
+	opt = fs_parse(fc, xipfs_param_spec, param, &result);
+	if (opt < 0)
+		return opt;
+
+	switch (opt) {
+	case Opt_physaddr:
+		if (xipfs_parse_size(param->string, &sbi->opt_physaddr) ||
+		    (sbi->opt_physaddr & ~PAGE_MASK)) {
+			pr_err("xipfs: bad physaddr \"%s\": want a page-aligned address\n",
+			       param->string);
+			return -EINVAL;
+		}
+		sbi->opt_physaddr_set = true;
+		break;
+	case Opt_size:
+		if (xipfs_parse_size(param->string, &sbi->opt_size) ||
+		    sbi->opt_size < PAGE_SIZE || (sbi->opt_size & ~PAGE_MASK)) {
+			pr_err("xipfs: bad size \"%s\": want a multiple of the page size\n",
+			       param->string);
+			return -EINVAL;
+		}
+		sbi->opt_size_set = true;
+		break;
+	case Opt_noxip:
+		sbi->opt_noxip = true;
+		break;
+	}
+	return 0;
+}
+
+static int xipfs_reconfigure(struct fs_context *fc)
+{
+	if (!(fc->sb_flags & SB_RDONLY)) {
+		pr_err("xipfs: read-write mounts are not supported\n");
+		return -EROFS;
+	}
+	return 0;
+}
+
+static void xipfs_fc_free(struct fs_context *fc)
+{
+	kfree(fc->s_fs_info);
+}
+
+static const struct fs_context_operations xipfs_context_ops = {
+	.parse_param	= xipfs_parse_param,
+	.get_tree	= xipfs_get_tree,
+	.reconfigure	= xipfs_reconfigure,
+	.free		= xipfs_fc_free,
+};
+
+static int xipfs_init_fs_context(struct fs_context *fc)
+{
+	if (fc->purpose == FS_CONTEXT_FOR_RECONFIGURE) {
+		fc->ops = &xipfs_context_ops;
+		return 0;
+	}
+	fc->s_fs_info = kzalloc(sizeof(struct xipfs_sb_info), GFP_KERNEL);
+	if (!fc->s_fs_info)
+		return -ENOMEM;
+	fc->ops = &xipfs_context_ops;
+	return 0;
+}
+
+static void xipfs_kill_sb(struct super_block *sb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+
+	/* Before the MTD device goes: mtd_unpoint() needs it. */
+	if (sbi) {
+		xipfs_sysfs_unregister(sb);
+		xipfs_medium_close(sb);
+	}
+#ifdef CONFIG_XIPFS_FS_MTD
+	if (sb->s_mtd) {
+		kill_mtd_super(sb);
+		goto out;
+	}
+#endif
+	if (sb->s_bdev)
+		kill_block_super(sb);
+	else
+		kill_anon_super(sb);
+#ifdef CONFIG_XIPFS_FS_MTD
+out:
+#endif
+	kfree(sbi);
+	sb->s_fs_info = NULL;
+}
+
+static struct file_system_type xipfs_fs_type = {
+	.owner			= THIS_MODULE,
+	.name			= "xipfs",
+	.init_fs_context	= xipfs_init_fs_context,
+	.parameters		= xipfs_param_spec,
+	.kill_sb		= xipfs_kill_sb,
+	.fs_flags		= FS_REQUIRES_DEV,
+};
+MODULE_ALIAS_FS("xipfs");
+
+static int __init xipfs_module_init(void)
+{
+	int err;
+
+	xipfs_check_layout();
+	xipfs_inode_cachep = kmem_cache_create("xipfs_inode",
+					       sizeof(struct xipfs_inode_info),
+					       0, SLAB_RECLAIM_ACCOUNT | SLAB_ACCOUNT,
+					       xipfs_inode_once);
+	if (!xipfs_inode_cachep)
+		return -ENOMEM;
+	err = xipfs_decompressors_init();
+	if (err)
+		goto out_cache;
+	err = xipfs_sysfs_init();
+	if (err)
+		goto out_decomp;
+	err = register_filesystem(&xipfs_fs_type);
+	if (err)
+		goto out_sysfs;
+	return 0;
+
+out_sysfs:
+	xipfs_sysfs_exit();
+out_decomp:
+	xipfs_decompressors_exit();
+out_cache:
+	kmem_cache_destroy(xipfs_inode_cachep);
+	return err;
+}
+
+static void __exit xipfs_module_exit(void)
+{
+	unregister_filesystem(&xipfs_fs_type);
+	xipfs_sysfs_exit();
+	xipfs_decompressors_exit();
+	/* free_inode() runs after an RCU grace period. */
+	rcu_barrier();
+	kmem_cache_destroy(xipfs_inode_cachep);
+}
+
+module_init(xipfs_module_init);
+module_exit(xipfs_module_exit);
+
+MODULE_DESCRIPTION("xipfs: execute-in-place filesystem for memory-mapped flash");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xipfs: /sys/fs/xipfs/<id>/, one directory per mounted superblock.  <id>
+ * is the superblock's s_id: the block device's name (vdb, loop0), mtdN,
+ * or phys:<hex address> for a physaddr= window.
+ */
+#include <linux/sysfs.h>
+#include <linux/kobject.h>
+#include "internal.h"
+
+enum xipfs_attr_id {
+	attr_xip_faults,
+	attr_pfns_inserted,
+	attr_cache_faults,
+	attr_clusters,
+	attr_cluster_bytes,
+	attr_read_xip_bytes,
+	attr_read_cache_bytes,
+	attr_window_base,
+	attr_window_size,
+	attr_mode,
+	attr_pfn_valid,
+	attr_medium,
+};
+
+struct xipfs_attr {
+	struct attribute attr;
+	enum xipfs_attr_id id;
+};
+
+#define XIPFS_ATTR(_name)						\
+	static struct xipfs_attr xipfs_attr_##_name = {			\
+		.attr = { .name = __stringify(_name), .mode = 0444 },	\
+		.id = attr_##_name,					\
+	}
+
+XIPFS_ATTR(xip_faults);
+XIPFS_ATTR(pfns_inserted);
+XIPFS_ATTR(cache_faults);
+XIPFS_ATTR(clusters);
+XIPFS_ATTR(cluster_bytes);
+XIPFS_ATTR(read_xip_bytes);
+XIPFS_ATTR(read_cache_bytes);
+XIPFS_ATTR(window_base);
+XIPFS_ATTR(window_size);
+XIPFS_ATTR(mode);
+XIPFS_ATTR(pfn_valid);
+XIPFS_ATTR(medium);
+
+static struct attribute *xipfs_attrs[] = {
+	&xipfs_attr_xip_faults.attr,
+	&xipfs_attr_pfns_inserted.attr,
+	&xipfs_attr_cache_faults.attr,
+	&xipfs_attr_clusters.attr,
+	&xipfs_attr_cluster_bytes.attr,
+	&xipfs_attr_read_xip_bytes.attr,
+	&xipfs_attr_read_cache_bytes.attr,
+	&xipfs_attr_window_base.attr,
+	&xipfs_attr_window_size.attr,
+	&xipfs_attr_mode.attr,
+	&xipfs_attr_pfn_valid.attr,
+	&xipfs_attr_medium.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(xipfs);
+
+static ssize_t xipfs_attr_show(struct kobject *kobj, struct attribute *attr,
+			       char *buf)
+{
+	struct xipfs_sb_info *sbi = container_of(kobj, struct xipfs_sb_info,
+						 kobj);
+	struct xipfs_attr *a = container_of(attr, struct xipfs_attr, attr);
+	struct xipfs_stats *st = &sbi->stats;
+	static const char * const media[] = { "window", "mtd", "bdev" };
+
+	switch (a->id) {
+	case attr_xip_faults:
+		return sysfs_emit(buf, "%lld\n", atomic64_read(&st->xip_faults));
+	case attr_pfns_inserted:
+		return sysfs_emit(buf, "%lld\n",
+				  atomic64_read(&st->pfns_inserted));
+	case attr_cache_faults:
+		return sysfs_emit(buf, "%lld\n",
+				  atomic64_read(&st->cache_faults));
+	case attr_clusters:
+		return sysfs_emit(buf, "%lld\n", atomic64_read(&st->clusters));
+	case attr_cluster_bytes:
+		return sysfs_emit(buf, "%lld\n",
+				  atomic64_read(&st->cluster_bytes));
+	case attr_read_xip_bytes:
+		return sysfs_emit(buf, "%lld\n",
+				  atomic64_read(&st->read_xip_bytes));
+	case attr_read_cache_bytes:
+		return sysfs_emit(buf, "%lld\n",
+				  atomic64_read(&st->read_cache_bytes));
+	case attr_window_base:
+		return sysfs_emit(buf, "0x%llx\n", (u64)sbi->phys);
+	case attr_window_size:
+		return sysfs_emit(buf, "%llu\n", sbi->virt ? sbi->image_size : 0);
+	case attr_mode:
+		return sysfs_emit(buf, "%s\n", sbi->xip ? "xip" : "cached");
+	case attr_pfn_valid:
+		return sysfs_emit(buf, "%d\n", sbi->pfn_valid);
+	case attr_medium:
+		return sysfs_emit(buf, "%s\n", media[sbi->medium]);
+	}
+	return -EINVAL;
+}
+
+static const struct sysfs_ops xipfs_sysfs_ops = {
+	.show	= xipfs_attr_show,
+};
+
+static void xipfs_sb_release(struct kobject *kobj)
+{
+	struct xipfs_sb_info *sbi = container_of(kobj, struct xipfs_sb_info,
+						 kobj);
+
+	complete(&sbi->kobj_unregister);
+}
+
+static const struct kobj_type xipfs_sb_ktype = {
+	.default_groups	= xipfs_groups,
+	.sysfs_ops	= &xipfs_sysfs_ops,
+	.release	= xipfs_sb_release,
+};
+
+static struct kset *xipfs_kset;
+
+int xipfs_sysfs_register(struct super_block *sb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	int err;
+
+	init_completion(&sbi->kobj_unregister);
+	sbi->kobj.kset = xipfs_kset;
+	err = kobject_init_and_add(&sbi->kobj, &xipfs_sb_ktype, NULL, "%s",
+				   sb->s_id);
+	if (err) {
+		xipfs_err(sb, "cannot create /sys/fs/xipfs/%s: %d", sb->s_id,
+			  err);
+		kobject_put(&sbi->kobj);
+		wait_for_completion(&sbi->kobj_unregister);
+		/* Keep xipfs_sysfs_unregister() from putting it again. */
+		memset(&sbi->kobj, 0, sizeof(sbi->kobj));
+	}
+	return err;
+}
+
+void xipfs_sysfs_unregister(struct super_block *sb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+
+	if (!sbi->kobj.state_initialized)
+		return;
+	kobject_del(&sbi->kobj);
+	kobject_put(&sbi->kobj);
+	wait_for_completion(&sbi->kobj_unregister);
+}
+
+int __init xipfs_sysfs_init(void)
+{
+	xipfs_kset = kset_create_and_add("xipfs", NULL, fs_kobj);
+	return xipfs_kset ? 0 : -ENOMEM;
+}
+
+void xipfs_sysfs_exit(void)
+{
+	kset_unregister(xipfs_kset);
+}

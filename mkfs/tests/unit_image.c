@@ -178,7 +178,7 @@ static void build(void)
 	st64(off_map_a, XIPFS_PTE_XIP(xip_off / PS));
 	st64(off_map_a + 8, 0);
 	st64(off_map_a + 16, XIPFS_PTE_COMP(0, 0));
-	st64(off_map_a + 24, XIPFS_PTE_TAIL(off_tail));
+	st64(off_map_a + 24, XIPFS_PTE_TAIL(off_tail - META_OFF));
 	for (int i = 0; i < 3; i++)
 		st64(off_map_b + 8 * i, XIPFS_PTE_COMP(1, i));
 
@@ -506,7 +506,7 @@ static void test_corruptions(void)
 	expect_problem("xip on sb", "outside the XIP area");
 	st64(off_map_a, XIPFS_PTE_XIP(1ULL << 40));
 	expect_problem("xip beyond", "beyond the image");
-	st64(off_map_a + 8, XIPFS_PTE_TAIL(off_tail));
+	st64(off_map_a + 8, XIPFS_PTE_TAIL(off_tail - META_OFF));
 	expect_problem("tail not last", "not the last");
 	st64(off_map_a + 24, XIPFS_PTE_TAIL(img_len));
 	expect_problem("tail outside meta", "outside the metadata");

@@ -283,7 +283,8 @@ int xw_tree_number(struct xw_tree *t)
 	while (head < tail) {
 		struct xw_inode *dir = q[head++];
 
-		qsort(dir->kids, dir->nkids, sizeof(*dir->kids), dentry_cmp);
+		if (dir->nkids)
+			qsort(dir->kids, dir->nkids, sizeof(*dir->kids), dentry_cmp);
 		for (size_t i = 0; i < dir->nkids; i++) {
 			struct xw_inode *in = dir->kids[i].inode;
 

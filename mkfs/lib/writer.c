@@ -413,10 +413,12 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 			st->specials++;
 		}
 	}
-	memcpy(m + L->tails_off - L->meta_off, d->tails, d->tails_len);
+	if (d->tails_len)
+		memcpy(m + L->tails_off - L->meta_off, d->tails, d->tails_len);
 	for (uint64_t i = 0; i < d->ncl; i++)
 		d->cl[i].c_off = htole64(le64toh(d->cl[i].c_off) + L->comp_off);
-	memcpy(m + L->cl_off - L->meta_off, d->cl, d->ncl * XIPFS_CLUSTER_SIZE);
+	if (d->ncl)
+		memcpy(m + L->cl_off - L->meta_off, d->cl, d->ncl * XIPFS_CLUSTER_SIZE);
 	*out = m;
 	return 0;
 }

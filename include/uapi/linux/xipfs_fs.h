@@ -151,8 +151,8 @@ struct xipfs_inode {
  *         page's index inside the cluster.  The cluster decompresses to
  *         c_ulen bytes that are the file's pages starting at
  *         (this page - index).
- *   TAIL  bits 0..47: byte offset in the metadata area of the page's data,
- *         which holds min(page size, i_size - page offset) bytes; only the
+ *   TAIL  bits 0..47: byte offset of the page's data from s_meta_off (the
+ *         data lies inside the metadata area), which holds min(page size, i_size - page offset) bytes; only the
  *         last page of a file may be TAIL.
  *
  * Bits 56..61 are reserved and zero.

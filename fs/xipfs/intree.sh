@@ -11,7 +11,8 @@ if [ $# -ne 1 ] || [ ! -f "$1/fs/Kconfig" ] || [ ! -f "$1/fs/Makefile" ]; then
 	echo "usage: $0 KERNEL_TREE  (a tree with fs/Kconfig and fs/Makefile)" >&2
 	exit 2
 fi
-tree=$1
+# Absolute: the copy below runs from inside the checkout.
+tree=$(cd "$1" && pwd)
 src=$(cd "$(dirname "$0")/../.." && pwd)
 
 # Copy rather than symlink: a kernel tree in the cache must not change

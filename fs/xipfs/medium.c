@@ -80,6 +80,7 @@ static int xipfs_window_open(struct super_block *sb)
 	u64 size;
 	int err;
 
+	snprintf(sb->s_id, sizeof(sb->s_id), "phys:%llx", sbi->opt_physaddr);
 	err = xipfs_window_check(sb, sbi->opt_physaddr, PAGE_SIZE);
 	if (err)
 		return err;

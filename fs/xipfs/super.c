@@ -379,7 +379,6 @@ static int xipfs_set_window(struct super_block *sb, struct fs_context *fc)
 	if (err)
 		return err;
 	sbi->medium = XIPFS_MEDIUM_WINDOW;
-	snprintf(sb->s_id, sizeof(sb->s_id), "phys:%llx", sbi->opt_physaddr);
 	return 0;
 }
 

@@ -263,7 +263,9 @@ static void check_inode(struct ck *ck, uint32_t ino)
 				in.map_cap, (unsigned long long)pages);
 			return;
 		}
-		if (!xipfs_range_in(in.data, (uint64_t)in.map_cap * 8, img->sb.meta_off,
+		/* An empty map references nothing (mkfs leaves i_data 0). */
+		if (in.map_cap &&
+		    !xipfs_range_in(in.data, (uint64_t)in.map_cap * 8, img->sb.meta_off,
 				    img->sb.meta_size)) {
 			problem(ck, 0, "inode %u: page map [%llu, +%u entries) outside the metadata area",
 				ino, (unsigned long long)in.data, in.map_cap);

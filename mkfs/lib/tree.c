@@ -209,15 +209,41 @@ void xw_tree_time(const struct xw_tree *t, struct xw_inode *in,
 	in->mtime_nsec = nsec;
 }
 
+static bool match_one(const struct xw_tree *t, const char *rel)
+{
+	const char *base = strrchr(rel, '/');
+
+	base = base ? base + 1 : rel;
+	for (const char *const *p = t->opt.excludes; p; p++) {
+		if (!*p)
+			return false;
+		if (!fnmatch(*p, rel, 0) || !fnmatch(*p, base, 0))
+			return true;
+	}
+	return false;
+}
+
+/* A path is excluded if it or any directory above it matches. */
 bool xw_excluded(const struct xw_tree *t, const char *relpath)
 {
-	const char *base = strrchr(relpath, '/');
+	char buf[4096];
+	size_t len = strlen(relpath);
 
-	base = base ? base + 1 : relpath;
-	for (const char *const *p = t->opt.excludes; p && *p; p++)
-		if (!fnmatch(*p, relpath, 0) || !fnmatch(*p, base, 0))
+	if (!t->opt.excludes)
+		return false;
+	if (len >= sizeof(buf))
+		return match_one(t, relpath);
+	memcpy(buf, relpath, len + 1);
+	for (;;) {
+		char *slash;
+
+		if (match_one(t, buf))
 			return true;
-	return false;
+		slash = strrchr(buf, '/');
+		if (!slash)
+			return false;
+		*slash = 0;
+	}
 }
 
 int xw_encode_dev(struct xw_tree *t, const char *path, unsigned int major,

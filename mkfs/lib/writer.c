@@ -11,7 +11,8 @@
  * them as follows:
  *  - i_data and c_off are byte offsets from the start of the image; a
  *    TAIL entry's offset is from s_meta_off ("in the metadata area").
- *  - A regular file without pages and without map capacity has i_data 0.
+ *  - A file without map capacity still has i_data at its (empty) map's
+ *    place in the page map section, so that i_data is always valid.
  *  - s_meta_size is the exact metadata length (a multiple of 8); the
  *    zero padding up to the next page is not covered by s_meta_crc.
  *  - Without --free-space, s_free_off is the end of the compressed area
@@ -310,7 +311,7 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 		if (!S_ISREG(in->mode))
 			continue;
 		cap = map_cap(o, in->npages);
-		in->data_off = cap ? pos : 0;
+		in->data_off = pos;
 		pos += (uint64_t)cap * 8;
 	}
 	for (uint32_t i = 1; i < t->ninodes; i++) {

@@ -8,6 +8,8 @@
  * Single-call mode decodes straight into dst, which doubles as the LZMA2
  * dictionary, so the state is only the decoder itself (about 30 KiB).
  * xz_dec_init() allocates that with kmalloc; it cannot take our gfp.
+ * The API is the same from 2.6.38 to 6.12 and later (6.12 only dropped
+ * the XZ_EXTERN markers).
  */
 #include <linux/err.h>
 #include <linux/xz.h>

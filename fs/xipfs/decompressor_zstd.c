@@ -5,9 +5,11 @@
  * Uses the kernel's zstd_* wrapper API (<linux/zstd.h>, since 5.16), which
  * later kernels kept unchanged: zstd_dctx_workspace_bound(),
  * zstd_init_dctx(), zstd_decompress_dctx(), zstd_get_frame_header(),
- * zstd_find_frame_compressed_size().  Older kernels had ZSTD_* names
- * instead and are not supported.  The whole output buffer is given at
- * once, so the frame's window size does not matter.
+ * zstd_find_frame_compressed_size().  (zstd 1.5.7, in 6.15, renamed the
+ * struct behind zstd_frame_header but kept the typedef and its fields.)
+ * Older kernels had ZSTD_* names instead and are not supported.  The
+ * whole output buffer is given at once, so the frame's window size does
+ * not matter.
  */
 #include <linux/err.h>
 #include <linux/mm.h>
@@ -38,9 +40,9 @@ static int xipfs_zstd_decompress(const void *src, unsigned int slen,
 	int err = -EFSCORRUPTED;
 
 	/*
-	 * Check the header first: a wrong size is rejected without
-	 * decoding, and only a real frame of exactly slen bytes (not a
-	 * skippable frame, nothing after it) is accepted.
+	 * The header must record dlen, so a wrong size fails before any
+	 * decoding, and the frame must span exactly slen bytes.  (A
+	 * skippable frame decodes to nothing and fails the check below.)
 	 */
 	if (!dlen || zstd_get_frame_header(&fh, src, slen) ||
 	    fh.frameContentSize != dlen)

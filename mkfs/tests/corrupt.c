@@ -14,9 +14,9 @@
  *   corrupt --write IMAGE SEED OUT [--comp-data]
  *       write one flipped copy, print "OFFSET REGION".
  *
- * --comp-data includes the compressed area: only for algorithms whose
- * streams carry a checksum (zlib, xz), since a flipped LZ4 literal
- * decompresses fine to different bytes.
+ * --comp-data includes the compressed data of clusters whose streams carry
+ * a checksum (zlib, xz): a flipped LZ4 literal or stored byte decompresses
+ * fine to different bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -61,11 +61,21 @@ static void classify(struct xipfs_image *img, bool comp_data)
 	mark(XIPFS_SB_SIZE, sb->image_size - XIPFS_SB_SIZE, R_UNUSED);
 	mark(sb->xip_off, sb->xip_size, R_MAX);
 	mark(sb->free_off, sb->free_size, R_MAX);
-	mark(sb->comp_off, sb->comp_size, comp_data ? R_COMP : R_MAX);
+	mark(sb->comp_off, sb->comp_size, R_UNUSED);
 	mark(sb->meta_off, sb->meta_size, R_META);
 	mark(0, XIPFS_SB_SIZE, R_SB);
 	mark(sb->inode_off, (uint64_t)sb->inode_count * XIPFS_INODE_SIZE, R_INODES);
 	mark(sb->cluster_off, sb->cluster_count * XIPFS_CLUSTER_SIZE, R_CLUSTERS);
+	/* Stored, LZ4 and zstd (no frame checksum) clusters can't be checked. */
+	for (uint64_t i = 0; i < sb->cluster_count; i++) {
+		struct xipfs_cluster_info c;
+		bool checked;
+
+		if (xipfs_cluster_get(img, i, &c))
+			continue;
+		checked = c.alg == XIPFS_COMP_ZLIB || c.alg == XIPFS_COMP_XZ;
+		mark(c.off, c.clen, comp_data && checked ? R_COMP : R_MAX);
+	}
 	for (uint32_t ino = 1; ino < sb->inode_count; ino++) {
 		struct xipfs_inode_info in;
 

@@ -163,8 +163,7 @@ static void check_sb(struct ck *ck)
 		problem(ck, 0, "superblock: %llu clusters but the CLUSTERS feature is not set",
 			(unsigned long long)sb->cluster_count);
 	if (sb->cluster_count &&
-	    (sb->max_cluster_shift < sb->page_shift || (1U << sb->max_cluster_shift) >
-	     XIPFS_MAX_CLUSTER_SIZE))
+	    (sb->max_cluster_shift < sb->page_shift || sb->max_cluster_shift > 18))
 		problem(ck, 0, "superblock: max cluster shift %u out of range %u..18",
 			sb->max_cluster_shift, sb->page_shift);
 	if (sb->free_size && !(sb->feature_compat & XIPFS_FEATURE_COMPAT_FREE_SPACE))

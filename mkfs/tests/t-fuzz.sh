@@ -1,0 +1,36 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# A short, bounded libFuzzer run over the image parser (fuzz_image.c, ASan
+# + UBSan), seeded with small real images made by mkfs.xipfs.
+. "$SRCDIR/tests/common.sh"
+FUZZ=$BUILD/fuzz/fuzz_image
+secs=${XIPFS_FUZZ_SECONDS:-20}
+[ -x "$FUZZ" ] || skip "no fuzz target (clang with libFuzzer not installed)"
+
+src=$tmp/src
+mkdir -p "$src/d/e" "$tmp/corpus"
+echo hello >"$src/a"
+seq 1 3000 >"$src/d/numbers"
+head -c 5000 /dev/urandom >"$src/d/e/random"
+truncate -s 20000 "$src/d/sparse"; echo x >>"$src/d/sparse"
+ln -s ../a "$src/d/link"
+ln "$src/a" "$src/d/e/hard"
+mkfifo "$src/d/fifo"
+n=0
+for opts in "-z lz4 --xip=none" "-z zstd --xip=all" "-z zlib --xip=none -C 4K" \
+	    "-z xz --xip=none" "-z lz4hc --xip=elf --free-space=8K"; do
+	n=$((n + 1))
+	"$MKFS" -q $opts "$tmp/corpus/img$n" "$src" || fail "mkfs $opts"
+done
+
+# -seed: reproducible given the same corpus.  Reproducers are kept in
+# $BUILD/fuzz-artifacts (run: $FUZZ FILE).
+art=$BUILD/fuzz-artifacts
+mkdir -p "$art"
+"$FUZZ" -max_total_time="$secs" -max_len=65536 -seed=1 -rss_limit_mb=2048 \
+	-timeout=20 -artifact_prefix="$art/" -print_final_stats=1 \
+	"$tmp/corpus" >"$tmp/fuzz.log" 2>&1
+rc=$?
+grep -v -E '^#[0-9]+|# Uses:' "$tmp/fuzz.log" | cut -c1-300 | tail -n 40
+[ $rc = 0 ] || fail "fuzzer exit $rc; reproducers in $art"
+exit 0

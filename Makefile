@@ -33,7 +33,8 @@ setup:
 check: setup
 	tests/check-all
 
-demo: setup
+demo:
+	tests/setup/install.sh stock
 	tests/demo
 
 bench: setup

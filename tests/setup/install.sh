@@ -5,8 +5,10 @@
 # set up the kernels and the guest userland.  Idempotent: a second run
 # finds everything in place and returns in about a second.
 #
-#   tests/setup/install.sh            packages, stock + debug kernels, guest
+#   tests/setup/install.sh            packages, stock + debug kernels, guest,
+#                                     arm64 board (when its setup exists)
 #   tests/setup/install.sh packages   packages only
+#   tests/setup/install.sh stock      packages, stock kernel, guest (make demo)
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -38,8 +40,12 @@ fi
 mkdir -p "$XIPFS_CACHE"
 "$SETUP/kernel-stock.sh"
 "$SETUP/guest.sh"
+[ "${1:-}" = stock ] && exit 0
 "$SETUP/kernel-debug.sh"
-# The arm64 board sets itself up when its helper has landed.
-if [ -x "$TOP/tests/arm64/setup.sh" ]; then
-	"$TOP/tests/arm64/setup.sh"
-fi
+# The arm64 board sets itself up once its scripts have landed.
+for s in "$SETUP/arm64.sh" "$TOP/tests/arm64/setup.sh"; do
+	if [ -x "$s" ]; then
+		"$s"
+		break
+	fi
+done

@@ -1,0 +1,3 @@
+# A resident Perl program: loads some modules, then waits.
+use strict; use warnings; use POSIX (); use File::Spec; use Getopt::Long; use IO::Handle;
+sleep 1e6;

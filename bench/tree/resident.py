@@ -1,0 +1,3 @@
+# A resident Python program: imports a working set, then waits.
+import json, re, logging, argparse, subprocess, socket, email.parser, http.client, time
+time.sleep(1e6)

@@ -23,7 +23,7 @@ console_splats() {
 	# phram's parameter is "dangerous" and sets U (1<<6): expected when
 	# the kernel says that is why.
 	ok=$XIPFS_TAINT_OK
-	grep -aq 'Setting dangerous option phram - tainting kernel' "$1" &&
+	grep -aq -E 'Setting dangerous option phram(\.phram)? - tainting kernel' "$1" &&
 		ok=$((ok | (1 << 6)))
 	if [ -n "$t" ] && [ $((t & ~ok)) -ne 0 ]; then
 		echo "kernel tainted: $t (only O and E, and U for phram, are expected)"

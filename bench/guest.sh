@@ -1,0 +1,142 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The benchmark's guest side, run by tests/board from bench/run.  Reads
+# ./fs.list (NAME KIND WHERE FSTYPE, one a line) and ./params, mounts
+# every filesystem at /m/NAME, runs the same workload on each, and
+# prints result lines "R NAME METRIC VALUE" (one per measurement and
+# repetition; bench/report takes medians and spreads) plus "# ..."
+# notes.  KIND: win (WHERE = physaddr,size in the flash window), blk
+# (WHERE = vdX), pmem (WHERE = vdX, copied onto the next /dev/pmemN and
+# mounted with -o dax).
+set -u
+H=$PWD
+PATH=$H:$PATH
+. ./params			# REPS RAM_REPS EXEC_REPS KERNEL
+note() { echo "# $*"; }
+R() { echo "R $*"; }
+drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
+mem() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
+
+modprobe -q crc32c_intel 2>/dev/null || modprobe -q crc32c_generic 2>/dev/null
+modprobe -q nd_e820 2>/dev/null; modprobe -q nd_pmem 2>/dev/null
+names=()
+pmem_next=0
+while read -r name kind where fstype; do
+	case $name in ''|'#'*) continue ;; esac
+	m=/m/$name
+	mkdir -p "$m"
+	case $kind in
+	win)
+		[ "$(grep -c xipfs /proc/filesystems)" != 0 ] || load_xipfs >/dev/null 2>&1
+		src=none opts=ro,physaddr=${where%,*},size=${where#*,} ;;
+	blk)
+		modprobe -q "$fstype" 2>/dev/null
+		src=/dev/$where opts=ro ;;
+	pmem)
+		modprobe -q "$fstype" 2>/dev/null
+		src=/dev/pmem$pmem_next opts=ro,dax
+		pmem_next=$((pmem_next + 1))
+		if [ ! -b "$src" ]; then
+			R "$name" skip "no $src (pmem: memmap=SIZE!ADDR)"
+			continue
+		fi
+		dd if="/dev/$where" of="$src" bs=1M oflag=direct status=none ||
+			{ R "$name" skip "cannot copy onto $src"; continue; } ;;
+	esac
+	if ! err=$(mount -t "$fstype" -o "$opts" "$src" "$m" 2>&1); then
+		R "$name" skip "mount -t $fstype -o $opts failed on the $KERNEL kernel: ${err##*: }"
+		continue
+	fi
+	note "$name: $(grep " $m " /proc/mounts)"
+	names+=("$name")
+done <fs.list
+drop
+
+# Correctness: every file's bytes, compared with the host's digest.
+for n in "${names[@]}"; do
+	R "$n" digest "$(cd "/m/$n" && find . -type f | LC_ALL=C sort | xargs md5sum | md5sum | cut -c1-32)"
+done
+
+pids_of() {	# the residents: our children's process trees
+	for p in "$@"; do echo "$p"; pgrep -P "$p"; done
+}
+status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null; }
+
+# RAM: start resident programs from the image, run a script of many
+# short programs and a large Python import, then look at meminfo and
+# at the residents' Rss.
+ram_test() {
+	local n=$1 m=/m/$1 a_cached a_avail a_anon a_buf b_cached b_avail b_anon b_buf
+	local py pl sh rf=0 ra=0 p t0 t1 i
+	drop
+	sleep 1
+	a_cached=$(mem Cached) a_avail=$(mem MemAvailable) a_anon=$(mem AnonPages) a_buf=$(mem Buffers)
+	chroot "$m" /usr/bin/python3 /bench/resident.py >/tmp/py.ready 2>&1 &
+	py=$!
+	chroot "$m" /usr/bin/perl /bench/resident.pl >/tmp/pl.ready 2>&1 &
+	pl=$!
+	chroot "$m" /usr/bin/bash -c '/usr/bin/sleep 1000000; :' &
+	sh=$!
+	for i in $(seq 1 300); do
+		grep -q ready /tmp/py.ready && grep -q ready /tmp/pl.ready && break
+		sleep 0.2
+	done
+	grep -q ready /tmp/py.ready && grep -q ready /tmp/pl.ready ||
+		note "$n: residents not ready: $(cat /tmp/py.ready /tmp/pl.ready)"
+	t0=$(date +%s%N)
+	chroot "$m" /usr/bin/bash /bench/many.sh || note "$n: many.sh failed"
+	t1=$(date +%s%N)
+	R "$n" many_sh_ms $(((t1 - t0) / 1000000))
+	t0=$(date +%s%N)
+	chroot "$m" /usr/bin/python3 /bench/imports.py >/dev/null || note "$n: imports.py failed"
+	t1=$(date +%s%N)
+	R "$n" imports_ms $(((t1 - t0) / 1000000))
+	sleep 1
+	b_cached=$(mem Cached) b_avail=$(mem MemAvailable) b_anon=$(mem AnonPages) b_buf=$(mem Buffers)
+	for p in $(pids_of $py $pl $sh); do
+		rf=$((rf + $(status_kb "$p" RssFile))) ra=$((ra + $(status_kb "$p" RssAnon)))
+	done
+	R "$n" cached_kb $((b_cached - a_cached))
+	R "$n" buffers_kb $((b_buf - a_buf))
+	R "$n" memavail_drop_kb $((a_avail - b_avail))
+	R "$n" anonpages_kb $((b_anon - a_anon))
+	R "$n" rssfile_kb $rf
+	R "$n" rssanon_kb $ra
+	kill $(pids_of $py $pl $sh) 2>/dev/null
+	wait $py $pl $sh 2>/dev/null
+}
+
+BIG="data/libraries-1.bin data/libraries-2.bin data/manpages-1.txt data/manpages-2.txt data/random.bin"
+speed_test() {
+	local n=$1 m=/m/$1 out f
+	drop
+	out=$(cd "$m" && readbw $BIG) && R "$n" read_bytes_ns "$out"
+	drop
+	out=$(cd "$m" && mmaptouch $BIG) && R "$n" mmap_data "$out"
+	drop
+	out=$(mmaptouch "$m/usr/bin/python3.11") && R "$n" mmap_elf "$out"
+	drop
+	# first line cold, the rest warm
+	out=$(execlat "$m" "$EXEC_REPS" /usr/bin/bash -c : | tr '\n' ' ') && R "$n" exec_bash "$out"
+	drop
+	out=$(execlat "$m" "$EXEC_REPS" /usr/bin/python3 -c pass | tr '\n' ' ') && R "$n" exec_python "$out"
+}
+
+for r in $(seq 1 "$RAM_REPS"); do
+	for n in "${names[@]}"; do ram_test "$n"; done
+done
+for r in $(seq 1 "$REPS"); do
+	for n in "${names[@]}"; do speed_test "$n"; done
+	# The limits, in the same boot, between the filesystems' runs.
+	out=$(anonfault 16384) && R limits anonfault "$out"
+	out=$(memcpybw -r 3 - | tr '\n' ' ') && R limits memcpy_ram "$out"
+	for n in "${names[@]}"; do
+		case $n in xipfs-all*)
+			out=$(memcpybw -r 3 "/m/$n/data/manpages-1.txt" | tr '\n' ' ') &&
+				R limits memcpy_window "$out" ;;
+		esac
+	done
+done
+for n in "${names[@]}"; do umount "/m/$n" || note "umount $n failed"; done
+exit 0

@@ -239,8 +239,12 @@ static void extract_entry(struct ex *ex, int dirfd, const struct xipfs_dirent_in
 		ex_err(ex, "%s: inode %u has invalid mode 0%o", shown, e->ino, in.mode);
 		goto out;
 	}
-	if (in.nlink > 1 && ex->path_len < sizeof(ex->path))
-		ex->link_path[e->ino] = strdup(ex->path);
+	if (in.nlink > 1) {
+		if (ex->path_len < sizeof(ex->path))
+			ex->link_path[e->ino] = strdup(ex->path);
+		if (!ex->link_path[e->ino])
+			ex_err(ex, "%s: path too long to hard-link its other names to", shown);
+	}
 out:
 	ex->path_len = saved;
 	if (saved < sizeof(ex->path))

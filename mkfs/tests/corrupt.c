@@ -231,6 +231,9 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		printf("%llu %s\n", (unsigned long long)off, rname[c]);
+		free(buf);
+		free(cls);
+		free(byidx);
 		return 0;
 	}
 
@@ -289,5 +292,6 @@ int main(int argc, char **argv)
 	free(copy);
 	free(buf);
 	free(cls);
+	free(byidx);
 	return missed || opened ? 1 : 0;
 }

@@ -68,7 +68,7 @@ if ! make ARCH=x86_64 -j"$JOBS" bzImage modules >"$log" 2>&1; then
 	# a failure there, and only there.
 	if grep -q '^fs/xipfs/.*error' "$log" || grep -q 'fs/xipfs.*Error' "$log"; then
 		say "debug kernel: in-tree fs/xipfs failed to build; building without it"
-		grep -m5 'error' "$log" >&2 || true
+		grep -m5 '^fs/xipfs/.*error' "$log" >&2 || true
 		intree=failed
 		printf '# stub: in-tree build failed, see build.log\n' >fs/xipfs/Kbuild
 		make ARCH=x86_64 -j"$JOBS" bzImage modules >>"$log" 2>&1 ||

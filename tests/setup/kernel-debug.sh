@@ -42,7 +42,9 @@ say "debug kernel: configuring $tree (key $key)"
 "$TOP/fs/xipfs/intree.sh" "$tree"
 cd "$tree"
 make -s ARCH=x86_64 tinyconfig >/dev/null
-scripts/kconfig/merge_config.sh -m -O . .config "$FRAG" >/dev/null
+# Its "override" warnings are the point of a fragment: keep them quiet.
+scripts/kconfig/merge_config.sh -m -O . .config "$FRAG" >"$srcdir/merge.log" 2>&1 ||
+	{ cat "$srcdir/merge.log" >&2; die "merge_config.sh failed"; }
 make -s ARCH=x86_64 olddefconfig >/dev/null
 
 # olddefconfig silently drops what a missing dependency forbids: check.

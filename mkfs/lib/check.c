@@ -35,6 +35,19 @@ struct cluster_state {
 	struct xipfs_cluster_info c;
 };
 
+/* A metadata structure's bytes, to find two structures sharing bytes. */
+enum { M_INODES, M_CLUSTERS, M_DIR, M_MAP, M_LINK, M_TAIL };
+static const char *const mkind[] = {
+	"the inode table", "the cluster table", "directory block", "page map",
+	"symlink target", "tail data",
+};
+
+struct extent {
+	uint64_t off, len;
+	uint32_t ino;
+	int kind;
+};
+
 struct ck {
 	struct xipfs_image *img;
 	const struct xipfs_check_opts *opts;
@@ -44,7 +57,9 @@ struct ck {
 	struct inode_state *is;
 	struct cluster_state *cs;
 	uint32_t *xip_owner;	/* per image page: inode using it as XIP */
-	uint8_t *pagebuf;
+	struct extent *ext;
+	size_t next, ext_cap;
+	bool ext_oom;
 };
 
 static void path_of(struct ck *ck, uint32_t ino, char *out, size_t cap)
@@ -120,6 +135,66 @@ static void problem(struct ck *ck, uint32_t ino, const char *fmt, ...)
 static void accessor_problem(struct ck *ck, uint32_t ino)
 {
 	problem(ck, ino, "%s", xipfs_image_error(ck->img));
+}
+
+static void add_extent(struct ck *ck, uint64_t off, uint64_t len, uint32_t ino, int kind)
+{
+	if (!len || ck->ext_oom)
+		return;
+	if (ck->next == ck->ext_cap) {
+		size_t cap = ck->ext_cap ? 2 * ck->ext_cap : 1024;
+		struct extent *e = realloc(ck->ext, cap * sizeof(*e));
+
+		if (!e) {
+			ck->ext_oom = true;	/* skip the overlap check, not the rest */
+			return;
+		}
+		ck->ext = e;
+		ck->ext_cap = cap;
+	}
+	ck->ext[ck->next++] = (struct extent){ off, len, ino, kind };
+}
+
+static int cmp_extent(const void *a, const void *b)
+{
+	const struct extent *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+static void describe(char *buf, size_t cap, const struct extent *e)
+{
+	if (e->kind == M_INODES || e->kind == M_CLUSTERS)
+		snprintf(buf, cap, "%s", mkind[e->kind]);
+	else
+		snprintf(buf, cap, "the %s of inode %u", mkind[e->kind], e->ino);
+}
+
+/* No two metadata structures share a byte (a rw mount would corrupt both). */
+static void check_overlaps(struct ck *ck)
+{
+	const struct extent *far = NULL;	/* the extent reaching furthest so far */
+
+	if (ck->ext_oom) {
+		problem(ck, 0, "out of memory: metadata overlaps not checked");
+		return;
+	}
+	qsort(ck->ext, ck->next, sizeof(*ck->ext), cmp_extent);
+	for (size_t i = 0; i < ck->next; i++) {
+		const struct extent *e = &ck->ext[i];
+
+		if (far && e->off < far->off + far->len) {
+			char a[80], b[80];
+
+			describe(a, sizeof(a), e);
+			describe(b, sizeof(b), far);
+			problem(ck, 0, "metadata overlap: %s [%llu, +%llu) shares bytes with %s [%llu, +%llu)",
+				a, (unsigned long long)e->off, (unsigned long long)e->len, b,
+				(unsigned long long)far->off, (unsigned long long)far->len);
+		}
+		if (!far || e->off + e->len > far->off + far->len)
+			far = e;
+	}
 }
 
 static bool all_zero(const uint8_t *p, uint64_t len)
@@ -270,6 +345,7 @@ static void check_inode(struct ck *ck, uint32_t ino)
 				ino, (unsigned long long)in.data, in.map_cap);
 			return;
 		}
+		add_extent(ck, in.data, (uint64_t)in.map_cap * 8, ino, M_MAP);
 		break;
 	}
 	case S_IFDIR: {
@@ -283,6 +359,7 @@ static void check_inode(struct ck *ck, uint32_t ino)
 			accessor_problem(ck, 0);
 			return;
 		}
+		add_extent(ck, in.data, in.size, ino, M_DIR);
 		break;
 	}
 	case S_IFLNK: {
@@ -296,6 +373,7 @@ static void check_inode(struct ck *ck, uint32_t ino)
 		}
 		if (memchr(t, '\0', len))
 			problem(ck, 0, "inode %u: symlink target contains a NUL byte", ino);
+		add_extent(ck, in.data, len, ino, M_LINK);
 		break;
 	}
 	default:
@@ -558,6 +636,8 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 				problem(ck, ino, "page %llu: tail data [%llu, +%llu) outside the metadata area",
 					(unsigned long long)p, (unsigned long long)off,
 					(unsigned long long)valid);
+			else
+				add_extent(ck, off, valid, ino, M_TAIL);
 			break;
 		}
 		}
@@ -703,6 +783,10 @@ uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opt
 	}
 	check_clusters(&ck);
 	check_unused_xip(&ck);
+	add_extent(&ck, img->sb.inode_off, (uint64_t)ck.n * XIPFS_INODE_SIZE, 0, M_INODES);
+	add_extent(&ck, img->sb.cluster_off, img->sb.cluster_count * XIPFS_CLUSTER_SIZE, 0,
+		   M_CLUSTERS);
+	check_overlaps(&ck);
 out:
 	if (ck.st->errors > ck.shown) {
 		char msg[96];
@@ -717,6 +801,6 @@ out:
 	free(ck.is);
 	free(ck.cs);
 	free(ck.xip_owner);
-	free(ck.pagebuf);
+	free(ck.ext);
 	return stats->errors;
 }

@@ -433,6 +433,10 @@ static void test_corruptions(void)
 	expect_problem("symlink size", "symlink target");
 	img[off_link + 1] = 0;
 	expect_problem("symlink NUL", "NUL");
+	st64(IN(4, i_data), off_inodes + 8);
+	expect_problem("symlink in the inode table", "metadata overlap: the symlink target of inode 4");
+	st64(IN(6, i_data), off_map_a + 8);
+	expect_problem("shared page map", "metadata overlap");
 	st32(IN(7, i_rdev), 5);
 	expect_problem("fifo rdev", "device number");
 	st16(IN(0, i_mode), S_IFREG);

@@ -575,6 +575,30 @@ static void test_corruptions(void)
 	      (unsigned long long)e, msgs);
 	build();
 
+	/* XIP pages in the free area: only after a read-write mount. */
+	{
+		uint64_t free_pg = img_len / PS;
+
+		st64(SB(s_free_off), img_len);
+		st64(SB(s_free_size), PS);
+		st32(SB(s_feature_compat), XIPFS_FEATURE_COMPAT_FREE_SPACE);
+		img_len += PS;
+		st64(SB(s_image_size), img_len);
+		memset(img + free_pg * PS, 0x5a, PS);
+		st64(off_map_a + 8, XIPFS_PTE_XIP(free_pg));
+		xipfs_fix_checksums(img, img_len);
+		e = run_check(0, NULL);
+		CHECK(e > 0 && strstr(msgs, "outside the XIP area"),
+		      "XIP page in the free area of a clean image:\n%s", msgs);
+		st16(SB(s_state), XIPFS_STATE_META_MODIFIED);
+		xipfs_fix_checksums(img, img_len);
+		e = run_check(0, &st);
+		CHECK(e == 0, "XIP page in the free area after a rw mount: %llu problems:\n%s",
+		      (unsigned long long)e, msgs);
+		st32(SB(s_feature_compat), 0);
+		expect_problem("free area without the feature", "FREE_SPACE");
+	}
+
 	/* The message count is bounded, the problem count is not. */
 	for (uint32_t i = 1; i < NINODES; i++)
 		st64(IN(i, i_reserved1), 1);

@@ -44,6 +44,10 @@ while read -r name kind where fstype; do
 		dd if="/dev/$where" of="$src" bs=1M oflag=direct status=none ||
 			{ R "$name" skip "cannot copy onto $src"; continue; } ;;
 	esac
+	if ! grep -qw "$fstype" /proc/filesystems; then
+		R "$name" skip "the $KERNEL kernel has no $fstype"
+		continue
+	fi
 	if ! err=$(mount -t "$fstype" -o "$opts" "$src" "$m" 2>&1); then
 		R "$name" skip "mount -t $fstype -o $opts failed on the $KERNEL kernel: ${err##*: }"
 		continue

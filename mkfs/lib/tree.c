@@ -62,6 +62,7 @@ struct xw_inode *xw_inode_new(struct xw_tree *t, mode_t mode)
 	if (!in)
 		return xmalloc_fail();
 	in->mode = mode;
+	in->tree = t;
 	t->all[t->nall++] = in;
 	return in;
 }
@@ -109,6 +110,7 @@ void xw_tree_free(struct xw_tree *t)
 	free(t->all);
 	free(t->inodes);
 	tdestroy(t->hardlinks, noop_free);
+	free(t->ht);
 	if (t->spool_fd >= 0)
 		close(t->spool_fd);
 	free(t);
@@ -123,11 +125,75 @@ int xw_name_cmp(const char *a, size_t al, const char *b, size_t bl)
 	return al < bl ? -1 : al > bl;
 }
 
+static size_t name_hash(const struct xw_inode *dir, const char *name, size_t len)
+{
+	uint64_t h = 1469598103934665603ULL ^ (uintptr_t)dir;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;
+	return h ^ (h >> 29);
+}
+
+static int ht_insert(struct xw_tree *t, struct xw_inode *dir, size_t idx)
+{
+	size_t mask, h;
+
+	if ((t->ht_n + 1) * 2 > t->ht_cap) {
+		size_t cap = t->ht_cap ? t->ht_cap * 2 : 1024;
+		struct xw_hent *old = t->ht, *n = calloc(cap, sizeof(*n));
+		size_t oldcap = t->ht_cap;
+
+		if (!n) {
+			xmalloc_fail();
+			return -1;
+		}
+		t->ht = n;
+		t->ht_cap = cap;
+		t->ht_n = 0;
+		for (size_t i = 0; i < oldcap; i++)
+			if (old[i].dir)
+				ht_insert(t, old[i].dir, old[i].idx);
+		free(old);
+	}
+	mask = t->ht_cap - 1;
+	h = name_hash(dir, dir->kids[idx].name, dir->kids[idx].len) & mask;
+	while (t->ht[h].dir)
+		h = (h + 1) & mask;
+	t->ht[h].dir = dir;
+	t->ht[h].idx = idx;
+	t->ht_n++;
+	return 0;
+}
+
 struct xw_dentry *xw_dir_find(struct xw_inode *dir, const char *name, size_t len)
 {
-	for (size_t i = 0; i < dir->nkids; i++)
-		if (dir->kids[i].len == len && !memcmp(dir->kids[i].name, name, len))
-			return &dir->kids[i];
+	struct xw_tree *t = dir->tree;
+
+	if (t->sorted) {
+		size_t lo = 0, hi = dir->nkids;
+
+		while (lo < hi) {
+			size_t mid = (lo + hi) / 2;
+			int c = xw_name_cmp(dir->kids[mid].name, dir->kids[mid].len, name, len);
+
+			if (!c)
+				return &dir->kids[mid];
+			if (c < 0)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return NULL;
+	}
+	if (!t->ht_cap)
+		return NULL;
+	for (size_t h = name_hash(dir, name, len) & (t->ht_cap - 1); t->ht[h].dir;
+	     h = (h + 1) & (t->ht_cap - 1)) {
+		struct xw_dentry *d = &t->ht[h].dir->kids[t->ht[h].idx];
+
+		if (t->ht[h].dir == dir && d->len == len && !memcmp(d->name, name, len))
+			return d;
+	}
 	return NULL;
 }
 
@@ -139,6 +205,10 @@ int xw_dir_add(struct xw_inode *dir, const char *name, size_t len,
 	if (d) {
 		d->inode = child;
 	} else {
+		if (dir->tree->sorted) {
+			xw_error("internal error: entry added after numbering");
+			return -1;
+		}
 		if (dir->nkids == dir->kids_cap) {
 			size_t cap = dir->kids_cap ? dir->kids_cap * 2 : 8;
 			struct xw_dentry *k = realloc(dir->kids, cap * sizeof(*k));
@@ -161,6 +231,8 @@ int xw_dir_add(struct xw_inode *dir, const char *name, size_t len,
 		d->len = len;
 		d->inode = child;
 		dir->nkids++;
+		if (ht_insert(dir->tree, dir, dir->nkids - 1))
+			return -1;
 	}
 	if (S_ISDIR(child->mode))
 		child->parent = dir;
@@ -335,6 +407,10 @@ int xw_tree_number(struct xw_tree *t)
 		}
 	}
 	t->ninodes = next;
+	t->sorted = true;
+	free(t->ht);
+	t->ht = NULL;
+	t->ht_cap = t->ht_n = 0;
 	free(q);
 	return 0;
 oom:

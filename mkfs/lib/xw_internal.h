@@ -18,6 +18,7 @@ struct xw_dentry {
 enum xw_src { XW_SRC_NONE, XW_SRC_PATH, XW_SRC_SPOOL };
 
 struct xw_inode {
+	struct xw_tree *tree;
 	mode_t mode;
 	uint32_t uid, gid, nlink, ino;
 	int64_t mtime;
@@ -56,6 +57,14 @@ struct xw_tree {
 	void *hardlinks;		/* tsearch tree for (dev, ino) */
 	struct xw_inode **all;		/* every inode, for freeing */
 	size_t nall, all_cap;
+	/*
+	 * (directory, name) -> entry index, so that building big
+	 * directories is not quadratic.  Once numbering has sorted the
+	 * entries, lookups bisect instead.
+	 */
+	struct xw_hent { struct xw_inode *dir; size_t idx; } *ht;
+	size_t ht_cap, ht_n;
+	bool sorted;
 };
 
 struct xw_inode *xw_inode_new(struct xw_tree *t, mode_t mode);

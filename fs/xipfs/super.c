@@ -514,10 +514,7 @@ static const struct fs_context_operations xipfs_context_ops = {
 
 static int xipfs_init_fs_context(struct fs_context *fc)
 {
-	if (fc->purpose == FS_CONTEXT_FOR_RECONFIGURE) {
-		fc->ops = &xipfs_context_ops;
-		return 0;
-	}
+	/* A remount parses its options too: into a scratch copy it ignores. */
 	fc->s_fs_info = kzalloc(sizeof(struct xipfs_sb_info), GFP_KERNEL);
 	if (!fc->s_fs_info)
 		return -ENOMEM;

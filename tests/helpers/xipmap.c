@@ -6,7 +6,7 @@
  *
  * Maps FILE (MAP_PRIVATE, or MAP_SHARED with -s) read-only, or writable
  * with -w, touches every page (from THREADS threads at once with -t),
- * and checks that the mapping holds what read() returns.  -w OFFSET
+ * and then checks that the mapping holds what read() returns.  -w OFFSET
  * stores into the private mapping at OFFSET and checks that only the
  * mapping changed, not the file.  Then prints, from /proc/self/smaps,
  * the mapping's Rss and whether VmFlags has "mm" (VM_MIXEDMAP).  -k
@@ -111,14 +111,6 @@ int main(int argc, char **argv)
 		printf("empty file\n");
 		return 0;
 	}
-	buf = malloc(len);
-	for (done = 0; done < len;) {
-		ssize_t n = pread(fd, buf + done, len - done, done);
-
-		if (n <= 0)
-			die("pread");
-		done += n;
-	}
 	map = mmap(NULL, len, PROT_READ | (woff >= 0 ? PROT_WRITE : 0),
 		   shared ? MAP_SHARED : MAP_PRIVATE, fd, 0);
 	if (map == MAP_FAILED)
@@ -129,6 +121,15 @@ int main(int argc, char **argv)
 			die("pthread_create");
 	for (i = 0; i < threads; i++)
 		pthread_join(tids[i], NULL);
+	/* read() after the faults, so that they, not read(), fill the cache. */
+	buf = malloc(len);
+	for (done = 0; done < len;) {
+		ssize_t n = pread(fd, buf + done, len - done, done);
+
+		if (n <= 0)
+			die("pread");
+		done += n;
+	}
 	printf("mmap %s read()\n", memcmp(map, buf, len) ? "differs from" : "matches");
 	if (woff >= 0 && (size_t)woff < len) {
 		unsigned char old = map[woff], now;

@@ -598,7 +598,7 @@ int xw_write_image(struct xw_tree *t, const struct xw_options *o,
 {
 	struct xw_data d = { .o = o, .xip_fd = -1, .comp_fd = -1 };
 	char *dup = strdup(image), *dir, path[4096];
-	uint64_t nfiles = 0, done = 0;
+	uint64_t nfiles = 0, done = 0, nbytes = 0, done_bytes = 0;
 	double last = 0;
 	bool ok = false;
 	int ret = -1;
@@ -620,7 +620,10 @@ int xw_write_image(struct xw_tree *t, const struct xw_options *o,
 	if (d.comp_fd < 0)
 		goto out;
 	for (uint32_t i = 1; i < t->ninodes; i++)
-		nfiles += S_ISREG(t->inodes[i]->mode);
+		if (S_ISREG(t->inodes[i]->mode)) {
+			nfiles++;
+			nbytes += t->inodes[i]->size;
+		}
 	if (xw_data_start(&d))
 		goto finish;
 	for (uint32_t i = 1; i < t->ninodes; i++) {
@@ -631,18 +634,20 @@ int xw_write_image(struct xw_tree *t, const struct xw_options *o,
 		if (xw_data_file(&d, t, in))
 			goto finish;
 		done++;
-		if (o->progress && (done & 63) == 0 && now() - last > 0.2) {
+		done_bytes += in->size;
+		if (o->progress && now() - last > 0.25) {
 			last = now();
-			fprintf(stderr, "\r%s: %llu/%llu files, %llu MiB out",
+			fprintf(stderr, "\r%s: %llu/%llu files, %llu/%llu MiB read",
 				xw_progname, (unsigned long long)done,
 				(unsigned long long)nfiles,
-				(unsigned long long)((d.comp_size + (d.xip_pages << o->page_shift)) >> 20));
+				(unsigned long long)(done_bytes >> 20),
+				(unsigned long long)(nbytes >> 20));
 		}
 	}
 	ok = true;
 finish:
 	if (o->progress && last > 0)
-		fprintf(stderr, "\r%*s\r", 60, "");
+		fprintf(stderr, "\r%*s\r", 72, "");
 	if (xw_data_finish(&d, ok) || !ok)
 		goto out;
 	ret = assemble(t, o, &d, image, dir, st);

@@ -11,7 +11,7 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 # make_tree DIR ORDER: the same content, files created in ORDER (fwd|rev).
 make_tree() {
-	local d=$1 names=(a b c dd e0 zz 'sp ace' $'\xff\xfe' long_$(printf 'n%.0s' $(seq 240)))
+	local d=$1 names=(a b c dd e0 zz 'sp ace' $'\xff\xfe' long_$(printf "n%.0s" $(seq 250)))
 	mkdir -p "$d/sub/deep" "$d/empty"
 	[ "$2" = rev ] && mapfile -t names < <(printf '%s\n' "${names[@]}" | tac)
 	for n in "${names[@]}"; do

@@ -45,7 +45,7 @@ make -s ARCH=x86_64 tinyconfig >/dev/null
 # Its "override" warnings are the point of a fragment: keep them quiet.
 scripts/kconfig/merge_config.sh -m -O . .config "$FRAG" >"$srcdir/merge.log" 2>&1 ||
 	{ cat "$srcdir/merge.log" >&2; die "merge_config.sh failed"; }
-make -s ARCH=x86_64 olddefconfig >/dev/null
+make -s ARCH=x86_64 olddefconfig >>"$srcdir/merge.log" 2>&1
 
 # olddefconfig silently drops what a missing dependency forbids: check.
 bad=0

@@ -41,9 +41,9 @@ fi
 say "debug kernel: configuring $tree (key $key)"
 "$TOP/fs/xipfs/intree.sh" "$tree"
 cd "$tree"
-make -s ARCH=x86_64 tinyconfig >/dev/null
+make -s ARCH=x86_64 tinyconfig >"$srcdir/merge.log" 2>&1
 # Its "override" warnings are the point of a fragment: keep them quiet.
-scripts/kconfig/merge_config.sh -m -O . .config "$FRAG" >"$srcdir/merge.log" 2>&1 ||
+scripts/kconfig/merge_config.sh -m -O . .config "$FRAG" >>"$srcdir/merge.log" 2>&1 ||
 	{ cat "$srcdir/merge.log" >&2; die "merge_config.sh failed"; }
 make -s ARCH=x86_64 olddefconfig >>"$srcdir/merge.log" 2>&1
 

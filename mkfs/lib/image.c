@@ -285,8 +285,13 @@ int xipfs_image_open(const char *path, struct xipfs_image **imgp,
 	if (S_ISBLK(st.st_mode)) {
 		if (ioctl(fd, BLKGETSIZE64, &size) < 0)
 			size = 0;
-	} else {
+	} else if (S_ISREG(st.st_mode)) {
 		size = (uint64_t)st.st_size;
+	} else {
+		close(fd);
+		if (err)
+			snprintf(err, errlen, "%s: not a regular file or block device", path);
+		return -EINVAL;
 	}
 	if (size > SIZE_MAX) {
 		close(fd);
@@ -318,14 +323,10 @@ int xipfs_image_open(const char *path, struct xipfs_image **imgp,
 	close(fd);
 	img->base = img->map ? img->map : (const uint8_t *)"";
 	img->len = size;
-	ret = open_common(img, err, errlen);
+	ret = open_common(img, NULL, 0);
 	if (ret) {
-		if (err && strlen(err) + strlen(path) + 3 < errlen) {
-			char tmp[512];
-
-			snprintf(tmp, sizeof(tmp), "%s: %s", path, err);
-			snprintf(err, errlen, "%s", tmp);
-		}
+		if (err)
+			snprintf(err, errlen, "%s: %s", path, img->err);
 		xipfs_image_close(img);
 		return ret;
 	}

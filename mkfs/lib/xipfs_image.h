@@ -10,11 +10,15 @@
  * a structure is bad.  Nothing here trusts the checksums to have been
  * verified, so a hostile image can make calls fail but never crash.
  *
+ * Functions returning int return 0 or a negative errno; -EUCLEAN means the
+ * image is damaged, and xipfs_image_error() says where.
+ *
  * Not thread-safe: an image holds a one-cluster decompression cache.
  */
 #ifndef XIPFS_IMAGE_H
 #define XIPFS_IMAGE_H
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -109,7 +113,7 @@ static inline unsigned int xipfs_pte_type(uint64_t e)
  * -ENOTXIPFS (below) when the start is not an xipfs superblock at all, or
  * another -errno; err (may be NULL) receives a message.
  */
-#define ENOTXIPFS	ENOTRECOVERABLE
+#define ENOTXIPFS	EMEDIUMTYPE
 int xipfs_image_open(const char *path, struct xipfs_image **imgp,
 		     char *err, size_t errlen);
 int xipfs_image_open_mem(const void *buf, size_t len,

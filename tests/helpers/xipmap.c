@@ -2,14 +2,16 @@
 /*
  * xipmap: map a file whole and report what the mapping costs.
  *
- *   xipmap [-s] [-t THREADS] [-w OFFSET] [-W] [-k] FILE
+ *   xipmap [-s] [-t THREADS] [-w OFFSET] [-P] [-k] FILE
  *
  * Maps FILE (MAP_PRIVATE, or MAP_SHARED with -s) read-only, or writable
  * with -w, touches every page (from THREADS threads at once with -t),
  * and then checks that the mapping holds what read() returns.  -w OFFSET
  * stores into the private mapping at OFFSET and checks that only the
  * mapping changed, not the file.  Then prints, from /proc/self/smaps,
- * the mapping's Rss and whether VmFlags has "mm" (VM_MIXEDMAP).  -k
+ * the mapping's Rss and whether VmFlags has "mm" (VM_MIXEDMAP).  -P
+ * then pushes the mapping's page cache pages out (MADV_PAGEOUT), says
+ * whether Rss dropped, and checks the bytes again after the refaults.  -k
  * keeps the mapping and waits for a line on stdin before exiting (for
  * drop_caches / memory pressure while mapped).
  */
@@ -82,21 +84,22 @@ static void smaps(void *addr, long *rss, int *mm)
 
 int main(int argc, char **argv)
 {
-	int shared = 0, threads = 1, keep = 0, opt, fd, mm, i;
+	int shared = 0, threads = 1, keep = 0, pageout = 0, opt, fd, mm, i;
 	long woff = -1, rss;
 	unsigned char *buf;
 	pthread_t *tids;
 	struct stat st;
 	size_t done;
 
-	while ((opt = getopt(argc, argv, "st:w:k")) != -1) {
+	while ((opt = getopt(argc, argv, "st:w:kP")) != -1) {
 		switch (opt) {
 		case 's': shared = 1; break;
 		case 't': threads = atoi(optarg); break;
 		case 'w': woff = atol(optarg); break;
 		case 'k': keep = 1; break;
+		case 'P': pageout = 1; break;
 		default:
-			fprintf(stderr, "usage: xipmap [-s] [-t N] [-w OFF] [-k] FILE\n");
+			fprintf(stderr, "usage: xipmap [-s] [-t N] [-w OFF] [-P] [-k] FILE\n");
 			return 2;
 		}
 	}
@@ -111,8 +114,18 @@ int main(int argc, char **argv)
 		printf("empty file\n");
 		return 0;
 	}
-	map = mmap(NULL, len, PROT_READ | (woff >= 0 ? PROT_WRITE : 0),
-		   shared ? MAP_SHARED : MAP_PRIVATE, fd, 0);
+	/*
+	 * At a 64 KiB-aligned address, so that fault-around (which works in
+	 * aligned 64 KiB windows of the address space) takes the same number
+	 * of faults on every run.
+	 */
+	map = mmap(NULL, len + 65536, PROT_NONE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (map == MAP_FAILED)
+		die("mmap");
+	map = (unsigned char *)(((uintptr_t)map + 65535) & ~(uintptr_t)65535);
+	map = mmap(map, len, PROT_READ | (woff >= 0 ? PROT_WRITE : 0),
+		   (shared ? MAP_SHARED : MAP_PRIVATE) | MAP_FIXED, fd, 0);
 	if (map == MAP_FAILED)
 		die("mmap");
 	tids = calloc(threads, sizeof(*tids));
@@ -147,6 +160,17 @@ int main(int argc, char **argv)
 	smaps(map, &rss, &mm);
 	printf("rss_kb %ld\nvmflags_mm %s\nfnv %08x\n", rss, mm ? "yes" : "no",
 	       fnv(map, len));
+	if (pageout) {
+		long after;
+
+		if (madvise(map, len, MADV_PAGEOUT))
+			die("madvise(MADV_PAGEOUT)");
+		smaps(map, &after, &mm);
+		printf("rss after pageout %s\n",
+		       after < rss ? "dropped" : "did not drop");
+		printf("after pageout: mmap %s read()\n",
+		       memcmp(map, buf, len) ? "differs from" : "matches");
+	}
 	fflush(stdout);
 	if (keep) {
 		char line[16];

@@ -241,8 +241,9 @@ static void check_sb(struct ck *ck)
 	    (sb->max_cluster_shift < sb->page_shift || sb->max_cluster_shift > 18))
 		problem(ck, 0, "superblock: max cluster shift %u out of range %u..18",
 			sb->max_cluster_shift, sb->page_shift);
-	if (sb->free_size && !(sb->feature_compat & XIPFS_FEATURE_COMPAT_FREE_SPACE))
-		problem(ck, 0, "superblock: free area without the FREE_SPACE feature");
+	if (ck->img->ignored_free_size)
+		problem(ck, 0, "superblock: free area size %llu without the FREE_SPACE feature",
+			(unsigned long long)ck->img->ignored_free_size);
 	if (sb->build_time_nsec >= NSEC_PER_SEC)
 		problem(ck, 0, "superblock: build time nanoseconds %u out of range",
 			sb->build_time_nsec);
@@ -359,6 +360,10 @@ static void check_inode(struct ck *ck, uint32_t ino)
 			accessor_problem(ck, 0);
 			return;
 		}
+		/* Name offsets are 32-bit: a larger block can't be addressed. */
+		if (in.size > UINT32_MAX)
+			problem(ck, 0, "inode %u: directory block of %llu bytes, more than 4 GiB",
+				ino, (unsigned long long)in.size);
 		add_extent(ck, in.data, in.size, ino, M_DIR);
 		break;
 	}

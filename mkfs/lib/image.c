@@ -174,6 +174,11 @@ static int validate_sb(struct xipfs_image *img)
 	if (sb->feature_incompat & ~(uint32_t)XIPFS_FEATURE_INCOMPAT_ALL)
 		return fail(img, "unknown incompatible features 0x%x",
 			    sb->feature_incompat & ~(uint32_t)XIPFS_FEATURE_INCOMPAT_ALL);
+	/* Without FREE_SPACE the free area fields mean nothing (the kernel's view). */
+	if (!(sb->feature_compat & XIPFS_FEATURE_COMPAT_FREE_SPACE)) {
+		img->ignored_free_size = sb->free_size;
+		sb->free_off = sb->free_size = 0;
+	}
 	ps = img->page_size = 1U << sb->page_shift;
 	isz = sb->image_size;
 	if (isz < ps || isz % ps)

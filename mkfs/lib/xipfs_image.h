@@ -95,6 +95,8 @@ struct xipfs_image {
 	struct xipfs_sb sb;
 	uint32_t page_size;
 	uint64_t meta_end;	/* sb.meta_off + sb.meta_size */
+	/* s_free_size of an image without FREE_SPACE (sb.free_* are then 0). */
+	uint64_t ignored_free_size;
 	/* One decompressed cluster, so that sequential reads cost O(size). */
 	uint8_t *cbuf;
 	uint64_t cbuf_index;	/* UINT64_MAX: empty */

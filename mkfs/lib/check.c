@@ -661,7 +661,7 @@ static void check_clusters(struct ck *ck)
 	struct xipfs_image *img = ck->img;
 	const struct xipfs_sb *sb = &img->sb;
 	unsigned int shift = sb->page_shift;
-	uint64_t (*iv)[2], niv = 0, pos;
+	uint64_t (*iv)[2], niv = 0, pos, comp_end = sb->comp_off + sb->comp_size;
 
 	iv = malloc((sb->cluster_count ? sb->cluster_count : 1) * sizeof(*iv));
 	if (!iv) {
@@ -719,20 +719,28 @@ static void check_clusters(struct ck *ck)
 				ck->st->cluster_bytes += ulen;
 		}
 	}
-	/* Compressed data: clusters don't overlap, the rest is zero. */
+	/*
+	 * Compressed data: clusters don't overlap, and the rest of the
+	 * compressed area is zero.  (After a read-write mount some clusters
+	 * live in the free area, which follows it: the sort keeps them last.)
+	 */
 	qsort(iv, niv, sizeof(*iv), cmp_u64pair);
-	pos = sb->comp_off;
+	pos = 0;	/* the furthest end of a cluster so far */
 	for (uint64_t i = 0; i < niv; i++) {
-		if (iv[i][0] < pos) {
+		uint64_t from = pos > sb->comp_off ? pos : sb->comp_off;
+
+		if (iv[i][0] < pos)
 			problem(ck, 0, "compressed data of two clusters overlap at offset %llu",
 				(unsigned long long)iv[i][0]);
-		} else {
-			check_zero_range(ck, pos, iv[i][0] - pos, "compressed area gap");
-		}
+		else if (iv[i][0] > from && iv[i][0] <= comp_end)
+			check_zero_range(ck, from, iv[i][0] - from, "compressed area gap");
 		if (iv[i][0] + iv[i][1] > pos)
 			pos = iv[i][0] + iv[i][1];
 	}
-	check_zero_range(ck, pos, sb->comp_off + sb->comp_size - pos, "compressed area tail");
+	if (pos < sb->comp_off)
+		pos = sb->comp_off;
+	if (pos < comp_end)
+		check_zero_range(ck, pos, comp_end - pos, "compressed area tail");
 	free(iv);
 }
 

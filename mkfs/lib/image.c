@@ -594,7 +594,11 @@ int xipfs_cluster_get(struct xipfs_image *img, uint64_t index,
 	if (c->alg == XIPFS_COMP_NONE && c->clen != c->ulen)
 		return fail(img, "cluster %llu: stored cluster with compressed length %u != %u",
 			    (unsigned long long)index, c->clen, c->ulen);
-	if (c->clen == 0 || !xipfs_range_in(c->off, c->clen, img->sb.comp_off, img->sb.comp_size))
+	/* A read-write mount writes new clusters into the free area. */
+	if (c->clen == 0 ||
+	    (!xipfs_range_in(c->off, c->clen, img->sb.comp_off, img->sb.comp_size) &&
+	     !((img->sb.state & XIPFS_STATE_META_MODIFIED) &&
+	       xipfs_range_in(c->off, c->clen, img->sb.free_off, img->sb.free_size))))
 		return fail(img, "cluster %llu: data [%llu, +%u) outside the compressed area",
 			    (unsigned long long)index, (unsigned long long)c->off, c->clen);
 	return 0;

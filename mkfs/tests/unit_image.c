@@ -579,22 +579,44 @@ static void test_corruptions(void)
 	{
 		uint64_t free_pg = img_len / PS;
 
+		uint64_t old_b;
+
 		st64(SB(s_free_off), img_len);
-		st64(SB(s_free_size), PS);
+		st64(SB(s_free_size), 4 * PS);
 		st32(SB(s_feature_compat), XIPFS_FEATURE_COMPAT_FREE_SPACE);
-		img_len += PS;
+		img_len += 4 * PS;
 		st64(SB(s_image_size), img_len);
 		memset(img + free_pg * PS, 0x5a, PS);
 		st64(off_map_a + 8, XIPFS_PTE_XIP(free_pg));
+		/* b's stored cluster moves to the free area, as a rw mount might. */
+		memcpy(&old_b, img + off_clusters + 24, 8);
+		old_b = le64toh(old_b);
+		memcpy(img + (free_pg + 1) * PS, content_b, sizeof(content_b));
+		memset(img + old_b, 0, sizeof(content_b));
+		st64(SB(s_comp_size), old_b - comp_off);
+		st64(off_clusters + 24, (free_pg + 1) * PS);
 		xipfs_fix_checksums(img, img_len);
 		e = run_check(0, NULL);
-		CHECK(e > 0 && strstr(msgs, "outside the XIP area"),
-		      "XIP page in the free area of a clean image:\n%s", msgs);
+		CHECK(e > 0 && strstr(msgs, "outside the XIP area") &&
+		      strstr(msgs, "cluster 1: data"),
+		      "XIP page and cluster in the free area of a clean image:\n%s", msgs);
 		st16(SB(s_state), XIPFS_STATE_META_MODIFIED);
 		xipfs_fix_checksums(img, img_len);
 		e = run_check(0, &st);
 		CHECK(e == 0, "XIP page in the free area after a rw mount: %llu problems:\n%s",
 		      (unsigned long long)e, msgs);
+		{
+			struct xipfs_image *im;
+			struct xipfs_inode_info in;
+			uint8_t page[PS];
+
+			CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open rw image");
+			CHECK(im && !xipfs_inode_get(im, 6, &in) && !xipfs_read_page(im, &in, 1, page) &&
+			      !memcmp(page, content_b + PS, PS), "b read from the free area");
+			CHECK(im && !xipfs_inode_get(im, 2, &in) && !xipfs_read_page(im, &in, 1, page) &&
+			      page[0] == 0x5a && page[PS - 1] == 0x5a, "a's page 1 from the free area");
+			xipfs_image_close(im);
+		}
 		st32(SB(s_feature_compat), 0);
 		expect_problem("free area without the feature", "FREE_SPACE");
 	}

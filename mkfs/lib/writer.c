@@ -343,7 +343,9 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 		struct xw_inode *in = t->inodes[i];
 		struct xipfs_inode *di = (void *)(m + L->inode_off - L->meta_off +
 						  (uint64_t)i * XIPFS_INODE_SIZE);
-		unsigned char *data = m + in->data_off - L->meta_off;
+		/* Only inodes with data have a meaningful data_off. */
+		unsigned char *data = S_ISREG(in->mode) || S_ISDIR(in->mode) ||
+				      S_ISLNK(in->mode) ? m + (in->data_off - L->meta_off) : NULL;
 
 		di->i_mode = htole16(in->mode);
 		di->i_nlink = htole32(in->nlink);

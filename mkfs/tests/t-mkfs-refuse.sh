@@ -81,6 +81,21 @@ refuse "xip list of a missing file" "not in the image" --xip=list:"$tmp/xiplist"
 printf 'f 3-1\n' > "$tmp/xiplist"
 refuse "xip list bad range" "bad page range" --xip=list:"$tmp/xiplist" "$tmp/src"
 
+# A file that changes between the tree walk and the data pass.  The
+# device table is a FIFO: mkfs opens it after the walk, so once our
+# writer's open returns the walk is over, and we change a file.
+mkfifo "$tmp/devfifo"
+mkdir "$tmp/out"
+"$MKFS" -q -D "$tmp/devfifo" "$tmp/out/img" "$tmp/src" > "$tmp/log" 2>&1 &
+pid=$!
+# (The timeout only guards against a hang if mkfs dies before the open.)
+timeout 300 bash -c 'exec 3> "$1"; echo more >> "$2"' _ "$tmp/devfifo" "$tmp/src/f" ||
+	{ kill $pid 2>/dev/null; fail "mkfs did not open the device table"; }
+wait $pid && fail "a file changed while read was accepted"
+grep -q "f: file changed while being read" "$tmp/log" || fail "changed file: $(cat "$tmp/log")"
+[ -z "$(ls -A "$tmp/out")" ] || fail "changed file: left $(ls -A "$tmp/out")"
+rm -rf "$tmp/out"
+
 # The ELF parser on truncated and corrupted ELF headers: no crash, no XIP.
 mkdir "$tmp/elf"
 cp /bin/true "$tmp/elf/ok"

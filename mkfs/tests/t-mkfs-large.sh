@@ -30,4 +30,9 @@ grep -q '^/big: 1310720 pages, 0 xip, 3 comp, 1310717 hole, 0 tail$' "$tmp/log" 
 grep -q '^page 1179648: comp' "$tmp/map" || fail "page at 4.5 GiB: $(grep '^page 1179648:' "$tmp/map")"
 grep -q '^page 1310719: comp' "$tmp/map" || fail "last page: $(grep '^page 1310719:' "$tmp/map")"
 grep -q '^page 10: hole' "$tmp/map" || fail "zero page: $(grep '^page 10:' "$tmp/map")"
+
+# An image over 4 GiB: 5 GiB of free space (zero-filled, so sparse here).
+"$MKFS" -q --free-space 5G "$tmp/img" "$tmp/src" || fail "mkfs --free-space 5G"
+"$FSCK" "$tmp/img" || fail "fsck of a 5 GiB image"
+"$DUMP" "$tmp/img" | grep -q 'free area: .*+5368709120' || fail "free area: $("$DUMP" "$tmp/img" | grep free)"
 echo ok

@@ -419,19 +419,24 @@ oom:
 	return -1;
 }
 
+static void newest(const struct xw_inode *in, int64_t *best, uint32_t *bn)
+{
+	if (in->mtime > *best || (in->mtime == *best && in->mtime_nsec > *bn)) {
+		*best = in->mtime;
+		*bn = in->mtime_nsec;
+	}
+	for (size_t i = 0; i < in->nkids; i++)
+		if (in->kids[i].inode != in)
+			newest(in->kids[i].inode, best, bn);
+}
+
+/* Over what the image will hold: not over entries an archive replaced. */
 int64_t xw_tree_newest_mtime(const struct xw_tree *t, uint32_t *nsec)
 {
 	int64_t best = INT64_MIN;
 	uint32_t bn = 0;
 
-	for (size_t i = 0; i < t->nall; i++) {
-		const struct xw_inode *in = t->all[i];
-
-		if (in->mtime > best || (in->mtime == best && in->mtime_nsec > bn)) {
-			best = in->mtime;
-			bn = in->mtime_nsec;
-		}
-	}
+	newest(t->root, &best, &bn);
 	*nsec = bn;
 	return best;
 }

@@ -87,6 +87,12 @@ static int normalize(const char *in, char *out)
 	const char *orig = in;
 	char *o = out;
 
+	/* Deeper trees could not be walked by path on Linux anyway. */
+	if (strlen(in) >= 4096) {
+		xw_error("%.64s...: archive path longer than 4095 bytes", in);
+		return -1;
+	}
+
 	while (*in) {
 		const char *e = strchrnul(in, '/');
 		size_t len = e - in;

@@ -438,7 +438,11 @@ int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in)
 		if (off >= data_end) {
 			off_t ds = lseek(s.fd, s.base + off, SEEK_DATA), de;
 
-			if (ds < 0 || (uint64_t)ds >= s.base + in->size) {
+			if (ds < 0 && errno != ENXIO) {
+				/* No hole information: read everything. */
+				data_start = off;
+				data_end = in->size;
+			} else if (ds < 0 || (uint64_t)ds >= s.base + in->size) {
 				data_start = data_end = in->size;
 			} else {
 				data_start = ds - s.base;

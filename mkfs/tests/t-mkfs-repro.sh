@@ -11,7 +11,9 @@ fail() { echo "FAIL: $*"; exit 1; }
 
 # make_tree DIR ORDER: the same content, files created in ORDER (fwd|rev).
 make_tree() {
-	local d=$1 names=(a b c dd e0 zz 'sp ace' $'\xff\xfe' long_$(printf "n%.0s" $(seq 250)))
+	local d=$1 long names
+	long=long_$(printf 'n%.0s' {1..250})
+	names=(a b c dd e0 zz 'sp ace' $'\xff\xfe' "$long")
 	mkdir -p "$d/sub/deep" "$d/empty"
 	[ "$2" = rev ] && mapfile -t names < <(printf '%s\n' "${names[@]}" | tac)
 	for n in "${names[@]}"; do
@@ -48,5 +50,6 @@ SOURCE_DATE_EPOCH=1600000000 "$MKFS" -q "$tmp/i5" "$tmp/s2" || fail "mkfs with S
 cmp "$tmp/i4" "$tmp/i5" || fail "SOURCE_DATE_EPOCH: not reproducible"
 "$BUILD/dump.xipfs" "$tmp/i4" | grep -q '2020-09-13' || fail "build time is not SOURCE_DATE_EPOCH"
 # No temporary files are left next to the image.
-[ "$(ls -A "$tmp" | grep -c '^\.')" = 0 ] || fail "temporary files left: $(ls -A "$tmp")"
+left=$(find "$tmp" -maxdepth 1 -name '.*' ! -name . | wc -l)
+[ "$left" = 0 ] || fail "temporary files left: $(ls -A "$tmp")"
 echo ok

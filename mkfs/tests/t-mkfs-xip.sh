@@ -19,9 +19,8 @@ seq 1 10000 > "$S/numbers"
 
 # expected FILE: the XIP pages readelf implies, as "a-b,c" ranges.
 expected() {
-	local size pages=() p first last
-	size=$(stat -c %s "$1")
-	while read -r type off va pa filesz memsz flags; do
+	local pages=() p first last
+	while read -r type off _ _ filesz _ flags; do
 		[ "$type" = LOAD ] || continue
 		case "$flags" in *W*) [[ "$flags" == *E* ]] || continue ;; esac
 		filesz=$((filesz))
@@ -29,7 +28,7 @@ expected() {
 		first=$((off / 4096)) last=$(((off + filesz - 1) / 4096))
 		for ((p = first; p <= last; p++)); do pages[p]=1; done
 	done < <(readelf -lW "$1" | sed -n 's/^ *\(LOAD.*\) 0x[0-9a-f]*$/\1/p' | sed 's/R E/RE/; s/RW E/RWE/')
-	local out= start=-1 prev=-2
+	local out='' start=-1 prev=-2
 	for p in "${!pages[@]}" END; do
 		if [ "$p" != END ] && [ $p = $((prev + 1)) ]; then prev=$p; continue; fi
 		if [ $start -ge 0 ]; then

@@ -304,26 +304,25 @@ static void check_inode(struct ck *ck, uint32_t ino)
 	}
 	if (ino == 0 || in.mode == 0) {
 		if (!all_zero(raw, XIPFS_INODE_SIZE))
-			problem(ck, 0, "inode %u: unused slot not zero", ino);
+			problem(ck, ino, "unused slot not zero");
 		return;
 	}
 	s->used = true;
 	ck->st->inodes++;
 	if (xipfs_mode_dtype(in.mode) == DT_UNKNOWN) {
-		problem(ck, 0, "inode %u: invalid file type (mode 0%o)", ino, in.mode);
+		problem(ck, ino, "invalid file type (mode 0%o)", in.mode);
 		return;
 	}
 	if (in.flags & ~XIPFS_INODE_FLAG_ALL)
-		problem(ck, 0, "inode %u: unknown flags 0x%x", ino, in.flags);
+		problem(ck, ino, "unknown flags 0x%x", in.flags);
 	if (in.reserved0 || in.reserved1)
-		problem(ck, 0, "inode %u: reserved fields not zero", ino);
+		problem(ck, ino, "reserved fields not zero");
 	if (in.mtime_nsec >= NSEC_PER_SEC)
-		problem(ck, 0, "inode %u: mtime nanoseconds %u out of range", ino, in.mtime_nsec);
+		problem(ck, ino, "mtime nanoseconds %u out of range", in.mtime_nsec);
 	if (!S_ISREG(in.mode) && in.map_cap)
-		problem(ck, 0, "inode %u: page map capacity %u on a non-regular file", ino,
-			in.map_cap);
+		problem(ck, ino, "page map capacity %u on a non-regular file", in.map_cap);
 	if (!S_ISCHR(in.mode) && !S_ISBLK(in.mode) && in.rdev)
-		problem(ck, 0, "inode %u: device number 0x%x on a non-device", ino, in.rdev);
+		problem(ck, ino, "device number 0x%x on a non-device", in.rdev);
 
 	switch (in.mode & S_IFMT) {
 	case S_IFREG: {
@@ -331,19 +330,19 @@ static void check_inode(struct ck *ck, uint32_t ino)
 
 		ck->st->files++;
 		if (in.data % 8)
-			problem(ck, 0, "inode %u: page map offset %llu not 8-byte aligned", ino,
+			problem(ck, ino, "page map offset %llu not 8-byte aligned",
 				(unsigned long long)in.data);
 		if (pages > in.map_cap) {
-			problem(ck, 0, "inode %u: page map capacity %u < %llu pages", ino,
-				in.map_cap, (unsigned long long)pages);
+			problem(ck, ino, "page map capacity %u < %llu pages", in.map_cap,
+				(unsigned long long)pages);
 			return;
 		}
 		/* An empty map references nothing (mkfs leaves i_data 0). */
 		if (in.map_cap &&
 		    !xipfs_range_in(in.data, (uint64_t)in.map_cap * 8, img->sb.meta_off,
 				    img->sb.meta_size)) {
-			problem(ck, 0, "inode %u: page map [%llu, +%u entries) outside the metadata area",
-				ino, (unsigned long long)in.data, in.map_cap);
+			problem(ck, ino, "page map [%llu, +%u entries) outside the metadata area",
+				(unsigned long long)in.data, in.map_cap);
 			return;
 		}
 		add_extent(ck, in.data, (uint64_t)in.map_cap * 8, ino, M_MAP);
@@ -354,16 +353,16 @@ static void check_inode(struct ck *ck, uint32_t ino)
 
 		ck->st->dirs++;
 		if (in.data % 8)
-			problem(ck, 0, "inode %u: directory block offset %llu not 8-byte aligned",
-				ino, (unsigned long long)in.data);
+			problem(ck, ino, "directory block offset %llu not 8-byte aligned",
+				(unsigned long long)in.data);
 		if (xipfs_dir_open(img, &in, &d)) {
-			accessor_problem(ck, 0);
+			accessor_problem(ck, ino);
 			return;
 		}
 		/* Name offsets are 32-bit: a larger block can't be addressed. */
 		if (in.size > UINT32_MAX)
-			problem(ck, 0, "inode %u: directory block of %llu bytes, more than 4 GiB",
-				ino, (unsigned long long)in.size);
+			problem(ck, ino, "directory block of %llu bytes, more than 4 GiB",
+				(unsigned long long)in.size);
 		add_extent(ck, in.data, in.size, ino, M_DIR);
 		break;
 	}
@@ -373,19 +372,18 @@ static void check_inode(struct ck *ck, uint32_t ino)
 
 		ck->st->symlinks++;
 		if (xipfs_read_link(img, &in, &t, &len)) {
-			accessor_problem(ck, 0);
+			accessor_problem(ck, ino);
 			return;
 		}
 		if (memchr(t, '\0', len))
-			problem(ck, 0, "inode %u: symlink target contains a NUL byte", ino);
+			problem(ck, ino, "symlink target contains a NUL byte");
 		add_extent(ck, in.data, len, ino, M_LINK);
 		break;
 	}
 	default:
 		ck->st->specials++;
 		if (in.data || in.size)
-			problem(ck, 0, "inode %u: special file with non-zero size or data offset",
-				ino);
+			problem(ck, ino, "special file with non-zero size or data offset");
 		break;
 	}
 	s->valid = true;
@@ -469,6 +467,53 @@ static void check_dir(struct ck *ck, uint32_t ino, uint32_t *queue, uint32_t *qt
 		if (t->valid)
 			queue[(*qtail)++] = e.ino;
 	}
+}
+
+/*
+ * Find a name for each inode before checking them, so that messages can
+ * say which file is damaged.  Only what check_tree() re-checks is trusted.
+ */
+static void name_pass(struct ck *ck)
+{
+	struct xipfs_image *img = ck->img;
+	uint32_t *queue, head = 0, tail = 0;
+	bool *seen;
+
+	queue = malloc((size_t)ck->n * sizeof(*queue));
+	seen = calloc(ck->n, sizeof(*seen));
+	if (!queue || !seen)
+		goto out;
+	ck->is[XIPFS_ROOT_INO].parent = XIPFS_ROOT_INO;
+	seen[XIPFS_ROOT_INO] = true;
+	queue[tail++] = XIPFS_ROOT_INO;
+	while (head < tail) {
+		struct xipfs_inode_info in;
+		struct xipfs_dir d;
+		struct xipfs_dirent_info e;
+		uint32_t dino = queue[head++];
+
+		if (xipfs_inode_get(img, dino, &in) || xipfs_dir_open(img, &in, &d))
+			continue;
+		for (uint32_t i = 0; i < d.count; i++) {
+			struct inode_state *t;
+
+			if (xipfs_dir_entry(img, &d, i, &e) || !e.ino || e.ino >= ck->n)
+				continue;
+			t = &ck->is[e.ino];
+			if (!t->parent) {
+				t->parent = dino;
+				t->name = e.name;
+				t->name_len = e.name_len;
+			}
+			if (!seen[e.ino] && !xipfs_inode_get(img, e.ino, &in) && S_ISDIR(in.mode)) {
+				seen[e.ino] = true;
+				queue[tail++] = e.ino;
+			}
+		}
+	}
+out:
+	free(queue);
+	free(seen);
 }
 
 static void check_tree(struct ck *ck)
@@ -784,6 +829,7 @@ uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opt
 		else
 			ck.cs[i].valid = true;
 	}
+	name_pass(&ck);
 	for (uint32_t ino = 0; ino < ck.n; ino++)
 		check_inode(&ck, ino);
 	check_tree(&ck);

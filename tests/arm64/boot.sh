@@ -1,185 +1,249 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# Boot the arm64 NOR flash board and run one script in it.
-#
-#   tests/arm64/boot.sh --image IMG --run SCRIPT [--files DIR] [--log LOG]
-#                       [--timeout S] [--blk IMG] [--append ARGS]
-#                       [--flash FILE] [--quiet]
-#
-#   --image IMG    the xipfs image, put at the start of CFI NOR flash
-#                  (pflash unit 1: 64 MiB at physical 0x04000000, the
-#                  guest's /dev/mtd0 "4000000.flash").  IMG itself is not
-#                  changed: the board runs on a copy padded to 64 MiB
-#                  with 0xff (erased flash).
-#   --run SCRIPT   a shell script run by busybox sh in the guest, as root,
-#                  cwd /, stdout and stderr together.
-#   --files DIR    DIR's content is copied into the guest's root
-#                  (DIR/bin/x becomes /bin/x); may be given more than once.
-#   --log LOG      the whole console log (boot, script, then the guest's
-#                  dmesg); default: a temporary file, shown on failure.
-#   --timeout S    seconds before the board is killed (default 300).
-#   --blk IMG      IMG as a virtio-blk disk, /dev/vda; guest writes land
-#                  in IMG.
-#   --append ARGS  more kernel command line.
-#   --flash FILE   keep the 64 MiB flash after the run in FILE (to check
-#                  what a read-write mount wrote).
-#   --quiet        do not copy the script's output to stdout.
-#
-# Output: the script's output on stdout (console line endings removed).
-# Exit status: the script's exit status; 124 if the board timed out; 125
-# if it stopped without reporting one (panic, init died); 2 for usage.
-#
-# In the guest: busybox applets on PATH, /proc, /sys, /dev (devtmpfs),
-# /tmp (tmpfs), and these variables:
-#   XIPFS_BOARD=arm64  XIPFS_MTD=/dev/mtd0  XIPFS_MTD_NAME=4000000.flash
-#   XIPFS_KO=/lib/modules/xipfs.ko   (only when build/kernels/arm64/xipfs.ko
-#                                     exists: fs/xipfs/build-module.sh arm64)
-#   XIPFS_BLK=/dev/vda               (only with --blk)
-# The module is not loaded: the script loads it (insmod "$XIPFS_KO").
-#
-# Needs tests/setup/arm64.sh to have run.
+# Boot the arm64 NOR flash board and run one script in it.  Same
+# interface, guest environment and exit statuses as tests/board, which
+# runs this for --arch arm64 (see tests/arm64/README.md).
+usage() {
+	cat <<'USAGE'
+usage: tests/arm64/boot.sh [options] (--run SCRIPT | -c 'COMMANDS')
 
-set -euo pipefail
+Boots qemu-system-aarch64 -M virt -cpu cortex-a57 (TCG) with IMG at the
+start of CFI NOR flash (pflash unit 1: 64 MiB at physical 0x04000000,
+/dev/mtd0 "4000000.flash" in the guest, mtd_point()-able), runs SCRIPT in
+the guest as root, prints the script's output on stdout and exits with
+the script's exit status.
 
+  --image IMG           put IMG at the start of the flash; IMG itself is
+                        not changed (the board runs on a copy, padded to
+                        64 MiB with 0xff like erased flash)
+  --blk IMG             attach IMG as a virtio-blk disk (/dev/vda, then
+                        /dev/vdb, ... in the order given); writable
+  --files DIR           ship DIR's contents; the script runs in a copy
+                        of it (/xipfs/files)
+  --save-window FILE    after the run, write the 64 MiB flash (as the
+                        guest left it) to FILE  (alias: --flash)
+  --mem MIB             guest RAM (default 1024)
+  --smp N               virtual CPUs (default 2)
+  --append ARGS         extra kernel command line
+  --timeout SEC         kill the board after SEC seconds (default 300)
+  --log FILE            keep the kernel console log in FILE
+  --no-scan             do not fail on kernel warnings in the console log
+  --quiet               do not print the script's output
+  --arch arm64, --kernel arm64|stock|debug, --full
+                        accepted for tests/board; there is one arm64
+                        kernel (with the debug options) and no fio or
+                        stress-ng for arm64
+  -h, --help            this text
+
+In the guest: busybox, bash, xfs_io, flash_erase, flashcp, mtdinfo, the
+static helpers from build/helpers/arm64/ in /usr/local/bin, and the
+commands of tests/lib/guest-functions (load_xipfs loads
+build/kernels/arm64/xipfs.ko, built by fs/xipfs/build-module.sh arm64).
+/xipfs/env sets XIPFS_KERNEL=arm64, XIPFS_ARCH=arm64, XIPFS_KRELEASE,
+XIPFS_WINDOW_ADDR=0x04000000, XIPFS_WINDOW_SIZE (64 MiB),
+XIPFS_WINDOW_MTD=4000000.flash and XIPFS_MTD=/dev/mtd0.
+
+Exit status: the script's, or 124 timeout, 125 kernel splat in the
+console (KASAN, lockdep, WARNING, BUG, Oops, bad taint) after a
+successful script, 126 the board failed (no exit status came back),
+2 usage.
+USAGE
+}
+
+set -u -o pipefail
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 XIPFS_CACHE=${XIPFS_CACHE:-/var/cache/xipfs}
 BUILD=${BUILD:-$TOP/build}
+. "$TOP/tests/lib/console-scan.sh"
+
 KDIR=$XIPFS_CACHE/kernels/arm64
-USERLAND=$XIPFS_CACHE/arm64-userland
+BASE=$XIPFS_CACHE/guest/arm64/base.cpio
+FLASH_ADDR=0x04000000
 FLASH_SIZE=$((64 << 20))
 
-# The device tree (virt-nor.dtb) was dumped from this machine: keep the
-# two in step (tests/setup/arm64.sh make_dtb).
-QEMU_MACHINE=(-M virt -cpu cortex-a57 -smp 2 -m 1024)
+image= files= save= mem=1024 smp=2 append= timeout=300 log= scan=1
+script= cmd= quiet=0
+blks=()
+die() { echo "boot.sh: $*" >&2; exit 126; }
+bad() { echo "boot.sh: $*" >&2; echo "(tests/arm64/boot.sh --help)" >&2; exit 2; }
 
-usage() {
-	sed -n '4,8p' "$0" | sed 's/^# \{0,1\}//' >&2
-	exit 2
-}
-
-image= script= log= timeout=300 blk= append= flash_keep= quiet=0
-files=()
 while [ $# -gt 0 ]; do
 	case $1 in
+	--no-scan|--full|--quiet|-h|--help) ;;
+	-*) [ $# -ge 2 ] || bad "$1 needs an argument" ;;
+	esac
+	case $1 in
+	--arch) [ "$2" = arm64 ] || bad "--arch: this is the arm64 board"; shift ;;
+	--kernel)
+		case $2 in arm64|stock|debug) ;; *) bad "--kernel: arm64" ;; esac
+		shift ;;
 	--image) image=$2; shift ;;
-	--run) script=$2; shift ;;
-	--files) files+=("$2"); shift ;;
-	--log) log=$2; shift ;;
-	--timeout) timeout=$2; shift ;;
-	--blk) blk=$2; shift ;;
+	--blk) blks+=("$2"); shift ;;
+	--files) files=$2; shift ;;
+	--save-window|--flash) save=$2; shift ;;
+	--mem) mem=$2; shift ;;
+	--smp) smp=$2; shift ;;
 	--append) append=$2; shift ;;
-	--flash) flash_keep=$2; shift ;;
+	--timeout) timeout=$2; shift ;;
+	--log) log=$2; shift ;;
+	--run) script=$2; shift ;;
+	-c) cmd=$2; shift ;;
+	--no-scan) scan=0 ;;
 	--quiet) quiet=1 ;;
-	-h|--help) usage ;;
-	*) echo "boot.sh: unknown option $1" >&2; usage ;;
+	--full) ;;
+	-h|--help) usage; exit 0 ;;
+	*) bad "unknown option $1" ;;
 	esac
 	shift
 done
-[ -n "$image" ] && [ -n "$script" ] || usage
-[ -f "$image" ] || { echo "boot.sh: no image $image" >&2; exit 2; }
-[ -f "$script" ] || { echo "boot.sh: no script $script" >&2; exit 2; }
-[ -z "$blk" ] || [ -f "$blk" ] || { echo "boot.sh: no disk $blk" >&2; exit 2; }
-for f in "$KDIR/kernel" "$KDIR/virt-nor.dtb" "$USERLAND/bin/busybox"; do
-	[ -s "$f" ] || { echo "boot.sh: $f missing: run tests/setup/arm64.sh" >&2; exit 2; }
+
+[ -n "$script$cmd" ] || bad "need --run SCRIPT or -c COMMANDS"
+[ -z "$script" ] || [ -f "$script" ] || bad "no such script: $script"
+[ -z "$image" ] || [ -f "$image" ] || bad "no such image: $image"
+[ -z "$files" ] || [ -d "$files" ] || bad "no such directory: $files"
+for b in "${blks[@]}"; do [ -f "$b" ] || bad "no such disk image: $b"; done
+[[ $mem =~ ^[0-9]+$ ]] && [ "$mem" -ge 256 ] || bad "--mem: MiB, at least 256"
+[[ $smp =~ ^[1-8]$ ]] || bad "--smp: 1 to 8"
+[[ $timeout =~ ^[0-9]+$ ]] || bad "--timeout: seconds"
+[ -z "$image" ] || [ "$(stat -c %s "$image")" -le $FLASH_SIZE ] ||
+	bad "image larger than the 64 MiB flash: $image"
+for f in "$KDIR/kernel" "$KDIR/env" "$KDIR/virt-nor.dtb" "$BASE"; do
+	[ -s "$f" ] || die "$f missing (run: tests/setup/arm64.sh)"
 done
-size=$(stat -c %s "$image")
-[ "$size" -le $FLASH_SIZE ] ||
-	{ echo "boot.sh: $image is larger than the 64 MiB flash" >&2; exit 2; }
+KRELEASE=$(. "$KDIR/env"; echo "$KRELEASE")
 
 mkdir -p "$BUILD/arm64"
-work=$(mktemp -d "$BUILD/arm64/run.XXXXXX")
-trap 'rm -rf "$work"' EXIT
-[ -n "$log" ] || log=$work/console.log
+run=$(mktemp -d "$BUILD/arm64/run.XXXXXX")
+qpid=
+cleanup() {
+	[ -z "$qpid" ] || kill "$qpid" 2>/dev/null
+	rm -rf "$run"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 
-# The flash: a copy of the image, erased (0xff) up to the bank size.
-cp "$image" "$work/flash"
-head -c $((FLASH_SIZE - size)) /dev/zero | tr '\0' '\377' >>"$work/flash"
+# The flash: erased (0xff) 64 MiB with the image at its start.  QEMU
+# writes the guest's flash programming back into this file.
+flash=$run/flash
+head -c $FLASH_SIZE /dev/zero | tr '\0' '\377' >"$flash"
+[ -z "$image" ] || dd if="$image" of="$flash" conv=notrunc status=none ||
+	die "cannot place the image"
 
-# The initramfs.
-root=$work/root
-mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,dev,proc,sys,tmp,root,etc,lib/modules}
-cp "$USERLAND/bin/busybox" "$root/bin/busybox"
-for d in "${files[@]}"; do
-	cp -a "$d/." "$root/"
-done
-cp "$script" "$root/xipfs-run.sh"
-{
-	echo "XIPFS_BOARD=arm64"
-	echo "XIPFS_MTD=/dev/mtd0"
-	echo "XIPFS_MTD_NAME=4000000.flash"
-	if [ -f "$BUILD/kernels/arm64/xipfs.ko" ]; then
-		cp "$BUILD/kernels/arm64/xipfs.ko" "$root/lib/modules/xipfs.ko"
-		echo "XIPFS_KO=/lib/modules/xipfs.ko"
-	fi
-	[ -z "$blk" ] || echo "XIPFS_BLK=/dev/vda"
-} | sed 's/^/export /' >"$root/etc/xipfs-board.env"
+# The device tree: setup's virt-nor.dtb was dumped for the default
+# machine; other CPU or memory sizes get their own (QEMU keeps the cpus
+# nodes of a -dtb as they are).
+machine=(-M virt -cpu cortex-a57 -smp "$smp" -m "$mem")
+dtb=$KDIR/virt-nor.dtb
+if [ "$smp" != 2 ] || [ "$mem" != 1024 ]; then
+	dtb=$run/virt-nor.dtb
+	"$TOP/tests/arm64/mkdtb.sh" "$dtb" "${machine[@]}" ||
+		die "cannot make the device tree"
+fi
 
-# The markers are split in the script text so that the kernel's echo of
-# the command line or a stray `cat /init` cannot fake them.
-cat >"$root/init" <<'EOF'
-#!/bin/busybox sh
-/bin/busybox --install -s
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin HOME=/root TMPDIR=/tmp
-mount -t devtmpfs dev /dev
-exec 0</dev/console 1>/dev/console 2>&1
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t tmpfs tmp /tmp
-. /etc/xipfs-board.env
-m=XIPFS-BOARD
-echo "@@$m-BEGIN@@"
-(cd / && sh /xipfs-run.sh)
-rc=$?
-echo "@@$m-END@@ $rc"
-echo "@@$m-DMESG@@"
-dmesg
-poweroff -f
+# Per-run archive: init, functions, environment, script, files, module.
+# tests/lib's guest-init runs the script with its output on /dev/ttyS1,
+# the x86 board's second UART; here that is the virtio console hvc0,
+# and /init links the name before handing over.
+stage=$run/stage
+mkdir -p "$stage/xipfs/files" "$stage/lib/xipfs" "$stage/usr/local/bin"
+cat >"$stage/init" <<'EOF'
+#!/bin/sh
+mount -t devtmpfs devtmpfs /dev
+ln -s hvc0 /dev/ttyS1
+exec /lib/xipfs/guest-init
 EOF
-chmod +x "$root/init" "$root/xipfs-run.sh"
-[ -e "$root/dev/console" ] || mknod "$root/dev/console" c 5 1 2>/dev/null || true
-(cd "$root" && find . | cpio -o -H newc -R 0:0 --quiet | gzip -1) >"$work/initrd"
-
-qemu=(qemu-system-aarch64 "${QEMU_MACHINE[@]}" -nographic -no-reboot
-      -monitor none -serial stdio
-      -kernel "$KDIR/kernel" -dtb "$KDIR/virt-nor.dtb" -initrd "$work/initrd"
-      -drive "if=pflash,unit=1,format=raw,file=$work/flash"
-      -append "console=ttyAMA0 earlycon panic=-1 loglevel=2 $append")
-[ -z "$blk" ] ||
-	qemu+=(-drive "if=none,id=blk0,format=raw,file=$blk"
-	       -device virtio-blk-pci,drive=blk0)
-
-# -nographic without a monitor: the serial port is stdout only.  Kernel
-# messages are kept off the console (loglevel=2 still shows a panic) so
-# that the script's output comes through whole; dmesg follows it.
-set +e
-timeout -k 5 "$timeout" "${qemu[@]}" </dev/null 2>&1 | tr -d '\r' >"$log"
-qrc=${PIPESTATUS[0]}
-set -e
-
-[ -z "$flash_keep" ] || cp "$work/flash" "$flash_keep"
-
-# The script's last line may lack a newline, so the END marker can follow
-# output on its line.
-awk '/^@@XIPFS-BOARD-BEGIN@@$/ { on = 1; next }
-     on && /@@XIPFS-BOARD-END@@ [0-9]+$/ {
-	printf "%s", substr($0, 1, index($0, "@@XIPFS-BOARD-END@@") - 1)
-	exit
-     }
-     on' "$log" >"$work/out"
-[ $quiet = 1 ] || cat "$work/out"
-
-status=$(sed -n 's/^.*@@XIPFS-BOARD-END@@ \([0-9]*\)$/\1/p' "$log" | tail -1)
-if [ -n "$status" ]; then
-	exit "$status"
-fi
-if [ "$qrc" = 124 ] || [ "$qrc" = 137 ]; then
-	echo "boot.sh: timed out after ${timeout}s; console log: $log" >&2
-	rc=124
+chmod 755 "$stage/init"
+install -m 755 "$TOP/tests/lib/guest-init" "$stage/lib/xipfs/guest-init"
+install -m 755 "$TOP/tests/lib/guest-functions" "$stage/lib/xipfs/functions"
+for f in load_xipfs unload_xipfs load_phram kmemleak_scan window_dev; do
+	ln -s /lib/xipfs/functions "$stage/usr/local/bin/$f"
+done
+if [ -n "$script" ]; then
+	install -m 755 "$script" "$stage/xipfs/run"
 else
-	echo "boot.sh: the board stopped (qemu status $qrc) without the" \
-	     "script's status; console log: $log" >&2
-	rc=125
+	printf '#!/bin/sh\n%s\n' "$cmd" >"$stage/xipfs/run"
+	chmod 755 "$stage/xipfs/run"
 fi
-[ "$log" != "$work/console.log" ] || tail -n 40 "$log" >&2
-exit $rc
+[ -z "$files" ] || cp -a "$files/." "$stage/xipfs/files/"
+helpers=$BUILD/helpers/arm64
+[ ! -d "$helpers" ] || find "$helpers" -maxdepth 1 -type f -perm -u+x \
+	-exec cp {} "$stage/usr/local/bin/" \;
+ko=$BUILD/kernels/arm64/xipfs.ko
+[ ! -f "$ko" ] || cp "$ko" "$stage/lib/xipfs/xipfs.ko"
+# Everything xipfs.ko needs is built into this kernel: no module deps.
+cat >"$stage/xipfs/env" <<EOV
+XIPFS_KERNEL=arm64
+XIPFS_ARCH=arm64
+XIPFS_KRELEASE=$KRELEASE
+XIPFS_WINDOW_ADDR=$FLASH_ADDR
+XIPFS_WINDOW_SIZE=$FLASH_SIZE
+XIPFS_WINDOW_MTD=4000000.flash
+XIPFS_MTD=/dev/mtd0
+XIPFS_MODULE_DEPS=""
+XIPFS_KMEMLEAK=0
+export XIPFS_KERNEL XIPFS_ARCH XIPFS_KRELEASE XIPFS_WINDOW_ADDR XIPFS_WINDOW_SIZE
+export XIPFS_WINDOW_MTD XIPFS_MTD
+EOV
+(cd "$stage" && find . -mindepth 1 | cpio -o -H newc --quiet -R 0:0) >"$run/run.cpio" ||
+	die "cannot pack the run archive"
+# Concatenated newc archives unpack in order; later files win.
+cat "$BASE" "$run/run.cpio" >"$run/initrd"
+
+cmdline="console=ttyAMA0 earlycon panic=-1 oops=panic loglevel=7 printk.devkmsg=on"
+[ -z "$append" ] || cmdline+=" $append"
+
+console=$run/console.log out=$run/out
+drives=()
+i=0
+for b in "${blks[@]}"; do
+	drives+=(-drive "if=none,id=blk$i,file=$b,format=raw,cache=unsafe"
+		 -device "virtio-blk-pci,drive=blk$i")
+	i=$((i + 1))
+done
+# pflash unit 0 stays empty: QEMU would run it as firmware.
+timeout -k 5 "$timeout" qemu-system-aarch64 "${machine[@]}" \
+	-nodefaults -no-user-config -display none -no-reboot \
+	-kernel "$KDIR/kernel" -dtb "$dtb" -initrd "$run/initrd" -append "$cmdline" \
+	-drive "if=pflash,unit=1,format=raw,file=$flash" \
+	-chardev "file,id=con,path=$console" -serial chardev:con \
+	-device virtio-serial-pci \
+	-chardev "file,id=out,path=$out" -device virtconsole,chardev=out \
+	"${drives[@]}" </dev/null >"$run/qemu.log" 2>&1 &
+qpid=$!
+wait $qpid
+qrc=$?
+qpid=
+
+[ -z "$log" ] || tr -d '\r' <"$console" >"$log"
+touch "$out"
+# The status line follows the script's output directly, so when that
+# does not end in a newline the line holds output first.
+[ $quiet = 1 ] || tr -d '\r' <"$out" | awk '
+	/XIPFS-BOARD-EXIT: [0-9]+$/ {
+		printf "%s", substr($0, 1, index($0, "XIPFS-BOARD-EXIT: ") - 1)
+		next
+	}
+	{ print }'
+rc=$(tr -d '\r' <"$out" | sed -n 's/^.*XIPFS-BOARD-EXIT: \([0-9]*\)$/\1/p' | tail -n1)
+if [ -n "$save" ]; then
+	cp "$flash" "$save" || die "cannot save the flash"
+fi
+
+if [ -z "$rc" ]; then
+	if [ $qrc = 124 ] || [ $qrc = 137 ]; then
+		echo "boot.sh: timed out after ${timeout}s" >&2
+		rc=124
+	else
+		echo "boot.sh: no exit status from the guest (qemu exit $qrc)" >&2
+		sed 's/^/boot.sh: qemu: /' "$run/qemu.log" >&2
+		rc=126
+	fi
+	tail -n 30 "$console" | sed 's/^/boot.sh: console: /' >&2
+fi
+if [ $scan = 1 ] && splats=$(console_splats "$console"); then
+	echo "boot.sh: kernel problem in the console log:" >&2
+	echo "$splats" | sed 's/^/boot.sh:   /' >&2
+	[ "$rc" != 0 ] || rc=125
+fi
+exit "$rc"

@@ -54,17 +54,21 @@ printf 'virtio-blk-selftest\n' >"$blk"
 truncate -s 1M "$blk"
 
 cat >"$W/guest.sh" <<EOF
+#!/bin/sh
 set -e
 echo "mtd: \$(grep '^mtd0:' /proc/mtd)"
+echo "window: \$(window_dev)"
 echo "image: \$(head -c $img_size \$XIPFS_MTD | sha256sum | cut -d' ' -f1)"
 echo "pad: \$(dd if=\$XIPFS_MTD bs=4096 skip=$((img_size / 4096)) count=16 2>/dev/null |
 	tail -c 4096 | od -An -v -tx1 | tr " " "\\n" | sort -u | tr -d ' \\n')"
-if [ -f /mtdpoint.ko ]; then
-	insmod /mtdpoint.ko
+if [ -f mtdpoint.ko ]; then
+	insmod mtdpoint.ko
 	dmesg | grep 'mtdpoint:' | sed 's/^\[[^]]*\] //'
 	rmmod mtdpoint
 fi
-echo "blk: \$(head -n1 \$XIPFS_BLK)"
+echo "blk: \$(head -n1 /dev/vda)"
+echo "bash: \$(bash -c 'echo \$BASH_VERSION')"
+echo "xfs_io: \$(xfs_io -V)"
 printf 'no newline at the end'
 exit 7
 EOF
@@ -89,6 +93,10 @@ grep -qx "pad: ff" "$W/out" &&
 grep -q "mtdpoint: 4000000.flash: size 0x4000000 retlen 0x1000 phys 0x4000000 pfn_valid 0 head $head16\$" "$W/out" &&
 	pass "mtd_point(): phys 0x4000000, pfn_valid 0, image bytes" ||
 	fail "mtd_point(): $(grep mtdpoint: "$W/out" || echo 'no answer')"
+grep -qx 'window: /dev/mtd0' "$W/out" &&
+	pass "window_dev finds the flash" || fail "window_dev: $(grep '^window:' "$W/out")"
+grep -q '^bash: 5\.' "$W/out" && grep -q '^xfs_io: xfs_io version' "$W/out" &&
+	pass "bash and xfs_io run" || fail "bash or xfs_io missing"
 grep -qx 'blk: virtio-blk-selftest' "$W/out" &&
 	pass "virtio-blk disk is /dev/vda" || fail "virtio-blk disk not read"
 [ "$(tail -c 21 "$W/out")" = 'no newline at the end' ] &&
@@ -103,8 +111,24 @@ set +e
 	--log "$W/die.log" 2>/dev/null
 rc=$?
 set -e
-[ $rc = 125 ] && pass "board stopping without a status gives 125" ||
-	fail "board stopping gave status $rc, wanted 125"
+[ $rc = 126 ] && pass "board stopping without a status gives 126" ||
+	fail "board stopping gave status $rc, wanted 126"
+
+# A kernel warning fails a script that passed; other CPU and memory
+# sizes boot with a device tree made for them.
+printf '#!/bin/sh\ngrep -c ^processor /proc/cpuinfo\ngrep MemTotal /proc/meminfo\ninsmod mtdpoint.ko warn=1\n' >"$W/warn.sh"
+set +e
+"$BOOT" --image "$img" --run "$W/warn.sh" --files "$W/files" --smp 1 --mem 512 \
+	--timeout 120 --log "$W/warn.log" >"$W/warn.out" 2>"$W/warn.err"
+rc=$?
+set -e
+[ $rc = 125 ] && grep -q 'WARNING:' "$W/warn.err" &&
+	pass "a kernel WARNING gives 125" || fail "WARNING gave status $rc, wanted 125"
+mem=$(sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' "$W/warn.out")
+[ "$(head -n1 "$W/warn.out")" = 1 ] && [ -n "$mem" ] && [ "$mem" -lt $((512 * 1024)) ] &&
+	[ "$mem" -gt $((384 * 1024)) ] &&
+	pass "--smp 1 --mem 512 boots with its own device tree" ||
+	fail "--smp 1 --mem 512: $(tr '\n' ' ' <"$W/warn.out")"
 
 [ $fails = 0 ] || { echo "$fails check(s) failed"; exit 1; }
 echo "all checks passed"

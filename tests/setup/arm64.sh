@@ -5,7 +5,9 @@
 # calls it, and it can run on its own):
 #   - host packages: QEMU for aarch64, the cross compiler, dtc, kernel
 #     build dependencies;
-#   - arm64 busybox-static, unpacked into $XIPFS_CACHE/arm64-userland/;
+#   - the guest userland: arm64 busybox-static, bash, xfs_io, mtd-utils,
+#     unpacked into $XIPFS_CACHE/arm64-userland/ and packed as
+#     $XIPFS_CACHE/guest/arm64/base.cpio;
 #   - a small arm64 kernel from linux-source-6.1, built with
 #     tests/arm64/kernel.config and xipfs in tree as a module, cached in
 #     $XIPFS_CACHE/kernels/arm64/ under a key that covers the fragment,
@@ -15,6 +17,8 @@
 #
 # Result (the kernel contract of HACKING.md):
 #   $XIPFS_CACHE/kernels/arm64/{kernel,kdir,env,virt-nor.dtb}
+# kdir points into trees/KEY/; a tree already built for this checkout's
+# key is reinstalled rather than rebuilt.
 #
 # Options: --force rebuilds the kernel even when the cache key matches.
 
@@ -29,8 +33,9 @@ FRAGMENT=$TOP/tests/arm64/kernel.config
 JOBS=${XIPFS_JOBS:-2}
 FORCE=0
 
-# Bump when the build recipe below changes in a way the key cannot see.
+# Bump when the build recipes below change in a way the keys cannot see.
 RECIPE=1
+GUEST_RECIPE=1
 
 [ "${1:-}" = --force ] && FORCE=1
 
@@ -59,27 +64,77 @@ install_packages() {
 		apt-get install -y -q "${need[@]}"; }
 }
 
-# busybox-static for arm64 without adding arm64 to the machine's dpkg
-# architectures: a private apt state and cache that see only arm64.
-install_busybox() {
-	local bb=$USERLAND/bin/busybox apt=$XIPFS_CACHE/apt-arm64 deb
-	[ -x "$bb" ] && return
-	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/deb"
-	local opts=(-q -oAPT::Sandbox::User=root -oAPT::Architecture=arm64 -oAPT::Architectures=arm64
-		    -oDir::State::Lists="$apt/lists" -oDir::Cache="$apt/cache")
-	log "fetching arm64 busybox-static"
+# The guest's userland, as tests/setup/guest.sh builds it for x86-64:
+# busybox-static, plus bash, xfs_io and the mtd-utils with their shared
+# libraries.  The arm64 packages come from a private apt state and cache
+# that see only arm64, so the machine's dpkg architectures stay as they
+# are; they are unpacked into $USERLAND and packed into
+# $XIPFS_CACHE/guest/arm64/base.cpio.
+GUEST_PKGS="busybox-static bash libtinfo6 libc6 xfsprogs libedit2 libbsd0 libmd0
+	libdevmapper1.02.1 libselinux1 libpcre2-8-0 libudev1
+	mtd-utils liblzo2-2 libuuid1 libzstd1 zlib1g"
+GUEST_TOOLS="bin/bash usr/sbin/xfs_io usr/sbin/flash_erase usr/sbin/flashcp
+	usr/sbin/flash_lock usr/sbin/flash_unlock usr/sbin/mtdinfo usr/sbin/mtd_debug"
+GUEST=$XIPFS_CACHE/guest/arm64
+
+install_userland() {
+	local apt=$XIPFS_CACHE/apt-arm64 key stage deb t a
+	key=$(echo "$GUEST_RECIPE $GUEST_PKGS $GUEST_TOOLS" | sha256sum | cut -c1-16)
+	[ "$(cat "$GUEST/key" 2>/dev/null)" = "$key" ] && [ -s "$GUEST/base.cpio" ] &&
+		[ -x "$USERLAND/bin/busybox" ] && return
+	mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$GUEST"
+	local opts=(-q -oAPT::Sandbox::User=root -oAPT::Architecture=arm64
+		    -oAPT::Architectures=arm64 -oDir::State::Lists="$apt/lists"
+		    -oDir::Cache="$apt/cache")
+	log "fetching the arm64 guest userland:" $GUEST_PKGS
 	apt-get "${opts[@]}" update >/dev/null
-	(cd "$apt/deb" && rm -f busybox-static_*.deb &&
-		apt-get "${opts[@]}" download busybox-static >/dev/null)
-	deb=$(ls "$apt"/deb/busybox-static_*_arm64.deb)
+	rm -rf "$apt/deb"
+	mkdir -p "$apt/deb"
+	# shellcheck disable=SC2086
+	(cd "$apt/deb" && apt-get "${opts[@]}" download $GUEST_PKGS >/dev/null)
 	rm -rf "$USERLAND.tmp"
 	mkdir -p "$USERLAND.tmp"
-	dpkg-deb -x "$deb" "$USERLAND.tmp"
-	file -L "$USERLAND.tmp/bin/busybox" 2>/dev/null | grep -q aarch64 ||
-		[ "$(od -An -tx1 -j18 -N2 "$USERLAND.tmp/bin/busybox" | tr -d ' ')" = b700 ] ||
+	for deb in "$apt"/deb/*.deb; do
+		dpkg-deb -x "$deb" "$USERLAND.tmp"
+	done
+	[ "$(od -An -tx1 -j18 -N2 "$USERLAND.tmp/bin/busybox" | tr -d ' ')" = b700 ] ||
 		die "unpacked busybox is not an arm64 binary"
 	rm -rf "$USERLAND"
 	mv "$USERLAND.tmp" "$USERLAND"
+
+	stage=$OUT/guest.tmp
+	rm -rf "$stage"
+	mkdir -p "$stage"/{bin,sbin,usr/bin,usr/sbin,usr/local/bin,lib,etc,proc,sys,dev,tmp,mnt,run,root,var/tmp}
+	chmod 1777 "$stage/tmp" "$stage/var/tmp"
+	# The kernel opens /dev/console before /init runs; devtmpfs comes later.
+	mknod -m 600 "$stage/dev/console" c 5 1
+	mknod -m 666 "$stage/dev/null" c 1 3
+	cp "$USERLAND/bin/busybox" "$stage/bin/busybox"
+	# The arm64 binary cannot list its applets here; the host's
+	# busybox-static is the same Debian source, so its list is the same.
+	for a in $(/bin/busybox --list); do
+		[ "$a" = busybox ] || ln -s busybox "$stage/bin/$a"
+	done
+	for t in $GUEST_TOOLS; do
+		[ -f "$USERLAND/$t" ] || die "no $t in the arm64 packages"
+		rm -f "$stage/$t"
+		cp "$USERLAND/$t" "$stage/$t"
+	done
+	# Every shared library of these packages: without a runnable ldd
+	# for arm64 there is no cheaper way to know which ones the tools
+	# load, and all of them together are a few MiB.
+	(cd "$USERLAND" && find lib usr/lib -path '*aarch64-linux-gnu*' \
+		-name '*.so*' ! -path '*/gconv/*' ! -path '*/audit/*' |
+		cpio -pdm --quiet "$stage")
+	cp -a "$USERLAND/lib/ld-linux-aarch64.so.1" "$stage/lib/"
+	echo "root:x:0:0:root:/root:/bin/sh" >"$stage/etc/passwd"
+	echo "root:x:0:" >"$stage/etc/group"
+	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort |
+		cpio -o -H newc --quiet -R 0:0) >"$GUEST/base.cpio.new"
+	mv "$GUEST/base.cpio.new" "$GUEST/base.cpio"
+	rm -rf "$stage"
+	echo "$key" >"$GUEST/key"
+	log "guest userland: $(du -h "$GUEST/base.cpio" | cut -f1)"
 }
 
 cache_key() {
@@ -118,7 +173,7 @@ kmake() {
 
 build_kernel() {
 	local key=$1 t0 ok=1
-	TREE=$OUT/tree-$key
+	TREE=$OUT/trees/$key
 	t0=$(date +%s)
 	rm -rf "$TREE" "$TREE.tmp"
 	mkdir -p "$TREE.tmp"
@@ -157,6 +212,7 @@ build_kernel() {
 	rm -f "$TREE/include/uapi/linux/xipfs_fs.h"
 	find "$TREE/fs/xipfs" -name '*.[ch]' -delete
 
+	touch "$TREE/.xipfs-built"
 	log "kernel built in $(( $(date +%s) - t0 ))s"
 }
 
@@ -165,7 +221,7 @@ build_kernel() {
 check_config() {
 	local sym
 	for sym in MTD_PHYSMAP_OF MTD_CFI_INTELEXT MTD_BLOCK SERIAL_AMBA_PL011_CONSOLE \
-		   BLK_DEV_INITRD DEVTMPFS MODULES VIRTIO_BLK MAPPING_DIRTY_HELPERS; do
+		   BLK_DEV_INITRD DEVTMPFS MODULES VIRTIO_BLK VIRTIO_CONSOLE MAPPING_DIRTY_HELPERS; do
 		grep -q "^CONFIG_$sym=y" "$TREE/.config" ||
 			die "CONFIG_$sym is not y in $TREE/.config"
 	done
@@ -175,65 +231,50 @@ check_config() {
 
 install_kernel() {
 	local key=$1 krel
-	TREE=$OUT/tree-$key
+	TREE=$OUT/trees/$key
 	krel=$(cat "$TREE/include/config/kernel.release")
 	cp "$TREE/arch/arm64/boot/Image" "$OUT/kernel.tmp"
 	mv "$OUT/kernel.tmp" "$OUT/kernel"
-	ln -sfn "tree-$key" "$OUT/kdir"
+	ln -sfn "trees/$key" "$OUT/kdir"
 	cat >"$OUT/env" <<-EOF
 	ARCH=arm64
 	CROSS_COMPILE=aarch64-linux-gnu-
 	KRELEASE=$krel
 	EOF
 	echo "$key" >"$OUT/key"
-	# Older trees are no longer reachable from kdir.
-	find "$OUT" -maxdepth 1 -name 'tree-*' ! -name "tree-$key" \
-		-exec rm -rf {} +
+	# Checkouts at other commits may want another tree back (and may be
+	# using it now): keep the two last installed, 1.6 GiB each.
+	touch "$TREE/.xipfs-built"
+	ls -1dt "$OUT"/trees/*/.xipfs-built | tail -n +3 | while read -r m; do
+		rm -rf "${m%/.xipfs-built}"
+	done
+	# Trees being unpacked or built (no marker yet) are left alone.
 }
 
-# QEMU's virt machine describes both flash banks in one cfi-flash node
-# (reg = <0 0 0 0x4000000  0 0x4000000 0 0x4000000>).  physmap then
-# concatenates them into an MTD without point(), so xipfs could not
-# execute in place.  Keep only bank 1, the one the image is given as.
+# The board's device tree, dumped from QEMU and cut to flash bank 1
+# (tests/arm64/mkdtb.sh says why).  Remade when QEMU changes.
 make_dtb() {
-	local dtb=$OUT/virt-nor.dtb tmp=$OUT/dtb.tmp qver
+	local qver
 	qver=$(qemu-system-aarch64 --version | head -1)
-	if [ -s "$dtb" ] && [ "$(cat "$OUT/virt-nor.qemu" 2>/dev/null)" = "$qver" ]; then
-		return
-	fi
-	rm -rf "$tmp"
-	mkdir -p "$tmp"
-	# Must match the machine tests/arm64/boot.sh runs, or the tree
-	# describes other hardware (cpus, memory, GIC).
-	qemu-system-aarch64 -M virt,dumpdtb="$tmp/virt.dtb" -cpu cortex-a57 \
-		-smp 2 -m 1024 -nographic -display none >"$tmp/qemu.log" 2>&1 ||
-		die "qemu could not dump its device tree: $(cat "$tmp/qemu.log")"
-	dtc -q -I dtb -O dts -o "$tmp/virt.dts" "$tmp/virt.dtb"
-	grep -q 'flash@0 {' "$tmp/virt.dts" || die "no flash@0 node in QEMU's tree"
-	awk '
-		/^\tflash@0 \{/ { inflash = 1 }
-		inflash && /^\t\treg = / {
-			sub(/reg = <.*>;/, "reg = <0x00 0x4000000 0x00 0x4000000>;")
-		}
-		inflash && /^\t\};/ { inflash = 0 }
-		{ sub(/^\tflash@0 \{/, "\tflash@4000000 {"); print }
-	' "$tmp/virt.dts" >"$tmp/virt-nor.dts"
-	grep -q 'reg = <0x00 0x4000000 0x00 0x4000000>;' "$tmp/virt-nor.dts" ||
-		die "could not rewrite the flash node"
-	dtc -q -I dts -O dtb -o "$tmp/virt-nor.dtb" "$tmp/virt-nor.dts"
-	mv "$tmp/virt-nor.dtb" "$dtb"
-	cp "$tmp/virt-nor.dts" "$OUT/virt-nor.dts"
+	[ -s "$OUT/virt-nor.dtb" ] &&
+		[ "$(cat "$OUT/virt-nor.qemu" 2>/dev/null)" = "$qver" ] && return
+	# The default machine of tests/arm64/boot.sh.
+	"$TOP/tests/arm64/mkdtb.sh" "$OUT/virt-nor.dtb.tmp" \
+		-M virt -cpu cortex-a57 -smp 2 -m 1024 ||
+		die "cannot make the device tree"
+	mv "$OUT/virt-nor.dtb.tmp" "$OUT/virt-nor.dtb"
 	echo "$qver" >"$OUT/virt-nor.qemu"
-	rm -rf "$tmp"
 }
 
 install_packages
-install_busybox
+install_userland
 make_dtb
 key=$(cache_key)
-if [ $FORCE = 1 ] || [ "$(cat "$OUT/key" 2>/dev/null)" != "$key" ] ||
-   [ ! -s "$OUT/kernel" ] || [ ! -s "$OUT/kdir/Module.symvers" ]; then
+if [ $FORCE = 1 ] || [ ! -f "$OUT/trees/$key/.xipfs-built" ]; then
 	build_kernel "$key"
+	install_kernel "$key"
+elif [ "$(cat "$OUT/key" 2>/dev/null)" != "$key" ] || [ ! -s "$OUT/kernel" ] ||
+     [ "$(readlink "$OUT/kdir")" != "trees/$key" ]; then
 	install_kernel "$key"
 fi
 log "ready: $OUT (key $key, $(grep KRELEASE "$OUT/env"))"

@@ -9,6 +9,7 @@
  *
  * One line on success, one line naming the failing step otherwise.
  * Loading always succeeds so that the caller reads the answer from dmesg.
+ * warn=1 also WARNs, to check that the board's console scan sees it.
  */
 #include <linux/module.h>
 #include <linux/mtd/mtd.h>
@@ -17,6 +18,9 @@
 static char *dev = "4000000.flash";
 module_param(dev, charp, 0444);
 MODULE_PARM_DESC(dev, "MTD device name to point at");
+static bool warn;
+module_param(warn, bool, 0444);
+MODULE_PARM_DESC(warn, "WARN once loaded (checks the console scan)");
 
 static int __init mtdpoint_init(void)
 {
@@ -43,6 +47,7 @@ static int __init mtdpoint_init(void)
 		mtd_unpoint(mtd, 0, retlen);
 	}
 	put_mtd_device(mtd);
+	WARN(warn, "mtdpoint: warning on request\n");
 	return 0;
 }
 

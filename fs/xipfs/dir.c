@@ -34,21 +34,15 @@ int xipfs_dir_entry(struct inode *dir, u32 i, const struct xipfs_dirent **de,
 	return *name ? 0 : -EFSCORRUPTED;
 }
 
-static u32 xipfs_dir_count(struct inode *dir)
-{
-	const struct xipfs_dir_header *dh;
-
-	dh = xipfs_meta(XIPFS_SB(dir->i_sb), XIPFS_I(dir)->data, sizeof(*dh));
-	return le32_to_cpu(dh->d_count);
-}
-
 static int xipfs_readdir(struct file *file, struct dir_context *ctx)
 {
 	struct inode *dir = file_inode(file);
 	const struct xipfs_dir_header *dh;
-	u32 count = xipfs_dir_count(dir);
+	u32 count;
 
+	/* In the metadata, with d_count entries fitting the block: iget. */
 	dh = xipfs_meta(XIPFS_SB(dir->i_sb), XIPFS_I(dir)->data, sizeof(*dh));
+	count = le32_to_cpu(dh->d_count);
 	if (ctx->pos == 0) {
 		if (!dir_emit_dot(file, ctx))
 			return 0;

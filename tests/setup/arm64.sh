@@ -249,6 +249,9 @@ install_kernel() {
 		rm -rf "${m%/.xipfs-built}"
 	done
 	# Trees being unpacked or built (no marker yet) are left alone.
+	# The first layout kept trees as tree-KEY next to kdir; the lock
+	# held here is the one every setup of that layout took too.
+	find "$OUT" -maxdepth 1 -name 'tree-*' -exec rm -rf {} +
 }
 
 # The board's device tree, dumped from QEMU and cut to flash bank 1

@@ -130,13 +130,14 @@ int main(int argc, char **argv)
 		printf("clusters: %llu, %s %llu bytes\n", (unsigned long long)st.clusters,
 		       opts.skip_data ? "not decompressed," : "decompressed to",
 		       (unsigned long long)st.cluster_bytes);
-		printf("%llu problems\n", (unsigned long long)st.errors);
+		printf("%llu problem%s\n", (unsigned long long)st.errors,
+		       st.errors == 1 ? "" : "s");
 	}
 	xipfs_image_close(img);
 	if (st.errors) {
 		if (!quiet)
-			fprintf(stderr, "fsck.xipfs: %s: %llu problems found\n", argv[optind],
-				(unsigned long long)st.errors);
+			fprintf(stderr, "fsck.xipfs: %s: %llu problem%s found\n", argv[optind],
+				(unsigned long long)st.errors, st.errors == 1 ? "" : "s");
 		return FSCK_UNCORRECTED;
 	}
 	return FSCK_OK;

@@ -304,7 +304,7 @@ static void check_inode(struct ck *ck, uint32_t ino)
 	}
 	if (ino == 0 || in.mode == 0) {
 		if (!all_zero(raw, XIPFS_INODE_SIZE))
-			problem(ck, ino, "unused slot not zero");
+			problem(ck, 0, "inode %u: unused slot not zero", ino);
 		return;
 	}
 	s->used = true;

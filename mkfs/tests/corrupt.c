@@ -13,6 +13,8 @@
  *       truncations (must fail to open).
  *   corrupt --write IMAGE SEED OUT [--comp-data]
  *       write one flipped copy, print "OFFSET REGION".
+ *   corrupt --write-fixed IMAGE SEED OUT [--comp-data]
+ *       the same with the checksums recomputed after the flip.
  *
  * --comp-data includes the compressed data of clusters whose streams carry
  * a checksum (zlib, xz): a flipped LZ4 literal or stored byte decompresses
@@ -183,7 +185,8 @@ static uint8_t *load(const char *path, size_t *len)
 
 int main(int argc, char **argv)
 {
-	bool write_mode = argc >= 2 && !strcmp(argv[1], "--write");
+	bool fixed = argc >= 2 && !strcmp(argv[1], "--write-fixed");
+	bool write_mode = fixed || (argc >= 2 && !strcmp(argv[1], "--write"));
 	bool comp_data = !strcmp(argv[argc - 1], "--comp-data");
 	int nargs = argc - write_mode - comp_data;
 	struct xipfs_image *img;
@@ -194,7 +197,7 @@ int main(int argc, char **argv)
 
 	if (nargs != 4) {
 		fprintf(stderr, "usage: corrupt IMAGE SEED FLIPS [--comp-data]\n"
-				"       corrupt --write IMAGE SEED OUT [--comp-data]\n");
+				"       corrupt --write[-fixed] IMAGE SEED OUT [--comp-data]\n");
 		return 2;
 	}
 	argv += write_mode;
@@ -225,6 +228,8 @@ int main(int argc, char **argv)
 			c = next_region(&r);
 		off = pick(c);
 		buf[off] ^= (uint8_t)(1 + rnd() % 255);
+		if (fixed)
+			xipfs_fix_checksums(buf, len);
 		f = fopen(argv[3], "wb");
 		if (!f || fwrite(buf, 1, len, f) != len || fclose(f)) {
 			perror(argv[3]);

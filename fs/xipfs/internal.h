@@ -63,6 +63,7 @@ struct xipfs_sb_info {
 	void *virt;		/* kernel mapping of the image, if any */
 	phys_addr_t phys;	/* its physical address, if known */
 	size_t pointed;		/* bytes mtd_point()ed, to unpoint */
+	bool remapped;		/* virt is our memremap() of an MTD device */
 	bool xip;		/* user mappings get window PFNs */
 	bool pfn_valid;		/* some window PFN has a struct page */
 	void *meta_copy;	/* vmalloc()ed metadata when !virt */

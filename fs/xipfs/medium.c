@@ -154,9 +154,22 @@ static void xipfs_mtd_point(struct super_block *sb)
 	sbi->virt = virt;
 	sbi->pointed = retlen;
 	/* phram on 6.1 gives a virtual address but no physical one. */
-	if (phys && !(phys & ~PAGE_MASK)) {
-		sbi->phys = phys;
-		sbi->pfn_valid = xipfs_any_pfn_valid(phys, sbi->image_size);
+	if (!phys || (phys & ~PAGE_MASK))
+		return;
+	sbi->phys = phys;
+	sbi->pfn_valid = xipfs_any_pfn_valid(phys, sbi->image_size);
+	if (sbi->pfn_valid)
+		return;
+	/*
+	 * The driver's mapping may be Device memory (arm64 physmap), where
+	 * the unaligned loads of memcpy() and the decompressors fault on
+	 * real hardware.  Read through a cacheable mapping instead, as user
+	 * space does; the point stays held so the chip stays readable.
+	 */
+	virt = memremap(phys, sbi->image_size, MEMREMAP_WB);
+	if (virt) {
+		sbi->virt = virt;
+		sbi->remapped = true;
 	}
 #endif
 }
@@ -193,12 +206,15 @@ void xipfs_medium_close(struct super_block *sb)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 
+	if ((sbi->medium == XIPFS_MEDIUM_WINDOW || sbi->remapped) &&
+	    sbi->virt)
+		memunmap(sbi->virt);
+	sbi->remapped = false;
 #ifdef CONFIG_XIPFS_FS_MTD
+	/* After the last use of the pointed-at memory. */
 	if (sbi->medium == XIPFS_MEDIUM_MTD && sbi->pointed && sb->s_mtd)
 		mtd_unpoint(sb->s_mtd, 0, sbi->pointed);
 #endif
-	if (sbi->medium == XIPFS_MEDIUM_WINDOW && sbi->virt)
-		memunmap(sbi->virt);
 	sbi->virt = NULL;
 	sbi->pointed = 0;
 	vfree(sbi->meta_copy);

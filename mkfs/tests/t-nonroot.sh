@@ -24,6 +24,9 @@ chmod 0755 "$tmp"
 chmod 0644 "$tmp/img"
 mkdir "$tmp/out"
 chown 65534:65534 "$tmp/out" 2>/dev/null || true
-as_user "$DUMP" --extract "$tmp/out/x" "$tmp/img" || fail "extract as an ordinary user"
+# A copy: the checkout may not be searchable by the unprivileged user.
+cp "$DUMP" "$tmp/dump.xipfs" && chmod 0755 "$tmp/dump.xipfs" || fail "copy dump.xipfs"
+as_user "$tmp/dump.xipfs" --extract "$tmp/out/x" "$tmp/img" || fail "extract as an ordinary user"
+[ "$(stat -c %u "$tmp/out/x/d/text")" = "$(id -u)" ] && is_root && fail "extracted as root?"
 "$TREECMP" "$src" "$tmp/out/x" --no-owner || fail "extracted tree differs"
 exit 0

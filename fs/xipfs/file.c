@@ -56,7 +56,7 @@ static ssize_t xipfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 				break;
 			}
 			folio_mark_accessed(folio);
-			copied = copy_page_to_iter(&folio->page, off, n, to);
+			copied = copy_folio_to_iter(folio, off, n, to);
 			folio_put(folio);
 			atomic64_add(copied, &sbi->stats.read_cache_bytes);
 		}

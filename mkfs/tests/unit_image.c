@@ -324,7 +324,7 @@ static void test_clean(void)
 
 static void test_extract(void)
 {
-	char dir[] = "/tmp/xipfs-unit-XXXXXX", path[256], buf[sizeof(content_a) + 1];
+	char dir[200], path[256], buf[sizeof(content_a) + 1];
 	struct xipfs_extract_opts o = { .owners = false };
 	struct xipfs_image *im;
 	struct stat sa, sh, sd;
@@ -332,6 +332,8 @@ static void test_extract(void)
 	int fd;
 	ssize_t n;
 
+	snprintf(dir, sizeof(dir), "%s/xipfs-unit-XXXXXX",
+		 getenv("TMPDIR") && strlen(getenv("TMPDIR")) < 150 ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(dir)) {
 		CHECK(0, "mkdtemp: %s", strerror(errno));
 		return;
@@ -365,6 +367,29 @@ static void test_extract(void)
 	snprintf(path, sizeof(path), "%s/x/sub", dir);
 	CHECK(!lstat(path, &sd) && (sd.st_mode & 07777) == 0750 &&
 	      sd.st_mtim.tv_sec == 1700000003, "sub metadata after its contents");
+
+	/* Hostile names are skipped, with an error, and never escape. */
+	img[off_root_dir + XIPFS_DIR_HEADER_SIZE + 4 * XIPFS_DIRENT_SIZE + 8] = 2; /* "su" */
+	{
+		/* root entry 0 ("a") becomes ".", sub's "b" becomes "/" */
+		uint32_t a_name, b_name;
+
+		memcpy(&a_name, img + off_root_dir + XIPFS_DIR_HEADER_SIZE + 4, 4);
+		memcpy(&b_name, img + off_sub_dir + XIPFS_DIR_HEADER_SIZE + 4, 4);
+		img[off_root_dir + le32toh(a_name)] = '.';
+		img[off_sub_dir + le32toh(b_name)] = '/';
+	}
+	xipfs_fix_checksums(img, img_len);
+	CHECK(!xipfs_image_open_mem(img, img_len, &im, err, sizeof(err)), "open: %s", err);
+	snprintf(path, sizeof(path), "%s/y", dir);
+	CHECK(xipfs_extract(im, path, &o) == -1, "hostile names: extract reports errors");
+	xipfs_image_close(im);
+	snprintf(path, sizeof(path), "%s/y/su/hard", dir);
+	CHECK(!lstat(path, &sh) && S_ISREG(sh.st_mode), "the rest is extracted");
+	snprintf(path, sizeof(path), "%s/y/sub", dir);
+	CHECK(lstat(path, &sh) && errno == ENOENT, "renamed entry");
+	build();
+
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
 	CHECK(system(path) == 0, "cleanup");
 }

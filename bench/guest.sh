@@ -62,8 +62,13 @@ for n in "${names[@]}"; do
 	R "$n" digest "$(cd "/m/$n" && find . -type f | LC_ALL=C sort | xargs md5sum | md5sum | cut -c1-32)"
 done
 
-pids_of() {	# the residents: our children's process trees
-	for p in "$@"; do echo "$p"; pgrep -P "$p"; done
+pids_of() {	# the given processes and their children (no pgrep in busybox)
+	local p
+	for p in "$@"; do
+		echo "$p"
+		awk -v pp="$p" '{sub(/^.*\) /, ""); if ($2 == pp) print FILENAME}' \
+			/proc/[0-9]*/stat 2>/dev/null | cut -d/ -f3
+	done
 }
 status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null; }
 
@@ -72,10 +77,11 @@ status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null;
 # at the residents' Rss.
 ram_test() {
 	local n=$1 m=/m/$1 a_cached a_avail a_anon a_buf b_cached b_avail b_anon b_buf
-	local py pl sh rf=0 ra=0 p t0 t1 i
+	local py pl sh rf=0 ra=0 p t0 t1 i a_sunr b_sunr a_pt b_pt
 	drop
 	sleep 1
 	a_cached=$(mem Cached) a_avail=$(mem MemAvailable) a_anon=$(mem AnonPages) a_buf=$(mem Buffers)
+	a_sunr=$(mem SUnreclaim) a_pt=$(mem PageTables)
 	chroot "$m" /usr/bin/python3 /bench/resident.py >/tmp/py.ready 2>&1 &
 	py=$!
 	chroot "$m" /usr/bin/perl /bench/resident.pl >/tmp/pl.ready 2>&1 &
@@ -98,6 +104,7 @@ ram_test() {
 	R "$n" imports_ms $(((t1 - t0) / 1000))
 	sleep 1
 	b_cached=$(mem Cached) b_avail=$(mem MemAvailable) b_anon=$(mem AnonPages) b_buf=$(mem Buffers)
+	b_sunr=$(mem SUnreclaim) b_pt=$(mem PageTables)
 	for p in $(pids_of $py $pl $sh); do
 		rf=$((rf + $(status_kb "$p" RssFile))) ra=$((ra + $(status_kb "$p" RssAnon)))
 	done
@@ -105,6 +112,8 @@ ram_test() {
 	R "$n" buffers_kb $((b_buf - a_buf))
 	R "$n" memavail_drop_kb $((a_avail - b_avail))
 	R "$n" anonpages_kb $((b_anon - a_anon))
+	R "$n" sunreclaim_kb $((b_sunr - a_sunr))
+	R "$n" pagetables_kb $((b_pt - a_pt))
 	R "$n" rssfile_kb $rf
 	R "$n" rssanon_kb $ra
 	kill $(pids_of $py $pl $sh) 2>/dev/null

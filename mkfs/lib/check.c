@@ -5,6 +5,7 @@
  * so one run shows the extent of a corruption.  Only the accessors of
  * image.c touch the image, plus direct reads of ranges checked here.
  */
+#include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdlib.h>

@@ -116,6 +116,9 @@ int main(int argc, char **argv)
 		       (unsigned long long)sb->image_size, img->page_size, sb->inode_count);
 		printf("superblock: checksum ok, features compat 0x%x ro_compat 0x%x incompat 0x%x\n",
 		       sb->feature_compat, sb->feature_ro_compat, sb->feature_incompat);
+		printf("state: %s%s\n", sb->state & XIPFS_STATE_CLEAN ? "clean" :
+		       "not clean (mounted read-write, or not unmounted cleanly)",
+		       sb->state & XIPFS_STATE_META_MODIFIED ? ", metadata modified in place" : "");
 		printf("metadata: %llu bytes, checksum %s\n", (unsigned long long)sb->meta_size,
 		       st.crc_checked ? "checked" : "not checked (modified by a read-write mount)");
 		printf("inodes: %llu used: %llu directories, %llu files, %llu symlinks, %llu special\n",

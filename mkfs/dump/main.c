@@ -19,6 +19,8 @@
 #define MAX_DEPTH	4096
 
 static int errors;
+/* -R: directories listed so far, so a loop or fan-in lists each once. */
+static bool *listed;
 
 static void usage(FILE *f)
 {
@@ -183,6 +185,13 @@ static void list_dir(struct xipfs_image *img, const struct xipfs_inode_info *dir
 		if (xipfs_dir_entry(img, &d, i, &e) || xipfs_inode_get(img, e.ino, &in) ||
 		    !S_ISDIR(in.mode))
 			continue;
+		if (listed[e.ino]) {
+			fprintf(stderr, "dump.xipfs: directory inode %u reached twice (a loop?)\n",
+				e.ino);
+			errors++;
+			continue;
+		}
+		listed[e.ino] = true;
 		if (plen + 1 + e.name_len >= 65536) {
 			fprintf(stderr, "dump.xipfs: path too long\n");
 			errors++;
@@ -211,8 +220,12 @@ static int do_list(struct xipfs_image *img, const char *path, bool recursive)
 		return 0;
 	}
 	buf = malloc(65536 + 256);
-	if (!buf)
+	listed = calloc(img->sb.inode_count, sizeof(*listed));
+	if (!buf || !listed) {
+		free(buf);
 		return 1;
+	}
+	listed[ino] = true;
 	plen = strlen(path);
 	if (plen > 4096)
 		plen = 4096;
@@ -223,6 +236,7 @@ static int do_list(struct xipfs_image *img, const char *path, bool recursive)
 		plen = 0;
 	list_dir(img, &in, buf, plen, recursive, 0);
 	free(buf);
+	free(listed);
 	return errors ? 1 : 0;
 }
 

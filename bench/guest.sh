@@ -77,11 +77,11 @@ status_kb() { awk -v k="$2:" '$1 == k {print $2}' "/proc/$1/status" 2>/dev/null;
 # at the residents' Rss.
 ram_test() {
 	local n=$1 m=/m/$1 a_cached a_avail a_anon a_buf b_cached b_avail b_anon b_buf
-	local py pl sh rf=0 ra=0 p t0 t1 i a_sunr b_sunr a_pt b_pt
+	local py pl sh rf=0 ra=0 p t0 t1 i a_sunr b_sunr a_pt b_pt a_free b_free
 	drop
 	sleep 1
 	a_cached=$(mem Cached) a_avail=$(mem MemAvailable) a_anon=$(mem AnonPages) a_buf=$(mem Buffers)
-	a_sunr=$(mem SUnreclaim) a_pt=$(mem PageTables)
+	a_sunr=$(mem SUnreclaim) a_pt=$(mem PageTables) a_free=$(mem MemFree)
 	chroot "$m" /usr/bin/python3 /bench/resident.py >/tmp/py.ready 2>&1 &
 	py=$!
 	chroot "$m" /usr/bin/perl /bench/resident.pl >/tmp/pl.ready 2>&1 &
@@ -104,7 +104,7 @@ ram_test() {
 	R "$n" imports_ms $(((t1 - t0) / 1000))
 	sleep 1
 	b_cached=$(mem Cached) b_avail=$(mem MemAvailable) b_anon=$(mem AnonPages) b_buf=$(mem Buffers)
-	b_sunr=$(mem SUnreclaim) b_pt=$(mem PageTables)
+	b_sunr=$(mem SUnreclaim) b_pt=$(mem PageTables) b_free=$(mem MemFree)
 	for p in $(pids_of $py $pl $sh); do
 		rf=$((rf + $(status_kb "$p" RssFile))) ra=$((ra + $(status_kb "$p" RssAnon)))
 	done
@@ -112,6 +112,7 @@ ram_test() {
 	R "$n" buffers_kb $((b_buf - a_buf))
 	R "$n" memavail_drop_kb $((a_avail - b_avail))
 	R "$n" anonpages_kb $((b_anon - a_anon))
+	R "$n" memfree_drop_kb $((a_free - b_free))
 	R "$n" sunreclaim_kb $((b_sunr - a_sunr))
 	R "$n" pagetables_kb $((b_pt - a_pt))
 	R "$n" rssfile_kb $rf

@@ -188,6 +188,19 @@ build_kernel() {
 	kmake -s olddefconfig >/dev/null
 	check_config
 
+	# The key changes with any edit of fs/xipfs/Kconfig, help text
+	# included; a tree built from the same .config serves as well.
+	local m
+	for m in "$OUT"/trees/*/.xipfs-built; do
+		[ -f "$m" ] && cmp -s "${m%/.xipfs-built}/.config" "$TREE/.config" ||
+			continue
+		m=$(basename "$(dirname "$(readlink -f "$m")")")
+		log "same .config as trees/$m: reusing it"
+		rm -rf "$TREE"
+		ln -s "$m" "$TREE"
+		return
+	done
+
 	log "building kernel in $TREE (log: $TREE/build.log)"
 	# -k: if only fs/xipfs fails, everything else is built by now and
 	# the retry below just links.
@@ -244,11 +257,20 @@ install_kernel() {
 	echo "$key" >"$OUT/key"
 	# Checkouts at other commits may want another tree back (and may be
 	# using it now): keep the two last installed, 1.6 GiB each.
-	touch "$TREE/.xipfs-built"
-	ls -1dt "$OUT"/trees/*/.xipfs-built | tail -n +3 | while read -r m; do
-		rm -rf "${m%/.xipfs-built}"
+	# Trees of other keys may be links to one tree: count real trees.
+	local keep m
+	keep=$(readlink -f "$TREE")
+	touch "$keep/.xipfs-built"
+	ls -1dt "$OUT"/trees/*/.xipfs-built | xargs -r -n1 readlink -f |
+		awk '!seen[$0]++' | tail -n +3 | while read -r m; do
+		[ "${m%/.xipfs-built}" = "$keep" ] || rm -rf "${m%/.xipfs-built}"
 	done
-	# Trees being unpacked or built (no marker yet) are left alone.
+	find "$OUT/trees" -maxdepth 1 -xtype l -delete
+	# Without a marker a tree is what a killed build left (the lock
+	# lets one setup run at a time).
+	for m in "$OUT"/trees/*; do
+		[ -L "$m" ] || [ -f "$m/.xipfs-built" ] || rm -rf "$m"
+	done
 	# The first layout kept trees as tree-KEY next to kdir; the lock
 	# held here is the one every setup of that layout took too.
 	find "$OUT" -maxdepth 1 -name 'tree-*' -exec rm -rf {} +

@@ -6,7 +6,8 @@
 # physical address with no struct page behind it (what execute in place
 # needs), an external module builds against kdir, and boot.sh carries
 # the script's output and exit status back.  Prints one line per check;
-# exits non-zero if any failed.
+# exits non-zero if any failed.  Lines start PASS or FAIL, as
+# tests/check-all counts them.
 #
 #   tests/arm64/selftest.sh        (after tests/setup/arm64.sh)
 
@@ -20,7 +21,7 @@ BOOT=$TOP/tests/arm64/boot.sh
 W=$BUILD/arm64/selftest
 fails=0
 
-pass() { echo "ok   $*"; }
+pass() { echo "PASS $*"; }
 fail() { echo "FAIL $*"; fails=$((fails + 1)); }
 
 rm -rf "$W"

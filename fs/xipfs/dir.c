@@ -29,9 +29,21 @@ int xipfs_dir_entry(struct inode *dir, u32 i, const struct xipfs_dirent **de,
 			      dir->i_ino, i);
 		return -EFSCORRUPTED;
 	}
-	*de = d;
 	*name = xipfs_meta(sbi, block + off, len);
-	return *name ? 0 : -EFSCORRUPTED;
+	if (!*name)
+		return -EFSCORRUPTED;
+	/*
+	 * A name readdir may not return: "." or ".." would send a tree
+	 * walker round in circles; '/' and NUL cannot be in a name.
+	 */
+	if ((len <= 2 && !memcmp(*name, "..", len)) ||
+	    memchr(*name, '/', len) || memchr(*name, 0, len)) {
+		xipfs_corrupt(dir->i_sb, "directory %lu: entry %u: invalid name",
+			      dir->i_ino, i);
+		return -EFSCORRUPTED;
+	}
+	*de = d;
+	return 0;
 }
 
 static int xipfs_readdir(struct file *file, struct dir_context *ctx)

@@ -126,6 +126,9 @@ static int xipfs_fill_inode(struct inode *inode)
 		if (strlen(inode->i_link) != inode->i_size) {
 			xipfs_corrupt(sb, "inode %lu: NUL in symlink target",
 				      inode->i_ino);
+			/* iget_failed() makes it S_IFREG: free_inode won't. */
+			kfree(inode->i_link);
+			inode->i_link = NULL;
 			return -EFSCORRUPTED;
 		}
 		inode->i_op = &xipfs_symlink_iops;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * memcpybw [-r REPS] FILE|-: the memcpy bandwidth limit.  Maps FILE
- * whole (on an all-XIP xipfs file: the flash window itself), faults it
- * in, then copies it into a prefaulted buffer REPS times (default 5);
- * "-" copies an anonymous buffer of 64 MiB instead (RAM to RAM).
+ * memcpybw [-r REPS] [-n BYTES] FILE|-: the memcpy bandwidth limit.
+ * Maps FILE whole (on an all-XIP xipfs file: the flash window itself),
+ * faults it in, then copies it into a prefaulted buffer REPS times
+ * (default 5); "-" copies an anonymous buffer of BYTES (default 64 MiB)
+ * instead (RAM to RAM).
  * Prints "bytes ns rss_kb" for each copy, one line each; rss_kb is the
  * source mapping's Rss (0 for a mapping of the window itself).
  */
@@ -16,21 +17,26 @@
 int main(int argc, char **argv)
 {
 	int reps = 5, i = 1;
-	size_t len;
+	size_t len, anon_len = 64 << 20;
 	unsigned char *src, *dst;
 	volatile unsigned char sink = 0;
 	long psz = sysconf(_SC_PAGESIZE);
 
-	if (argc > 2 && !strcmp(argv[1], "-r")) {
-		reps = atoi(argv[2]);
-		i = 3;
+	while (i + 1 < argc && argv[i][0] == '-' && argv[i][1]) {
+		if (!strcmp(argv[i], "-r"))
+			reps = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "-n"))
+			anon_len = strtoul(argv[i + 1], NULL, 0);
+		else
+			break;
+		i += 2;
 	}
 	if (i != argc - 1) {
-		fprintf(stderr, "usage: memcpybw [-r REPS] FILE|-\n");
+		fprintf(stderr, "usage: memcpybw [-r REPS] [-n BYTES] FILE|-\n");
 		return 2;
 	}
 	if (!strcmp(argv[i], "-")) {
-		len = 64 << 20;
+		len = anon_len;
 		src = mmap(NULL, len, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (src == MAP_FAILED)

@@ -17,14 +17,19 @@
 
 const char *xw_progname = "mkfs.xipfs";
 
+static void xw_vmsg(const char *what, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "%s: %s", xw_progname, what);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
 void xw_error(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: ", xw_progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	xw_vmsg("", fmt, ap);
 	va_end(ap);
 }
 
@@ -33,9 +38,7 @@ void xw_warn(const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	fprintf(stderr, "%s: warning: ", xw_progname);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
+	xw_vmsg("warning: ", fmt, ap);
 	va_end(ap);
 }
 

@@ -149,6 +149,7 @@ static int xipfs_check_sb(struct super_block *sb,
 	}
 	tmp = *dsb;
 	tmp.s_checksum = 0;
+	tmp.s_state = 0;
 	if (xipfs_crc32c(&tmp, sizeof(tmp)) != le32_to_cpu(dsb->s_checksum)) {
 		xipfs_err(sb, "superblock checksum mismatch");
 		return -EFSCORRUPTED;

@@ -142,6 +142,7 @@ static uint32_t sb_crc(const uint8_t *p)
 
 	memcpy(copy, p, sizeof(copy));
 	memset(copy + FLD(xipfs_super_block, s_checksum), 0, 4);
+	memset(copy + FLD(xipfs_super_block, s_state), 0, 2);
 	return xipfs_crc32c(copy, sizeof(copy));
 }
 

@@ -486,7 +486,13 @@ static void fill_sb(struct xipfs_super_block *sb, const struct xw_tree *t,
 	memcpy(sb->s_uuid, h, 16);
 	sb->s_uuid[6] = (sb->s_uuid[6] & 0x0f) | 0x80;
 	sb->s_uuid[8] = (sb->s_uuid[8] & 0x3f) | 0x80;
-	sb->s_checksum = htole32(xipfs_crc32c(sb, sizeof(*sb)));
+	/* s_state is left out: a mount changes it with one 2-byte store. */
+	{
+		struct xipfs_super_block tmp = *sb;
+
+		tmp.s_state = 0;
+		sb->s_checksum = htole32(xipfs_crc32c(&tmp, sizeof(tmp)));
+	}
 }
 
 static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)

@@ -20,7 +20,22 @@
  *   s_free_off        free space reserved for read-write mounts (may be empty)
  *   s_image_size      end of the image
  *
- * Each area starts on a page boundary.  All checksums are standard CRC-32C
+ * Each area starts on a page boundary, in this order.  The XIP, compressed
+ * and free areas together are the data region, [s_xip_off, s_image_size).
+ *
+ * After a read-write mount (XIPFS_STATE_META_MODIFIED set), also:
+ *  - an XIP page map entry may name any page of the data region;
+ *  - a file's page map may have moved to whole pages of the data region
+ *    (i_data page-aligned there, ceil(i_map_cap * 8 / page size) pages);
+ *  - each page of the data region is used by at most one of: an XIP entry,
+ *    a moved page map, live clusters.  A cluster is live while a COMP entry
+ *    names it; a dead cluster's bytes may have been reused;
+ *  - entries at or past page ceil(i_size / page size) are ignored (a power
+ *    cut may leave them behind); readers treat them as holes;
+ *  - s_free_off and s_free_size still describe mkfs's free area, not what
+ *    is free now: a mount computes that from the page maps.
+ *
+ * All checksums are standard CRC-32C
  * (Castagnoli; check value 0xe3069283 for "123456789"): initial value
  * ~0, final xor ~0.
  */
@@ -62,6 +77,7 @@
  * s_state.  A read-write mount changes metadata in place, which makes
  * s_meta_crc stale: it sets XIPFS_STATE_META_MODIFIED (and clears
  * XIPFS_STATE_CLEAN while mounted) before its first metadata store.
+ * s_state is left out of s_checksum so that this is one 2-byte store.
  */
 #define XIPFS_STATE_CLEAN		0x0001	/* not mounted read-write now */
 #define XIPFS_STATE_META_MODIFIED	0x0002	/* s_meta_crc no longer valid */
@@ -78,7 +94,7 @@ enum xipfs_comp_alg {
 
 struct xipfs_super_block {
 	__le32 s_magic;		/* XIPFS_MAGIC */
-	__le32 s_checksum;	/* crc32c of this struct, s_checksum as 0 */
+	__le32 s_checksum;	/* crc32c of this struct, s_checksum and s_state as 0 */
 	__le16 s_version;	/* XIPFS_VERSION */
 	__u8   s_page_shift;	/* log2(page size); XIP needs == PAGE_SHIFT */
 	__u8   s_max_cluster_shift; /* log2(largest cluster's uncompressed size) */
@@ -145,8 +161,8 @@ struct xipfs_inode {
  *
  *   HOLE  all zero; the page reads as zeros.
  *   XIP   bits 0..51: image page number (byte offset >> s_page_shift) of
- *         an uncompressed page inside the XIP area (or, after a read-write
- *         mount, the free space area).
+ *         an uncompressed page inside the XIP area (after a read-write
+ *         mount: anywhere in the data region).
  *   COMP  bits 0..47: index into the cluster table; bits 48..55: this
  *         page's index inside the cluster.  The cluster decompresses to
  *         c_ulen bytes that are the file's pages starting at

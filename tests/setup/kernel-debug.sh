@@ -3,7 +3,9 @@
 #
 # Build the debug kernel (KASAN, lockdep, kmemleak, ...) for the x86-64
 # board from Debian's linux-source package, with xipfs in-tree as a
-# module, and fill $XIPFS_CACHE/kernels/debug/ (see HACKING.md).
+# module, and fill $XIPFS_CACHE/kernels/debug/ (see HACKING.md); then
+# kernel-debug-y.sh makes kernels/debug-y/ (xipfs built in) from the
+# same tree.
 #
 # The result is keyed on a hash of debug.config, the source package
 # version, fs/xipfs/Kconfig and fs/xipfs/intree.sh: when none changed,
@@ -24,12 +26,13 @@ key=$( { cat "$FRAG"; echo "$pkg $ver"; cat "$TOP/fs/xipfs/Kconfig" \
 	"$TOP/fs/xipfs/intree.sh"; } | sha256sum | cut -c1-16)
 
 cache_lock kernel-debug
-if [ -f "$OUT/key" ] && [ "$(cat "$OUT/key")" = "$key" ] && [ -f "$OUT/kernel" ]; then
-	exit 0
-fi
-
 srcdir=$XIPFS_CACHE/src/debug
 tree=$srcdir/$(basename "$tarball" .tar.xz)
+if [ -f "$OUT/key" ] && [ "$(cat "$OUT/key")" = "$key" ] && [ -f "$OUT/kernel" ]; then
+	# The =m kernel is current; the =y one may not be.
+	exec "$SETUP/kernel-debug-y.sh" --locked "$tree"
+fi
+
 if [ "$(cat "$srcdir/version" 2>/dev/null)" != "$pkg $ver" ] || [ ! -f "$tree/Makefile" ]; then
 	say "unpacking $tarball"
 	rm -rf "$srcdir"
@@ -97,3 +100,7 @@ echo "$key" >"$OUT.new/key"
 rm -rf "$OUT"
 mv "$OUT.new" "$OUT"
 say "debug kernel: $rel ready in $OUT (in-tree xipfs: $intree)"
+# The same tree, flipped to CONFIG_XIPFS_FS=y for one incremental build
+# and back: kernels/debug-y (xipfs as the root filesystem).  Still under
+# this script's lock, which the child inherits.
+exec "$SETUP/kernel-debug-y.sh" --locked "$tree"

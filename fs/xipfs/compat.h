@@ -14,6 +14,7 @@
 #include <linux/crc32.h>
 #include <linux/crc32c.h>
 #include <linux/splice.h>
+#include <linux/writeback.h>
 
 /* The one version test; checkpatch's LINUX_VERSION_CODE warning is expected. */
 #define XIPFS_KERNEL_BEFORE(a, b)	\
@@ -41,6 +42,18 @@ static inline vm_fault_t xipfs_insert_pfn(struct vm_area_struct *vma,
 	return vmf_insert_mixed(vma, addr, __pfn_to_pfn_t(pfn, PFN_DEV));
 #else
 	return vmf_insert_mixed(vma, addr, pfn);
+#endif
+}
+
+/* Make the read-only PTE of a window page writable in place. */
+static inline vm_fault_t xipfs_insert_pfn_mkwrite(struct vm_area_struct *vma,
+						  unsigned long addr,
+						  unsigned long pfn)
+{
+#if XIPFS_KERNEL_BEFORE(6, 17)
+	return vmf_insert_mixed_mkwrite(vma, addr, __pfn_to_pfn_t(pfn, PFN_DEV));
+#else
+	return vmf_insert_mixed_mkwrite(vma, addr, pfn);
 #endif
 }
 
@@ -72,6 +85,15 @@ static inline void xipfs_inode_set_times(struct inode *inode,
 #endif
 }
 
+static inline struct timespec64 xipfs_inode_get_mtime(struct inode *inode)
+{
+#if XIPFS_KERNEL_BEFORE(6, 7)
+	return inode->i_mtime;
+#else
+	return inode_get_mtime(inode);
+#endif
+}
+
 /*
  * Lock-without-waiting lookup-or-create of a page cache folio; NULL when
  * it is busy or memory is short.  6.4 made __filemap_get_folio() return
@@ -86,6 +108,80 @@ static inline struct folio *xipfs_grab_folio_nowait(struct address_space *m,
 				    FGP_LOCK | FGP_CREAT | FGP_NOWAIT,
 				    mapping_gfp_mask(m));
 	return IS_ERR(folio) ? NULL : folio;
+}
+
+/* The zero page, mapped into a VM_MIXEDMAP VMA like a window PFN. */
+static inline vm_fault_t xipfs_insert_zero(struct vm_area_struct *vma,
+					   unsigned long addr)
+{
+#if XIPFS_KERNEL_BEFORE(6, 17)
+	return vmf_insert_mixed(vma, addr, __pfn_to_pfn_t(my_zero_pfn(addr), 0));
+#else
+	return vmf_insert_mixed(vma, addr, my_zero_pfn(addr));
+#endif
+}
+
+/* A cached folio (referenced, not locked), or NULL. */
+static inline struct folio *xipfs_cached_folio(struct address_space *m,
+					       pgoff_t index)
+{
+	struct folio *folio = __filemap_get_folio(m, index, 0, 0);
+
+	return IS_ERR(folio) ? NULL : folio;
+}
+
+/* Find or create a folio to write into, locked; NULL without memory. */
+static inline struct folio *xipfs_grab_folio_write(struct address_space *m,
+						   pgoff_t index)
+{
+	struct folio *folio;
+
+	folio = __filemap_get_folio(m, index, FGP_LOCK | FGP_WRITE | FGP_CREAT,
+				    mapping_gfp_mask(m));
+	return IS_ERR(folio) ? NULL : folio;
+}
+
+/* 6.3 made the id-mapping argument of setattr a struct mnt_idmap. */
+#if XIPFS_KERNEL_BEFORE(6, 3)
+typedef struct user_namespace xipfs_idmap;
+#else
+typedef struct mnt_idmap xipfs_idmap;
+#endif
+
+/* write_cache_pages() calls back with a page before 6.3, a folio since. */
+typedef int (*xipfs_writefolio_t)(struct folio *folio,
+				  struct writeback_control *wbc, void *data);
+
+struct xipfs_wcp {
+	xipfs_writefolio_t fn;
+	void *data;
+};
+
+#if XIPFS_KERNEL_BEFORE(6, 3)
+static inline int xipfs_wcp_one(struct page *page,
+				struct writeback_control *wbc, void *data)
+{
+	struct xipfs_wcp *w = data;
+
+	return w->fn(page_folio(page), wbc, w->data);
+}
+#else
+static inline int xipfs_wcp_one(struct folio *folio,
+				struct writeback_control *wbc, void *data)
+{
+	struct xipfs_wcp *w = data;
+
+	return w->fn(folio, wbc, w->data);
+}
+#endif
+
+static inline int xipfs_write_cache_pages(struct address_space *m,
+					  struct writeback_control *wbc,
+					  xipfs_writefolio_t fn, void *data)
+{
+	struct xipfs_wcp w = { .fn = fn, .data = data };
+
+	return write_cache_pages(m, wbc, xipfs_wcp_one, &w);
 }
 
 /* generic_file_splice_read() went away in 6.5; it used ->read_iter. */

@@ -11,10 +11,44 @@
 #include "internal.h"
 #include "decompressor.h"
 
-/* Is [off, off + len) inside the area [aoff, aoff + asize)? */
-static bool xipfs_in_area(u64 off, u64 len, u64 aoff, u64 asize)
+/*
+ * Is a page map of @cap entries at @data where one may be: in the metadata
+ * area (as mkfs puts it), or in whole pages of the data region (where a
+ * read-write mount moves a map that must grow)?
+ */
+bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap)
 {
-	return off >= aoff && len <= asize && off - aoff <= asize - len;
+	if (data & 7)
+		return false;
+	if (!cap || xipfs_meta(sbi, data, (u64)cap * 8))
+		return true;
+	return PAGE_ALIGNED(data) &&
+	       xipfs_in_data(sbi, data, round_up((u64)cap * 8, PAGE_SIZE));
+}
+
+/* Entry @index (< i_map_cap) of @inode's page map, in CPU order. */
+int xipfs_map_read(struct inode *inode, pgoff_t index, u64 *e)
+{
+	struct super_block *sb = inode->i_sb;
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_inode_info *xi = XIPFS_I(inode);
+	u64 off = xi->data + (u64)index * 8;
+	const __le64 *p;
+	__le64 v;
+	int err;
+
+	if (WARN_ON_ONCE(index >= xi->map_cap))
+		return -EFSCORRUPTED;
+	p = xipfs_meta(sbi, off, 8);
+	if (!p && sbi->virt)
+		p = sbi->virt + off;	/* a moved map: checked at iget */
+	if (p) {
+		*e = le64_to_cpu(READ_ONCE(*p));
+		return 0;
+	}
+	err = xipfs_medium_read(sb, off, &v, sizeof(v));
+	*e = le64_to_cpu(v);
+	return err;
 }
 
 /*
@@ -26,20 +60,18 @@ int xipfs_page_lookup(struct inode *inode, pgoff_t index,
 {
 	struct super_block *sb = inode->i_sb;
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
-	struct xipfs_inode_info *xi = XIPFS_I(inode);
 	u64 pos = (u64)index << PAGE_SHIFT, isize = i_size_read(inode);
-	const __le64 *map;
 	u64 e, v;
+	int err;
 
 	memset(pg, 0, sizeof(*pg));
 	if (pos >= isize)
 		return 0;
 	pg->len = min_t(u64, PAGE_SIZE, isize - pos);
-	/* i_size <= i_map_cap pages and the map is in the metadata: iget. */
-	map = xipfs_meta(sbi, xi->data + (u64)index * 8, 8);
-	if (WARN_ON_ONCE(!map))
-		return -EFSCORRUPTED;
-	e = le64_to_cpu(READ_ONCE(*map));
+	/* i_size <= i_map_cap pages, and the map is where one may be: iget. */
+	err = xipfs_map_read(inode, index, &e);
+	if (err)
+		return err;
 	pg->type = XIPFS_PTE_TYPE(e);
 	if (e & XIPFS_PTE_RESERVED_MASK)
 		goto bad;
@@ -54,10 +86,8 @@ int xipfs_page_lookup(struct inode *inode, pgoff_t index,
 		if (v > sbi->image_size >> PAGE_SHIFT)
 			goto bad;
 		pg->off = v << PAGE_SHIFT;
-		if (!xipfs_in_area(pg->off, PAGE_SIZE, sbi->xip_off,
-				   sbi->xip_size) &&
-		    !xipfs_in_area(pg->off, PAGE_SIZE, sbi->free_off,
-				   sbi->free_size))
+		/* mkfs puts them in the XIP area; rw mounts anywhere in data. */
+		if (!xipfs_in_data(sbi, pg->off, PAGE_SIZE))
 			goto bad;
 		return 0;
 	case XIPFS_PTE_TYPE_COMP:
@@ -83,8 +113,8 @@ bad:
 }
 
 /* Read and check cluster descriptor @idx. */
-static int xipfs_get_cluster(struct super_block *sb, u64 idx,
-			     struct xipfs_cluster *c)
+int xipfs_get_cluster(struct super_block *sb, u64 idx,
+		      struct xipfs_cluster *c)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 	const struct xipfs_cluster *p;
@@ -287,13 +317,46 @@ static int xipfs_fill_folio(struct inode *inode, struct folio *folio,
 	return err;
 }
 
-static int xipfs_read_folio(struct file *file, struct folio *folio)
+/*
+ * Fill locked @folio, not marking it up to date.  On a read-write mount
+ * with usable PFNs, a copy of an XIP page becomes the authority for that
+ * page: the window PTEs go first (under map_sem exclusive, so that no
+ * fault maps the window page again and no store to it is missed), and
+ * faults find the folio from then on.
+ */
+int xipfs_read_folio_locked(struct inode *inode, struct folio *folio)
 {
+	struct super_block *sb = inode->i_sb;
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_inode_info *xi = XIPFS_I(inode);
 	struct xipfs_cbuf cb = {};
+	struct xipfs_page pg;
 	int err;
 
-	err = xipfs_fill_folio(folio->mapping->host, folio, &cb, false);
+	down_read(&xi->map_sem);
+	err = xipfs_page_lookup(inode, folio->index, &pg);
+	if (!err && pg.type == XIPFS_PTE_TYPE_XIP && sbi->xip &&
+	    xipfs_rw(sb)) {
+		up_read(&xi->map_sem);
+		down_write(&xi->map_sem);
+		unmap_mapping_pages(inode->i_mapping, folio->index, 1, false);
+		err = xipfs_fill_folio(inode, folio, &cb, false);
+		up_write(&xi->map_sem);
+	} else if (!err) {
+		err = xipfs_fill_folio(inode, folio, &cb, false);
+		up_read(&xi->map_sem);
+	} else {
+		up_read(&xi->map_sem);
+	}
 	kvfree(cb.buf);
+	return err;
+}
+
+static int xipfs_read_folio(struct file *file, struct folio *folio)
+{
+	int err;
+
+	err = xipfs_read_folio_locked(folio->mapping->host, folio);
 	if (!err)
 		folio_mark_uptodate(folio);
 	folio_unlock(folio);
@@ -303,19 +366,26 @@ static int xipfs_read_folio(struct file *file, struct folio *folio)
 static void xipfs_readahead(struct readahead_control *rac)
 {
 	struct inode *inode = rac->mapping->host;
+	struct xipfs_inode_info *xi = XIPFS_I(inode);
 	struct xipfs_cbuf cb = {};
 	struct folio *folio;
 
+	down_read(&xi->map_sem);
 	while ((folio = readahead_folio(rac))) {
 		/* Readahead is a hint: a failed folio is retried by read_folio. */
 		if (!xipfs_fill_folio(inode, folio, &cb, true))
 			folio_mark_uptodate(folio);
 		folio_unlock(folio);
 	}
+	up_read(&xi->map_sem);
 	kvfree(cb.buf);
 }
 
 const struct address_space_operations xipfs_aops = {
 	.read_folio	= xipfs_read_folio,
 	.readahead	= xipfs_readahead,
+	.writepages	= xipfs_writepages,
+	.dirty_folio	= filemap_dirty_folio,
+	.invalidate_folio = xipfs_invalidate_folio,
+	.release_folio	= xipfs_release_folio,
 };

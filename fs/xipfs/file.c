@@ -19,11 +19,14 @@ static ssize_t xipfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	struct file *file = iocb->ki_filp;
 	struct inode *inode = file_inode(file);
 	struct xipfs_sb_info *sbi = XIPFS_SB(inode->i_sb);
+	struct xipfs_inode_info *xi = XIPFS_I(inode);
+	bool rw = xipfs_rw(inode->i_sb);
 	u64 isize = i_size_read(inode);
 	ssize_t done = 0;
 	int err = 0;
 
-	if (!sbi->virt) {
+	/* Without usable PFNs a read-write mount keeps everything cached. */
+	if (!sbi->virt || (xipfs_rw(inode->i_sb) && !sbi->xip)) {
 		done = generic_file_read_iter(iocb, to);
 		if (done > 0)
 			atomic64_add(done, &sbi->stats.read_cache_bytes);
@@ -43,13 +46,38 @@ static ssize_t xipfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		}
 		n = min_t(u64, PAGE_SIZE - off, isize - pos);
 		n = min(n, iov_iter_count(to));
-		err = xipfs_page_lookup(inode, index, &pg);
-		if (err)
+		/*
+		 * A page freed by a writer must not be read: map_sem shared
+		 * keeps it, and page faults stay off meanwhile (the
+		 * destination may be a mapping of this very file).
+		 */
+		down_read(&xi->map_sem);
+		if (rw && xipfs_cached_uptodate(inode->i_mapping, index))
+			pg.type = XIPFS_PTE_TYPE_COMP;
+		else
+			err = xipfs_page_lookup(inode, index, &pg);
+		if (err) {
+			up_read(&xi->map_sem);
 			break;
+		}
 		if (pg.type == XIPFS_PTE_TYPE_XIP) {
+			pagefault_disable();
 			copied = copy_to_iter(sbi->virt + pg.off + off, n, to);
+			pagefault_enable();
+			up_read(&xi->map_sem);
 			atomic64_add(copied, &sbi->stats.read_xip_bytes);
+			if (!copied) {
+				if (fault_in_iov_iter_writeable(to, n) == n) {
+					err = -EFAULT;
+					break;
+				}
+				continue;
+			}
+		} else if (pg.type == XIPFS_PTE_TYPE_HOLE) {
+			up_read(&xi->map_sem);
+			copied = iov_iter_zero(n, to);
 		} else {
+			up_read(&xi->map_sem);
 			folio = read_mapping_folio(inode->i_mapping, index, file);
 			if (IS_ERR(folio)) {
 				err = PTR_ERR(folio);
@@ -62,7 +90,7 @@ static ssize_t xipfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 		}
 		iocb->ki_pos += copied;
 		done += copied;
-		if (copied < n) {
+		if (copied < n && pg.type != XIPFS_PTE_TYPE_XIP) {
 			err = -EFAULT;
 			break;
 		}
@@ -78,31 +106,51 @@ static vm_fault_t xipfs_fault(struct vm_fault *vmf)
 	struct vm_area_struct *vma = vmf->vma;
 	struct inode *inode = file_inode(vma->vm_file);
 	struct xipfs_sb_info *sbi = XIPFS_SB(inode->i_sb);
+	struct xipfs_inode_info *xi = XIPFS_I(inode);
+	unsigned long addr = vmf->address & PAGE_MASK;
 	struct xipfs_page pg;
 	vm_fault_t ret;
 
-	if (vmf->pgoff >= DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE))
-		return VM_FAULT_SIGBUS;
-	if (xipfs_page_lookup(inode, vmf->pgoff, &pg))
-		return VM_FAULT_SIGBUS;
-	if (pg.type != XIPFS_PTE_TYPE_XIP) {
-		atomic64_inc(&sbi->stats.cache_faults);
-		return filemap_fault(vmf);
+	/* Writers change entries under map_sem exclusive, then zap. */
+	down_read(&xi->map_sem);
+	if (vmf->pgoff >= DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE)) {
+		ret = VM_FAULT_SIGBUS;
+		goto unlock;
 	}
+	/* A cached copy, where one exists, is the authority. */
+	if (xipfs_rw(inode->i_sb) &&
+	    xipfs_cached_uptodate(inode->i_mapping, vmf->pgoff))
+		goto cache;
+	if (xipfs_page_lookup(inode, vmf->pgoff, &pg)) {
+		ret = VM_FAULT_SIGBUS;
+		goto unlock;
+	}
+	if (pg.type == XIPFS_PTE_TYPE_HOLE) {
+		/* The zero page; a store to it comes to pfn_mkwrite. */
+		ret = xipfs_insert_zero(vma, addr);
+		goto unlock;
+	}
+	if (pg.type != XIPFS_PTE_TYPE_XIP)
+		goto cache;
 	/*
-	 * The window page, read-only unless the mapping is shared-writable
-	 * (refused at mmap).  A write fault on a private mapping returns here
-	 * with the page mapped read-only; the retry finds it present and
-	 * do_wp_page() copies it to an anonymous page: flash is never written.
+	 * The window page, read-only: in a shared writable mapping the first
+	 * store comes back through do_wp_page() to pfn_mkwrite; in a private
+	 * one do_wp_page() copies it to an anonymous page, and the window is
+	 * never written.
 	 */
-	ret = xipfs_insert_pfn(vma, vmf->address & PAGE_MASK,
-			       PHYS_PFN(sbi->phys + pg.off));
-	if (ret & VM_FAULT_ERROR)
-		return ret;
-	atomic64_inc(&sbi->stats.xip_faults);
-	atomic64_inc(&sbi->stats.pfns_inserted);
-	xipfs_fault_around(vmf, inode);
+	ret = xipfs_insert_pfn(vma, addr, PHYS_PFN(sbi->phys + pg.off));
+	if (!(ret & VM_FAULT_ERROR)) {
+		atomic64_inc(&sbi->stats.xip_faults);
+		atomic64_inc(&sbi->stats.pfns_inserted);
+		xipfs_fault_around(vmf, inode);
+	}
+unlock:
+	up_read(&xi->map_sem);
 	return ret;
+cache:
+	up_read(&xi->map_sem);
+	atomic64_inc(&sbi->stats.cache_faults);
+	return filemap_fault(vmf);
 }
 
 /*
@@ -138,6 +186,9 @@ static void xipfs_fault_around(struct vm_fault *vmf, struct inode *inode)
 		if (xipfs_page_lookup(inode, pgoff, &pg) ||
 		    pg.type != XIPFS_PTE_TYPE_XIP)
 			continue;
+		if (xipfs_rw(inode->i_sb) &&
+		    xipfs_cached_uptodate(inode->i_mapping, pgoff))
+			continue;
 		if (xipfs_insert_pfn(vma, addr, PHYS_PFN(sbi->phys + pg.off)) &
 		    VM_FAULT_ERROR)
 			break;
@@ -155,18 +206,33 @@ static int xipfs_vm_access(struct vm_area_struct *vma, unsigned long addr,
 {
 	struct inode *inode = file_inode(vma->vm_file);
 	struct xipfs_sb_info *sbi = XIPFS_SB(inode->i_sb);
+	struct xipfs_inode_info *xi = XIPFS_I(inode);
 	unsigned long off = addr & ~PAGE_MASK;
 	pgoff_t pgoff = vma->vm_pgoff + ((addr - vma->vm_start) >> PAGE_SHIFT);
 	struct xipfs_page pg;
+	int ret = -EINVAL;
 
-	if (write || addr < vma->vm_start || addr >= vma->vm_end)
+	if (addr < vma->vm_start || addr >= vma->vm_end)
 		return -EINVAL;
+	/* Writes (a debugger's breakpoint) only where the mapping may write. */
+	if (write && !((vma->vm_flags & VM_SHARED) &&
+		       (vma->vm_flags & VM_WRITE)))
+		return -EINVAL;
+	down_read(&xi->map_sem);
 	if (xipfs_page_lookup(inode, pgoff, &pg) ||
 	    pg.type != XIPFS_PTE_TYPE_XIP)
-		return -EINVAL;
+		goto unlock;
 	len = min_t(unsigned long, len, PAGE_SIZE - off);
-	memcpy(buf, sbi->virt + pg.off + off, len);
-	return len;
+	if (write) {
+		memcpy(sbi->virt + pg.off + off, buf, len);
+		xipfs_mark_xip_dirty(inode, pgoff);
+	} else {
+		memcpy(buf, sbi->virt + pg.off + off, len);
+	}
+	ret = len;
+unlock:
+	up_read(&xi->map_sem);
+	return ret;
 }
 
 static const struct vm_operations_struct xipfs_xip_vm_ops = {
@@ -176,16 +242,39 @@ static const struct vm_operations_struct xipfs_xip_vm_ops = {
 	.access		= xipfs_vm_access,
 };
 
+/* Read-write: window pages get pfn_mkwrite, cache pages page_mkwrite. */
+static const struct vm_operations_struct xipfs_rw_xip_vm_ops = {
+	.fault		= xipfs_fault,
+	.map_pages	= filemap_map_pages,
+	.page_mkwrite	= xipfs_page_mkwrite,
+	.pfn_mkwrite	= xipfs_pfn_mkwrite,
+	.access		= xipfs_vm_access,
+};
+
+/* Read-write without usable PFNs: everything through the page cache. */
+static const struct vm_operations_struct xipfs_rw_cache_vm_ops = {
+	.fault		= filemap_fault,
+	.map_pages	= filemap_map_pages,
+	.page_mkwrite	= xipfs_page_mkwrite,
+};
+
 static int xipfs_file_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	struct xipfs_sb_info *sbi = XIPFS_SB(file_inode(file)->i_sb);
+	struct super_block *sb = file_inode(file)->i_sb;
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 
-	if (!sbi->xip)
-		return generic_file_readonly_mmap(file, vma);
-	if ((vma->vm_flags & VM_SHARED) && (vma->vm_flags & VM_MAYWRITE))
+	if (!sbi->xip) {
+		if (!xipfs_rw(sb))
+			return generic_file_readonly_mmap(file, vma);
+		file_accessed(file);
+		vma->vm_ops = &xipfs_rw_cache_vm_ops;
+		return 0;
+	}
+	if (!xipfs_rw(sb) && (vma->vm_flags & VM_SHARED) &&
+	    (vma->vm_flags & VM_MAYWRITE))
 		return -EINVAL;
 	file_accessed(file);
-	vma->vm_ops = &xipfs_xip_vm_ops;
+	vma->vm_ops = xipfs_rw(sb) ? &xipfs_rw_xip_vm_ops : &xipfs_xip_vm_ops;
 	xipfs_vma_set_mixedmap(vma);
 	return 0;
 }
@@ -206,6 +295,10 @@ const struct file_operations xipfs_file_fops = {
 	.open		= xipfs_file_open,
 	.llseek		= generic_file_llseek,
 	.read_iter	= xipfs_file_read_iter,
+	.write_iter	= xipfs_file_write_iter,
 	.mmap		= xipfs_file_mmap,
+	.fsync		= xipfs_fsync,
+	.fallocate	= xipfs_fallocate,
 	.splice_read	= xipfs_splice_read,
+	.splice_write	= iter_file_splice_write,
 };

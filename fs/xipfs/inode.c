@@ -11,7 +11,13 @@ void xipfs_inode_once(void *ptr)
 	struct xipfs_inode_info *xi = ptr;
 
 	inode_init_once(&xi->vfs_inode);
+	init_rwsem(&xi->map_sem);
+	spin_lock_init(&xi->size_lock);
 }
+
+static const struct inode_operations xipfs_file_iops = {
+	.setattr	= xipfs_setattr,
+};
 
 static const struct inode_operations xipfs_symlink_iops = {
 	.get_link	= simple_get_link,
@@ -33,8 +39,8 @@ static int xipfs_check_inode(struct super_block *sb, u64 ino,
 	switch (mode & S_IFMT) {
 	case S_IFREG:
 		/* The page map must cover i_size and sit in the metadata. */
-		if ((data & 7) || size > (u64)cap << PAGE_SHIFT ||
-		    (cap && !xipfs_meta(sbi, data, (u64)cap * 8))) {
+		if (size > (u64)cap << PAGE_SHIFT ||
+		    !xipfs_map_ok(sbi, data, cap)) {
 			xipfs_corrupt(sb, "inode %llu: bad page map (%u entries at %llu, size %llu)",
 				      ino, cap, data, size);
 			return -EFSCORRUPTED;
@@ -105,10 +111,12 @@ static int xipfs_fill_inode(struct inode *inode)
 	xi->data = le64_to_cpu(di.i_data);
 	xi->map_cap = le32_to_cpu(di.i_map_cap);
 	inode->i_size = le64_to_cpu(di.i_size);
+	xi->disk_size = inode->i_size;
 	inode->i_blocks = round_up(inode->i_size, PAGE_SIZE) >> 9;
 
 	switch (mode & S_IFMT) {
 	case S_IFREG:
+		inode->i_op = &xipfs_file_iops;
 		inode->i_fop = &xipfs_file_fops;
 		inode->i_mapping->a_ops = &xipfs_aops;
 		break;

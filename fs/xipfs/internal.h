@@ -47,6 +47,31 @@ struct xipfs_stats {
 	atomic64_t cluster_bytes;	/* bytes they decompressed to */
 	atomic64_t read_xip_bytes;	/* read() bytes copied from the window */
 	atomic64_t read_cache_bytes;	/* read() bytes copied from the cache */
+	/* read-write mounts */
+	atomic64_t pfn_mkwrite;		/* write faults on mapped window pages */
+	atomic64_t page_mkwrite;	/* write faults on page cache pages */
+	atomic64_t writeback_pages;	/* cache pages stored as new XIP pages */
+	atomic64_t xip_synced;		/* mmap-dirtied window pages made durable */
+	atomic64_t write_inplace;	/* write() pages copied into the window */
+	atomic64_t write_cow;		/* write() pages written to a new page */
+};
+
+/*
+ * Free space of a read-write mount: who uses each page of the data region
+ * [xip_off, image_size), rebuilt from the page maps at mount.  Nothing of
+ * it is on the medium, so a power cut cannot leak or double-book a page.
+ */
+#define XIPFS_PAGE_OWNED	U16_MAX	/* an XIP page or a page of a map */
+
+struct xipfs_space {
+	spinlock_t lock;
+	u16 *users;		/* per data-region page: 0 free, OWNED, or live clusters */
+	u32 *cl_refs;		/* per cluster: COMP entries naming it */
+	u64 first;		/* page number of the data region's first page */
+	u64 npages;
+	u64 nfree;
+	u64 reserved;		/* promised to dirty cache pages' writeback */
+	u64 hint;		/* where the next search starts */
 };
 
 struct xipfs_sb_info {
@@ -80,9 +105,16 @@ struct xipfs_sb_info {
 	u32 inode_count;
 	u32 root_ino;
 	u32 feature_incompat;
+	u32 feature_ro_compat;
 	u16 comp_algs;
 	u8 max_cluster_shift;
 	u8 uuid[16];
+
+	struct super_block *sb;
+
+	/* read-write mounts */
+	bool rw_capable;	/* the medium is writable memory */
+	struct xipfs_space *space;	/* NULL unless mounted read-write */
 
 	/* sysfs */
 	struct kobject kobj;
@@ -98,6 +130,19 @@ static inline struct xipfs_sb_info *XIPFS_SB(struct super_block *sb)
 struct xipfs_inode_info {
 	u64 data;		/* i_data: page map, dir block or target */
 	u32 map_cap;		/* REG: page map entries */
+	/*
+	 * REG: orders page map changes against the users of what an entry
+	 * names: readers (faults inserting window PFNs, read() from the
+	 * window, read_folio) hold it shared; whoever changes an entry whose
+	 * old page may be mapped or copied holds it exclusive, and zaps.
+	 * Taken inside the folio lock and the invalidate lock.
+	 */
+	struct rw_semaphore map_sem;
+	/* REG: window pages written through shared mappings since the last sync */
+	struct xarray xip_dirty;
+	/* REG: i_size as on the medium: covers only data that is there */
+	spinlock_t size_lock;
+	u64 disk_size;
 	struct inode vfs_inode;
 };
 
@@ -128,6 +173,38 @@ struct xipfs_page {
 	unsigned int len;	/* bytes of file data in this page */
 };
 
+static inline bool xipfs_rw(struct super_block *sb)
+{
+	return !sb_rdonly(sb);
+}
+
+/* Is [off, off + len) inside the area [aoff, aoff + asize)? */
+static inline bool xipfs_in_area(u64 off, u64 len, u64 aoff, u64 asize)
+{
+	return off >= aoff && len <= asize && off - aoff <= asize - len;
+}
+
+/* Is [off, off + len) inside the data region [xip_off, image_size)? */
+static inline bool xipfs_in_data(struct xipfs_sb_info *sbi, u64 off, u64 len)
+{
+	return xipfs_in_area(off, len, sbi->xip_off,
+			     sbi->image_size - sbi->xip_off);
+}
+
+/* Is an up-to-date copy of page @index in the page cache? */
+static inline bool xipfs_cached_uptodate(struct address_space *mapping,
+					 pgoff_t index)
+{
+	struct folio *folio = xipfs_cached_folio(mapping, index);
+	bool ret;
+
+	if (!folio)
+		return false;
+	ret = folio_test_uptodate(folio);
+	folio_put(folio);
+	return ret;
+}
+
 /* medium.c */
 int xipfs_medium_open(struct super_block *sb);
 void xipfs_medium_close(struct super_block *sb);
@@ -151,6 +228,44 @@ int xipfs_dir_entry(struct inode *dir, u32 i, const struct xipfs_dirent **de,
 extern const struct address_space_operations xipfs_aops;
 int xipfs_page_lookup(struct inode *inode, pgoff_t index,
 		      struct xipfs_page *pg);
+bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap);
+int xipfs_map_read(struct inode *inode, pgoff_t index, u64 *e);
+int xipfs_get_cluster(struct super_block *sb, u64 idx,
+		      struct xipfs_cluster *c);
+int xipfs_read_folio_locked(struct inode *inode, struct folio *folio);
+
+/* space.c */
+int xipfs_space_build(struct super_block *sb);
+int xipfs_space_recover(struct super_block *sb);
+void xipfs_space_free(struct super_block *sb);
+int xipfs_space_alloc(struct super_block *sb, u64 n, bool reserved, u64 *pgno);
+void xipfs_space_release(struct super_block *sb, u64 pgno, u64 n);
+int xipfs_space_reserve(struct super_block *sb);
+void xipfs_space_unreserve(struct super_block *sb);
+void xipfs_space_put_entry(struct super_block *sb, u64 e);
+u64 xipfs_space_free_pages(struct super_block *sb);
+
+/* write.c: the read-write side */
+extern const struct vm_operations_struct xipfs_rw_vm_ops;
+void xipfs_persist(void *addr, size_t len);
+void xipfs_store_entry(struct inode *inode, pgoff_t index, u64 e);
+void xipfs_store_inode(struct inode *inode);
+ssize_t xipfs_file_write_iter(struct kiocb *iocb, struct iov_iter *from);
+int xipfs_setattr(xipfs_idmap *idmap, struct dentry *dentry,
+		  struct iattr *attr);
+long xipfs_fallocate(struct file *file, int mode, loff_t off, loff_t len);
+int xipfs_fsync(struct file *file, loff_t start, loff_t end, int datasync);
+int xipfs_writepages(struct address_space *mapping,
+		     struct writeback_control *wbc);
+bool xipfs_dirty_folio(struct address_space *mapping, struct folio *folio);
+void xipfs_invalidate_folio(struct folio *folio, size_t off, size_t len);
+bool xipfs_release_folio(struct folio *folio, gfp_t gfp);
+vm_fault_t xipfs_fault_hole(struct vm_fault *vmf, struct inode *inode);
+vm_fault_t xipfs_page_mkwrite(struct vm_fault *vmf);
+vm_fault_t xipfs_pfn_mkwrite(struct vm_fault *vmf);
+void xipfs_mark_xip_dirty(struct inode *inode, pgoff_t index);
+int xipfs_remount_rw(struct super_block *sb);
+void xipfs_remount_ro(struct super_block *sb);
 
 /* file.c */
 extern const struct file_operations xipfs_file_fops;

@@ -102,6 +102,7 @@ static int xipfs_window_open(struct super_block *sb)
 	}
 	sbi->phys = sbi->opt_physaddr;
 	sbi->medium_size = size;
+	sbi->rw_capable = true;
 	sbi->pfn_valid = xipfs_any_pfn_valid(sbi->phys, size);
 	return 0;
 }
@@ -153,6 +154,9 @@ static void xipfs_mtd_point(struct super_block *sb)
 	}
 	sbi->virt = virt;
 	sbi->pointed = retlen;
+	/* RAM-like devices (phram, mtdram) can take stores through virt. */
+	sbi->rw_capable = sb->s_mtd->type == MTD_RAM &&
+			  (sb->s_mtd->flags & MTD_WRITEABLE);
 	/* phram on 6.1 gives a virtual address but no physical one. */
 	if (!phys || (phys & ~PAGE_MASK))
 		return;

@@ -7,6 +7,8 @@
  *   mount -t xipfs -o ro,physaddr=ADDR[,size=SIZE] none /mnt
  *   mount -t xipfs -o ro mtd:NAME /mnt	(or mtdN)
  *   mount -t xipfs -o ro /dev/BLOCKDEV /mnt
+ * Windows and RAM MTD devices (phram, mtdram) also mount read-write when
+ * the image has free space; see write.c.
  * As the root file system (xipfs built in):
  *   root=mtd:NAME rootfstype=xipfs ro
  */
@@ -73,6 +75,8 @@ static struct inode *xipfs_alloc_inode(struct super_block *sb)
 		return NULL;
 	xi->data = 0;
 	xi->map_cap = 0;
+	xi->disk_size = 0;
+	xa_init(&xi->xip_dirty);
 	return &xi->vfs_inode;
 }
 
@@ -82,6 +86,98 @@ static void xipfs_free_inode(struct inode *inode)
 	if (S_ISLNK(inode->i_mode))
 		kfree(inode->i_link);
 	kmem_cache_free(xipfs_inode_cachep, XIPFS_I(inode));
+}
+
+static void xipfs_evict_inode(struct inode *inode)
+{
+	truncate_inode_pages_final(&inode->i_data);
+	clear_inode(inode);
+	xa_destroy(&XIPFS_I(inode)->xip_dirty);
+}
+
+/* Attribute changes go to the medium at once: there is no journal. */
+static void xipfs_dirty_inode(struct inode *inode, int flags)
+{
+	if (xipfs_rw(inode->i_sb) && inode->i_ino)
+		xipfs_store_inode(inode);
+}
+
+/* s_state is outside s_checksum: one 2-byte store changes it. */
+static void xipfs_set_state(struct super_block *sb, bool clean)
+{
+	struct xipfs_super_block *dsb = XIPFS_SB(sb)->virt;
+	u16 state = le16_to_cpu(READ_ONCE(dsb->s_state));
+
+	if (clean)
+		state |= XIPFS_STATE_CLEAN;
+	else
+		state = (state & ~XIPFS_STATE_CLEAN) | XIPFS_STATE_META_MODIFIED;
+	WRITE_ONCE(dsb->s_state, cpu_to_le16(state));
+	xipfs_persist(&dsb->s_state, sizeof(dsb->s_state));
+}
+
+/*
+ * Going read-write: only on writable memory, with free space, and on an
+ * image whose maps add up (space.c); then the state says "modified, not
+ * clean" before anything else is stored.
+ */
+static int xipfs_enable_rw(struct super_block *sb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	const struct xipfs_super_block *dsb = sbi->virt;
+	int err;
+
+	if (!sbi->rw_capable) {
+		xipfs_err(sb, "read-write needs a memory window or a RAM MTD device (phram, mtdram); %s stays read-only",
+			  sbi->medium == XIPFS_MEDIUM_BDEV ? "a block device" :
+			  sbi->medium == XIPFS_MEDIUM_MTD ? "this MTD device" :
+			  "this window");
+		return -EROFS;
+	}
+	if (sbi->feature_ro_compat & ~XIPFS_FEATURE_RO_COMPAT_ALL) {
+		xipfs_err(sb, "unknown read-only compatible features 0x%x: read-only",
+			  sbi->feature_ro_compat & ~XIPFS_FEATURE_RO_COMPAT_ALL);
+		return -EROFS;
+	}
+	if (!sbi->free_size) {
+		xipfs_err(sb, "image has no free space: make it with mkfs.xipfs --free-space SIZE to mount it read-write");
+		return -EROFS;
+	}
+	if (sbi->meta_off + sbi->meta_size > sbi->xip_off) {
+		xipfs_err(sb, "metadata overlaps the data region: cannot mount read-write");
+		return -EFSCORRUPTED;
+	}
+	if (!(le16_to_cpu(dsb->s_state) & XIPFS_STATE_CLEAN))
+		xipfs_info(sb, "not unmounted cleanly: checking the page maps");
+	err = xipfs_space_build(sb);
+	if (err)
+		return err;
+	xipfs_set_state(sb, false);
+	err = xipfs_space_recover(sb);
+	if (err) {
+		xipfs_space_free(sb);
+		return err;
+	}
+	xipfs_info(sb, "read-write, %llu of %llu data pages free",
+		   xipfs_space_free_pages(sb), sbi->space->npages);
+	return 0;
+}
+
+/* Going read-only (remount, umount): everything is on the medium. */
+static void xipfs_disable_rw(struct super_block *sb)
+{
+	if (!XIPFS_SB(sb)->space)
+		return;
+	xipfs_set_state(sb, true);
+	xipfs_space_free(sb);
+}
+
+static void xipfs_put_super(struct super_block *sb)
+{
+	/* After sync_filesystem() and evict_inodes(), before the MTD goes. */
+	xipfs_disable_rw(sb);
+	xipfs_sysfs_unregister(sb);
+	xipfs_medium_close(sb);
 }
 
 static int xipfs_statfs(struct dentry *dentry, struct kstatfs *buf)
@@ -94,8 +190,8 @@ static int xipfs_statfs(struct dentry *dentry, struct kstatfs *buf)
 	buf->f_bsize = PAGE_SIZE;
 	buf->f_frsize = PAGE_SIZE;
 	buf->f_blocks = sbi->image_size >> PAGE_SHIFT;
-	buf->f_bfree = 0;
-	buf->f_bavail = 0;
+	buf->f_bfree = xipfs_space_free_pages(sb);
+	buf->f_bavail = buf->f_bfree;
 	buf->f_files = sbi->inode_count - 1;
 	buf->f_ffree = 0;
 	buf->f_namelen = XIPFS_NAME_MAX;
@@ -121,6 +217,9 @@ static int xipfs_show_options(struct seq_file *seq, struct dentry *root)
 static const struct super_operations xipfs_sops = {
 	.alloc_inode	= xipfs_alloc_inode,
 	.free_inode	= xipfs_free_inode,
+	.evict_inode	= xipfs_evict_inode,
+	.dirty_inode	= xipfs_dirty_inode,
+	.put_super	= xipfs_put_super,
 	.statfs		= xipfs_statfs,
 	.show_options	= xipfs_show_options,
 };
@@ -172,7 +271,8 @@ static int xipfs_check_sb(struct super_block *sb,
 		return -EINVAL;
 	}
 	sbi->feature_incompat = incompat;
-	/* Unknown RO_COMPAT bits are fine: this driver is read-only. */
+	/* Unknown RO_COMPAT bits only refuse read-write (xipfs_enable_rw). */
+	sbi->feature_ro_compat = le32_to_cpu(dsb->s_feature_ro_compat);
 
 	sbi->max_cluster_shift = dsb->s_max_cluster_shift;
 	algs = le16_to_cpu(dsb->s_comp_algs);
@@ -308,9 +408,10 @@ static int xipfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	struct inode *root;
 	int err;
 
+	sbi->sb = sb;
 	sb->s_magic = XIPFS_MAGIC;
 	sb->s_op = &xipfs_sops;
-	sb->s_flags |= SB_RDONLY | SB_NOATIME;
+	sb->s_flags |= SB_NOATIME;
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
 	sb->s_time_min = S64_MIN;
 	sb->s_time_max = S64_MAX;
@@ -348,11 +449,24 @@ static int xipfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	if (!sb->s_root)
 		return -ENOMEM;
 
+	/* Dirty accounting and writeback need a real backing device. */
+	if (sbi->medium == XIPFS_MEDIUM_WINDOW) {
+		err = super_setup_bdi(sb);
+		if (err)
+			return err;
+	}
+	if (!sb_rdonly(sb)) {
+		err = xipfs_enable_rw(sb);
+		if (err)
+			return err;
+	}
+
 	err = xipfs_sysfs_register(sb);
 	if (err)
 		return err;
 
-	xipfs_info(sb, "mounted %s: %llu bytes, %s%s",
+	xipfs_info(sb, "mounted %s %s: %llu bytes, %s%s",
+		   sb_rdonly(sb) ? "read-only" : "read-write",
 		   sbi->medium == XIPFS_MEDIUM_WINDOW ? "memory window" :
 		   sbi->medium == XIPFS_MEDIUM_MTD ? "MTD device" :
 		   "block device", sbi->image_size,
@@ -409,6 +523,12 @@ static int xipfs_get_tree_window(struct fs_context *fc)
 			return err;
 		}
 		sb->s_flags |= SB_ACTIVE;
+	} else if ((fc->sb_flags ^ sb->s_flags) & SB_RDONLY) {
+		pr_err("xipfs: window 0x%llx is mounted %s already\n",
+		       XIPFS_SB(sb)->opt_physaddr,
+		       sb_rdonly(sb) ? "read-only" : "read-write");
+		deactivate_locked_super(sb);
+		return -EBUSY;
 	}
 	fc->root = dget(sb->s_root);
 	return 0;
@@ -418,10 +538,6 @@ static int xipfs_get_tree(struct fs_context *fc)
 {
 	struct xipfs_sb_info *sbi = fc->s_fs_info;
 
-	if (!(fc->sb_flags & SB_RDONLY)) {
-		pr_err("xipfs: read-write mounts are not supported: mount with -o ro\n");
-		return -EROFS;
-	}
 	if (sbi->opt_physaddr_set)
 		return xipfs_get_tree_window(fc);
 	if (!fc->source) {
@@ -494,10 +610,16 @@ static int xipfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 
 static int xipfs_reconfigure(struct fs_context *fc)
 {
-	if (!(fc->sb_flags & SB_RDONLY)) {
-		pr_err("xipfs: read-write mounts are not supported\n");
-		return -EROFS;
-	}
+	struct super_block *sb = fc->root->d_sb;
+	bool want_ro = fc->sb_flags & SB_RDONLY;
+
+	if (want_ro == sb_rdonly(sb))
+		return 0;
+	if (!want_ro)
+		return xipfs_enable_rw(sb);
+	/* The VFS refused this if files are open for writing. */
+	sync_filesystem(sb);
+	xipfs_disable_rw(sb);
 	return 0;
 }
 
@@ -527,8 +649,13 @@ static void xipfs_kill_sb(struct super_block *sb)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 
-	/* Before the MTD device goes: mtd_unpoint() needs it. */
-	if (sbi) {
+	/*
+	 * A mounted superblock is closed by ->put_super, after the last
+	 * writeback; one that failed to fill is closed here.  Both before
+	 * the MTD device goes: mtd_unpoint() needs it.
+	 */
+	if (sbi && !sb->s_root) {
+		xipfs_space_free(sb);
 		xipfs_sysfs_unregister(sb);
 		xipfs_medium_close(sb);
 	}

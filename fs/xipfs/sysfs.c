@@ -21,6 +21,14 @@ enum xipfs_attr_id {
 	attr_mode,
 	attr_pfn_valid,
 	attr_medium,
+	attr_pfn_mkwrite,
+	attr_page_mkwrite,
+	attr_writeback_pages,
+	attr_xip_synced,
+	attr_write_inplace,
+	attr_write_cow,
+	attr_free_pages,
+	attr_rw,
 };
 
 struct xipfs_attr {
@@ -46,6 +54,14 @@ XIPFS_ATTR(window_size);
 XIPFS_ATTR(mode);
 XIPFS_ATTR(pfn_valid);
 XIPFS_ATTR(medium);
+XIPFS_ATTR(pfn_mkwrite);
+XIPFS_ATTR(page_mkwrite);
+XIPFS_ATTR(writeback_pages);
+XIPFS_ATTR(xip_synced);
+XIPFS_ATTR(write_inplace);
+XIPFS_ATTR(write_cow);
+XIPFS_ATTR(free_pages);
+XIPFS_ATTR(rw);
 
 static struct attribute *xipfs_attrs[] = {
 	&xipfs_attr_xip_faults.attr,
@@ -60,6 +76,14 @@ static struct attribute *xipfs_attrs[] = {
 	&xipfs_attr_mode.attr,
 	&xipfs_attr_pfn_valid.attr,
 	&xipfs_attr_medium.attr,
+	&xipfs_attr_pfn_mkwrite.attr,
+	&xipfs_attr_page_mkwrite.attr,
+	&xipfs_attr_writeback_pages.attr,
+	&xipfs_attr_xip_synced.attr,
+	&xipfs_attr_write_inplace.attr,
+	&xipfs_attr_write_cow.attr,
+	&xipfs_attr_free_pages.attr,
+	&xipfs_attr_rw.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(xipfs);
@@ -103,6 +127,22 @@ static ssize_t xipfs_attr_show(struct kobject *kobj, struct attribute *attr,
 		return sysfs_emit(buf, "%d\n", sbi->pfn_valid);
 	case attr_medium:
 		return sysfs_emit(buf, "%s\n", media[sbi->medium]);
+	case attr_pfn_mkwrite:
+		return sysfs_emit(buf, "%lld\n", atomic64_read(&st->pfn_mkwrite));
+	case attr_page_mkwrite:
+		return sysfs_emit(buf, "%lld\n", atomic64_read(&st->page_mkwrite));
+	case attr_writeback_pages:
+		return sysfs_emit(buf, "%lld\n", atomic64_read(&st->writeback_pages));
+	case attr_xip_synced:
+		return sysfs_emit(buf, "%lld\n", atomic64_read(&st->xip_synced));
+	case attr_write_inplace:
+		return sysfs_emit(buf, "%lld\n", atomic64_read(&st->write_inplace));
+	case attr_write_cow:
+		return sysfs_emit(buf, "%lld\n", atomic64_read(&st->write_cow));
+	case attr_free_pages:
+		return sysfs_emit(buf, "%llu\n", xipfs_space_free_pages(sbi->sb));
+	case attr_rw:
+		return sysfs_emit(buf, "%d\n", !sb_rdonly(sbi->sb));
 	}
 	return -EINVAL;
 }
@@ -156,6 +196,7 @@ void xipfs_sysfs_unregister(struct super_block *sb)
 	kobject_del(&sbi->kobj);
 	kobject_put(&sbi->kobj);
 	wait_for_completion(&sbi->kobj_unregister);
+	memset(&sbi->kobj, 0, sizeof(sbi->kobj));
 }
 
 int __init xipfs_sysfs_init(void)

@@ -1,0 +1,380 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * xipfs: free space of a read-write mount.
+ *
+ * Nothing about free space is stored on the medium.  At a read-write mount
+ * the page maps are walked once: a page of the data region is used by an
+ * XIP entry, by a page map that moved there, or by the live clusters that
+ * overlap it (a cluster is live while a COMP entry names it); every other
+ * page is free.  So a power cut between writing a page and publishing it,
+ * or between unpublishing a page and reusing it, cannot leak space or hand
+ * it out twice: the next mount simply counts again.
+ */
+#include <linux/slab.h>
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include "internal.h"
+
+static struct xipfs_space *xipfs_space(struct super_block *sb)
+{
+	return XIPFS_SB(sb)->space;
+}
+
+/* The on-media inode @ino, or NULL when it is not a regular file. */
+static const struct xipfs_inode *xipfs_space_reg(struct xipfs_sb_info *sbi,
+						 u32 ino)
+{
+	const struct xipfs_inode *di;
+
+	di = xipfs_meta(sbi, sbi->inode_off + (u64)ino * XIPFS_INODE_SIZE,
+			XIPFS_INODE_SIZE);
+	if (!di || !S_ISREG(le16_to_cpu(di->i_mode)))
+		return NULL;
+	return di;
+}
+
+/* Index of the data-region page holding image byte @off. */
+static u64 xipfs_space_idx(struct xipfs_space *sp, u64 off)
+{
+	return (off >> PAGE_SHIFT) - sp->first;
+}
+
+enum xipfs_walk_pass { XIPFS_COUNT_REFS, XIPFS_MARK_OWNED, XIPFS_RECOVER };
+
+/*
+ * One pass over every regular file's page map.  COUNT_REFS counts the COMP
+ * entries naming each cluster; MARK_OWNED books the pages of XIP entries and
+ * moved maps, which nothing else may use; RECOVER clears the entries past
+ * EOF that a power cut left behind (readers ignore them; a writer must not
+ * find them when the file grows).
+ */
+static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
+			    u64 *stale)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_space *sp = sbi->space;
+	u32 ino;
+
+	for (ino = 1; ino < sbi->inode_count; ino++) {
+		const struct xipfs_inode *di = xipfs_space_reg(sbi, ino);
+		u64 size, data, npages, i, idx, n;
+		__le64 *map;
+		u32 cap;
+
+		if (!di)
+			continue;
+		size = le64_to_cpu(di->i_size);
+		data = le64_to_cpu(di->i_data);
+		cap = le32_to_cpu(di->i_map_cap);
+		if ((data & 7) || size > (u64)cap << PAGE_SHIFT ||
+		    !xipfs_map_ok(sbi, data, cap)) {
+			xipfs_err(sb, "inode %u: bad page map (%u entries at %llu)",
+				  ino, cap, data);
+			return -EFSCORRUPTED;
+		}
+		npages = DIV_ROUND_UP(size, PAGE_SIZE);
+		map = sbi->virt + data;
+
+		if (pass == XIPFS_MARK_OWNED && cap &&
+		    !xipfs_meta(sbi, data, (u64)cap * 8)) {
+			idx = xipfs_space_idx(sp, data);
+			n = DIV_ROUND_UP((u64)cap * 8, PAGE_SIZE);
+			for (i = 0; i < n; i++) {
+				if (sp->users[idx + i]) {
+					xipfs_err(sb, "inode %u: page map on a page used twice",
+						  ino);
+					return -EFSCORRUPTED;
+				}
+				sp->users[idx + i] = XIPFS_PAGE_OWNED;
+			}
+		}
+
+		for (i = 0; i < cap; i++) {
+			u64 e = le64_to_cpu(READ_ONCE(map[i])), v;
+
+			if (!(i & 4095))
+				cond_resched();
+			if (i >= npages) {
+				if (e && pass == XIPFS_RECOVER) {
+					WRITE_ONCE(map[i], 0);
+					xipfs_persist(&map[i], 8);
+					(*stale)++;
+				}
+				continue;
+			}
+			switch (XIPFS_PTE_TYPE(e)) {
+			case XIPFS_PTE_TYPE_COMP:
+				if (pass != XIPFS_COUNT_REFS)
+					break;
+				v = e & XIPFS_PTE_CLUSTER_MASK;
+				if (v >= sbi->cluster_count ||
+				    sp->cl_refs[v] == U32_MAX) {
+					xipfs_err(sb, "inode %u: page %llu: bad cluster %llu",
+						  ino, i, v);
+					return -EFSCORRUPTED;
+				}
+				sp->cl_refs[v]++;
+				break;
+			case XIPFS_PTE_TYPE_XIP:
+				if (pass != XIPFS_MARK_OWNED)
+					break;
+				v = (e & XIPFS_PTE_XIP_MASK) << PAGE_SHIFT;
+				if (e & XIPFS_PTE_RESERVED_MASK ||
+				    !xipfs_in_data(sbi, v, PAGE_SIZE)) {
+					xipfs_err(sb, "inode %u: page %llu: XIP page outside the data region",
+						  ino, i);
+					return -EFSCORRUPTED;
+				}
+				idx = xipfs_space_idx(sp, v);
+				if (sp->users[idx]) {
+					xipfs_err(sb, "inode %u: page %llu: image page %llu used twice",
+						  ino, i, v >> PAGE_SHIFT);
+					return -EFSCORRUPTED;
+				}
+				sp->users[idx] = XIPFS_PAGE_OWNED;
+				break;
+			}
+		}
+	}
+	return 0;
+}
+
+/* Book (@delta 1) or give back (-1) the pages under live cluster @idx. */
+static int xipfs_space_cluster(struct super_block *sb, u64 idx, int delta)
+{
+	struct xipfs_space *sp = xipfs_space(sb);
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_cluster c;
+	u64 off, first, last, p;
+	int err;
+
+	err = xipfs_get_cluster(sb, idx, &c);
+	if (err)
+		return err;
+	off = le64_to_cpu(c.c_off);
+	if (!xipfs_in_data(sbi, off, le32_to_cpu(c.c_clen)))
+		return -EFSCORRUPTED;
+	first = xipfs_space_idx(sp, off);
+	last = xipfs_space_idx(sp, off + le32_to_cpu(c.c_clen) - 1);
+	for (p = first; p <= last; p++) {
+		if (delta > 0) {
+			if (sp->users[p] >= XIPFS_PAGE_OWNED - 1)
+				return -EFSCORRUPTED;
+			sp->users[p]++;
+		} else if (!WARN_ON_ONCE(!sp->users[p] ||
+					 sp->users[p] == XIPFS_PAGE_OWNED)) {
+			if (!--sp->users[p])
+				sp->nfree++;
+		}
+	}
+	return 0;
+}
+
+void xipfs_space_free(struct super_block *sb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_space *sp = sbi->space;
+
+	if (!sp)
+		return;
+	kvfree(sp->users);
+	kvfree(sp->cl_refs);
+	kfree(sp);
+	sbi->space = NULL;
+}
+
+/*
+ * Count who uses each page of the data region, then clear stale entries.
+ * Refuses (-EFSCORRUPTED) an image whose maps use a page twice: writing to
+ * it would corrupt another file.
+ */
+int xipfs_space_build(struct super_block *sb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_space *sp;
+	u64 i;
+	int err;
+
+	sp = kzalloc(sizeof(*sp), GFP_KERNEL);
+	if (!sp)
+		return -ENOMEM;
+	spin_lock_init(&sp->lock);
+	sp->first = sbi->xip_off >> PAGE_SHIFT;
+	sp->npages = (sbi->image_size - sbi->xip_off) >> PAGE_SHIFT;
+	sbi->space = sp;
+	sp->users = kvcalloc(sp->npages, sizeof(*sp->users), GFP_KERNEL);
+	if (sbi->cluster_count)
+		sp->cl_refs = kvcalloc(sbi->cluster_count,
+				       sizeof(*sp->cl_refs), GFP_KERNEL);
+	err = -ENOMEM;
+	if (!sp->users || (sbi->cluster_count && !sp->cl_refs))
+		goto fail;
+
+	err = xipfs_space_walk(sb, XIPFS_COUNT_REFS, NULL);
+	if (err)
+		goto fail;
+	for (i = 0; i < sbi->cluster_count; i++) {
+		if (!sp->cl_refs[i])
+			continue;
+		err = xipfs_space_cluster(sb, i, 1);
+		if (err) {
+			xipfs_err(sb, "cluster %llu: bad or overlapping descriptor",
+				  i);
+			goto fail;
+		}
+	}
+	err = xipfs_space_walk(sb, XIPFS_MARK_OWNED, NULL);
+	if (err)
+		goto fail;
+	for (i = 0; i < sp->npages; i++)
+		if (!sp->users[i])
+			sp->nfree++;
+	return 0;
+fail:
+	xipfs_space_free(sb);
+	return err;
+}
+
+/* After the state says "modified": clear what a power cut left. */
+int xipfs_space_recover(struct super_block *sb)
+{
+	u64 stale = 0;
+	int err;
+
+	err = xipfs_space_walk(sb, XIPFS_RECOVER, &stale);
+	if (!err && stale)
+		xipfs_info(sb, "cleared %llu stale page map entries past EOF",
+			   stale);
+	return err;
+}
+
+u64 xipfs_space_free_pages(struct super_block *sb)
+{
+	struct xipfs_space *sp = xipfs_space(sb);
+	u64 n;
+
+	if (!sp)
+		return 0;
+	spin_lock(&sp->lock);
+	n = sp->nfree - sp->reserved;
+	spin_unlock(&sp->lock);
+	return n;
+}
+
+/*
+ * Allocate @n contiguous free pages; their image page number in *@pgno.
+ * @reserved: the caller holds a reservation for this one page (writeback
+ * of a dirty cache page) and gets it even when the rest is promised.
+ */
+int xipfs_space_alloc(struct super_block *sb, u64 n, bool reserved, u64 *pgno)
+{
+	struct xipfs_space *sp = xipfs_space(sb);
+	u64 start, i, run = 0, tried;
+
+	if (WARN_ON_ONCE(!sp || !n || (reserved && n != 1)))
+		return -EROFS;
+	spin_lock(&sp->lock);
+	if (reserved) {
+		if (WARN_ON_ONCE(!sp->reserved))
+			goto nospc;
+		sp->reserved--;
+	} else if (sp->nfree - sp->reserved < n) {
+		goto nospc;
+	}
+	/* Next fit from the hint, once around. */
+	i = sp->hint < sp->npages ? sp->hint : 0;
+	start = i;
+	for (tried = 0; tried < sp->npages + n; tried++, i++) {
+		if (i == sp->npages) {
+			i = 0;
+			run = 0;
+		}
+		if (sp->users[i]) {
+			run = 0;
+			continue;
+		}
+		if (!run)
+			start = i;
+		if (++run == n)
+			break;
+	}
+	if (run < n) {
+		if (reserved)
+			sp->reserved++;
+		goto nospc;
+	}
+	for (i = start; i < start + n; i++)
+		sp->users[i] = XIPFS_PAGE_OWNED;
+	sp->nfree -= n;
+	sp->hint = start + n;
+	spin_unlock(&sp->lock);
+	*pgno = sp->first + start;
+	return 0;
+nospc:
+	spin_unlock(&sp->lock);
+	return -ENOSPC;
+}
+
+/* Give back @n pages from image page @pgno (an XIP page or a moved map). */
+void xipfs_space_release(struct super_block *sb, u64 pgno, u64 n)
+{
+	struct xipfs_space *sp = xipfs_space(sb);
+	u64 i;
+
+	spin_lock(&sp->lock);
+	for (i = pgno - sp->first; i < pgno - sp->first + n; i++) {
+		if (WARN_ON_ONCE(sp->users[i] != XIPFS_PAGE_OWNED))
+			continue;
+		sp->users[i] = 0;
+		sp->nfree++;
+	}
+	spin_unlock(&sp->lock);
+}
+
+/*
+ * An entry stopped naming what it named: give back its XIP page, or drop
+ * its cluster reference (the last one frees the cluster's pages).
+ */
+void xipfs_space_put_entry(struct super_block *sb, u64 e)
+{
+	struct xipfs_space *sp = xipfs_space(sb);
+	u64 v;
+
+	switch (XIPFS_PTE_TYPE(e)) {
+	case XIPFS_PTE_TYPE_XIP:
+		xipfs_space_release(sb, e & XIPFS_PTE_XIP_MASK, 1);
+		return;
+	case XIPFS_PTE_TYPE_COMP:
+		v = e & XIPFS_PTE_CLUSTER_MASK;
+		spin_lock(&sp->lock);
+		if (!WARN_ON_ONCE(!sp->cl_refs[v]) && !--sp->cl_refs[v])
+			xipfs_space_cluster(sb, v, -1);
+		spin_unlock(&sp->lock);
+		return;
+	}
+}
+
+/* Promise one page to a dirty cache page's writeback. */
+int xipfs_space_reserve(struct super_block *sb)
+{
+	struct xipfs_space *sp = xipfs_space(sb);
+	int err = 0;
+
+	spin_lock(&sp->lock);
+	if (sp->nfree > sp->reserved)
+		sp->reserved++;
+	else
+		err = -ENOSPC;
+	spin_unlock(&sp->lock);
+	return err;
+}
+
+void xipfs_space_unreserve(struct super_block *sb)
+{
+	struct xipfs_space *sp = xipfs_space(sb);
+
+	spin_lock(&sp->lock);
+	if (!WARN_ON_ONCE(!sp->reserved))
+		sp->reserved--;
+	spin_unlock(&sp->lock);
+}

@@ -11,6 +11,7 @@
  *
  *   w:OFF:LEN:BYTE   store BYTE into the mapping
  *   c:OFF:LEN:BYTE   check the mapping holds BYTE there
+ *   r:OFF:LEN        load every page of the range (fault it in), no check
  *   W:OFF:LEN:BYTE   pwrite() BYTE
  *   C:OFF:LEN:BYTE   check read() returns LEN bytes of BYTE there
  *   t:SIZE           ftruncate()
@@ -162,6 +163,17 @@ int main(int argc, char **argv)
 			in_map(v[0], v[1], a);
 			memset(map + v[0], (int)v[2], v[1]);
 			break;
+		case 'r': {
+			volatile unsigned char sink = 0;
+			unsigned long long o;
+
+			parse(a, &cmd, v, 2);
+			in_map(v[0], v[1], a);
+			for (o = v[0]; o < v[0] + v[1]; o += 512)
+				sink ^= map[o];
+			(void)sink;
+			break;
+		}
 		case 'c':
 			parse(a, &cmd, v, 3);
 			in_map(v[0], v[1], a);

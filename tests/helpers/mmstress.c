@@ -4,6 +4,7 @@
  * while others check it.
  *
  *   mmstress [-w WRITERS] [-r READERS] [-t SECONDS] [-m EVERY] [-S SEED] FILE
+ *   mmstress -I SIZE [-w WRITERS] FILE
  *
  * FILE (which must exist, at least a page) is cut into 64-byte records;
  * record i belongs to writer i % WRITERS, so every page holds records of
@@ -23,6 +24,10 @@
  * lower than the reader saw before.  A record caught in the middle of an
  * update is read again (the writer finishes it); one that never becomes
  * whole is an error.
+ *
+ * -I writes FILE (creating it) as SIZE bytes of whole records numbered 0,
+ * for the given number of writers, and exits: a start that is not all
+ * zeros (which mkfs.xipfs would store as holes).
  *
  * At the end the parent reads the file with read() and checks that every
  * record holds the last number its writer gave it.  Prints a summary;
@@ -349,17 +354,19 @@ static int final_check(void)
 int main(int argc, char **argv)
 {
 	int opt, i, fd, rc = 0, nproc;
+	long long init = -1;
 	pid_t *pids;
 	struct stat st;
 
 	seed = (uint64_t)time(NULL);
-	while ((opt = getopt(argc, argv, "w:r:t:m:S:")) != -1) {
+	while ((opt = getopt(argc, argv, "w:r:t:m:S:I:")) != -1) {
 		switch (opt) {
 		case 'w': nwriters = atoi(optarg); break;
 		case 'r': nreaders = atoi(optarg); break;
 		case 't': seconds = atoi(optarg); break;
 		case 'm': sync_every = atoi(optarg); break;
 		case 'S': seed = strtoull(optarg, NULL, 0); break;
+		case 'I': init = strtoll(optarg, NULL, 0); break;
 		default:
 			fprintf(stderr, "usage: mmstress [-w WRITERS] [-r READERS] [-t SECONDS]"
 				" [-m EVERY] [-S SEED] FILE\n");
@@ -372,6 +379,25 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	path = argv[optind];
+	if (init >= 0) {
+		struct rec r;
+		uint64_t k;
+
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		if (fd < 0) {
+			fprintf(stderr, "mmstress: %s: %s\n", path, strerror(errno));
+			return 2;
+		}
+		for (k = 0; k < (uint64_t)init / sizeof(r); k++) {
+			fill_rec(&r, k % nwriters, k, 0);
+			r.start = r.end = 0;
+			if (pwrite(fd, &r, sizeof(r), k * sizeof(r)) != sizeof(r)) {
+				fprintf(stderr, "mmstress: %s: %s\n", path, strerror(errno));
+				return 2;
+			}
+		}
+		return close(fd) ? 2 : 0;
+	}
 	fd = open_file();
 	if (fstat(fd, &st)) {
 		fprintf(stderr, "mmstress: %s: %s\n", path, strerror(errno));

@@ -148,6 +148,15 @@ typedef struct user_namespace xipfs_idmap;
 typedef struct mnt_idmap xipfs_idmap;
 #endif
 
+/* 6.15: ->mkdir returns the dentry it made (or an error pointer). */
+#if XIPFS_KERNEL_BEFORE(6, 15)
+typedef int xipfs_mkdir_ret;
+#define XIPFS_MKDIR_ERR(err)	(err)
+#else
+typedef struct dentry *xipfs_mkdir_ret;
+#define XIPFS_MKDIR_ERR(err)	ERR_PTR(err)
+#endif
+
 /* write_cache_pages() calls back with a page before 6.3, a folio since. */
 typedef int (*xipfs_writefolio_t)(struct folio *folio,
 				  struct writeback_control *wbc, void *data);

@@ -21,6 +21,11 @@ static const struct inode_operations xipfs_file_iops = {
 
 static const struct inode_operations xipfs_symlink_iops = {
 	.get_link	= simple_get_link,
+	.setattr	= xipfs_setattr,
+};
+
+static const struct inode_operations xipfs_special_iops = {
+	.setattr	= xipfs_setattr,
 };
 
 /* Check the type-specific fields of @di; 0 or -EFSCORRUPTED. */
@@ -142,6 +147,7 @@ static int xipfs_fill_inode(struct inode *inode)
 		inode->i_op = &xipfs_symlink_iops;
 		break;
 	default:
+		inode->i_op = &xipfs_special_iops;
 		init_special_inode(inode, mode,
 				   new_decode_dev(le32_to_cpu(di.i_rdev)));
 		break;

@@ -50,6 +50,75 @@ static struct dentry *xipfs_lookup(struct inode *dir, struct dentry *dentry,
 	return d_splice_alias(inode, dentry);
 }
 
+/*
+ * The namespace of a read-write mount is fixed for now: these fail with
+ * EOPNOTSUPP (not EROFS: the files themselves can be written) and say so.
+ */
+static int xipfs_no_dirop(struct inode *dir, const char *op)
+{
+	if (sb_rdonly(dir->i_sb))
+		return -EROFS;
+	pr_warn_ratelimited("xipfs (%s): %s: not supported yet: only existing files can be written\n",
+			    dir->i_sb->s_id, op);
+	return -EOPNOTSUPP;
+}
+
+static int xipfs_create(xipfs_idmap *idmap, struct inode *dir,
+			struct dentry *dentry, umode_t mode, bool excl)
+{
+	return xipfs_no_dirop(dir, "create");
+}
+
+static xipfs_mkdir_ret xipfs_mkdir(xipfs_idmap *idmap, struct inode *dir,
+				   struct dentry *dentry, umode_t mode)
+{
+	return XIPFS_MKDIR_ERR(xipfs_no_dirop(dir, "mkdir"));
+}
+
+static int xipfs_mknod(xipfs_idmap *idmap, struct inode *dir,
+		       struct dentry *dentry, umode_t mode, dev_t rdev)
+{
+	return xipfs_no_dirop(dir, "mknod");
+}
+
+static int xipfs_symlink(xipfs_idmap *idmap, struct inode *dir,
+			 struct dentry *dentry, const char *target)
+{
+	return xipfs_no_dirop(dir, "symlink");
+}
+
+static int xipfs_link(struct dentry *old, struct inode *dir,
+		      struct dentry *dentry)
+{
+	return xipfs_no_dirop(dir, "link");
+}
+
+static int xipfs_unlink(struct inode *dir, struct dentry *dentry)
+{
+	return xipfs_no_dirop(dir, "unlink");
+}
+
+static int xipfs_rmdir(struct inode *dir, struct dentry *dentry)
+{
+	return xipfs_no_dirop(dir, "rmdir");
+}
+
+static int xipfs_rename(xipfs_idmap *idmap, struct inode *old_dir,
+			struct dentry *old_dentry, struct inode *new_dir,
+			struct dentry *new_dentry, unsigned int flags)
+{
+	return xipfs_no_dirop(old_dir, "rename");
+}
+
 const struct inode_operations xipfs_dir_iops = {
 	.lookup		= xipfs_lookup,
+	.create		= xipfs_create,
+	.mkdir		= xipfs_mkdir,
+	.mknod		= xipfs_mknod,
+	.symlink	= xipfs_symlink,
+	.link		= xipfs_link,
+	.unlink		= xipfs_unlink,
+	.rmdir		= xipfs_rmdir,
+	.rename		= xipfs_rename,
+	.setattr	= xipfs_setattr,
 };

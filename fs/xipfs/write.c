@@ -587,6 +587,8 @@ int xipfs_setattr(xipfs_idmap *idmap, struct dentry *dentry,
 	struct inode *inode = d_inode(dentry);
 	int err;
 
+	if (!xipfs_rw(inode->i_sb))
+		return -EROFS;
 	err = setattr_prepare(idmap, dentry, attr);
 	if (err)
 		return err;

@@ -289,8 +289,9 @@ static int do_cat(struct xipfs_image *img, const char *path)
 static int do_map(struct xipfs_image *img, const char *path)
 {
 	struct xipfs_inode_info in;
-	uint64_t pages, n[4] = { 0 }, last_cl = UINT64_MAX, nclusters = 0;
+	uint64_t pages, n[4] = { 0 }, last_cl = UINT64_MAX, nclusters = 0, stale = 0, np;
 	static const char *const names[4] = { "hole", "xip", "compressed", "tail" };
+	bool moved = false;
 	int ret = 0;
 
 	if (open_file(img, path, &in))
@@ -298,6 +299,18 @@ static int do_map(struct xipfs_image *img, const char *path)
 	pages = xipfs_size_pages(img, in.size);
 	printf("%s: inode %u, %llu bytes, %llu pages, map capacity %u\n", path, in.ino,
 	       (unsigned long long)in.size, (unsigned long long)pages, in.map_cap);
+	if (in.map_cap) {
+		if (xipfs_map_locate(img, &in, &moved, &np)) {
+			fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
+			return 1;
+		}
+		if (moved)
+			printf("map: offset %llu, %llu page%s of the data region (moved by a read-write mount)\n",
+			       (unsigned long long)in.data, (unsigned long long)np, np == 1 ? "" : "s");
+		else
+			printf("map: offset %llu, in the metadata area\n",
+			       (unsigned long long)in.data);
+	}
 	for (uint64_t p = 0; p < pages; p++) {
 		uint64_t e;
 
@@ -342,11 +355,29 @@ static int do_map(struct xipfs_image *img, const char *path)
 			break;
 		}
 	}
-	printf("summary: %llu pages: %llu %s, %llu %s (%llu clusters), %llu %s, %llu %s\n",
+	/* Entries past the end of the file read as holes: shown, not used. */
+	for (uint64_t p = pages; p < in.map_cap; p++) {
+		uint64_t e;
+
+		if (xipfs_map_entry(img, &in, p, &e)) {
+			fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
+			return 1;
+		}
+		if (!e)
+			continue;
+		stale++;
+		printf("stale entry %llu: 0x%016llx (past the end of the file: ignored)\n",
+		       (unsigned long long)p, (unsigned long long)e);
+	}
+	printf("summary: %llu pages: %llu %s, %llu %s (%llu clusters), %llu %s, %llu %s",
 	       (unsigned long long)pages, (unsigned long long)n[1], names[1],
 	       (unsigned long long)n[2], names[2], (unsigned long long)nclusters,
 	       (unsigned long long)n[0], n[0] == 1 ? names[0] : "holes",
 	       (unsigned long long)n[3], n[3] == 1 ? names[3] : "tails");
+	if (stale)
+		printf("; %llu stale entr%s past the end", (unsigned long long)stale,
+		       stale == 1 ? "y" : "ies");
+	printf("\n");
 	return ret;
 }
 

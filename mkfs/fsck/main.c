@@ -109,6 +109,10 @@ int main(int argc, char **argv)
 		return ret == -EUCLEAN ? FSCK_UNCORRECTED : FSCK_ERROR;
 	}
 	xipfs_check(img, &opts, &st);
+	/* Information, not a problem: the structures were checked as found. */
+	if (!quiet && !(img->sb.state & XIPFS_STATE_CLEAN))
+		printf("%s: not cleanly unmounted: was mounted read-write (power cut or crash?)\n",
+		       argv[optind]);
 	if (verbose && !quiet) {
 		const struct xipfs_sb *sb = &img->sb;
 
@@ -133,6 +137,14 @@ int main(int argc, char **argv)
 		printf("clusters: %llu, %s %llu bytes\n", (unsigned long long)st.clusters,
 		       opts.skip_data ? "not decompressed," : "decompressed to",
 		       (unsigned long long)st.cluster_bytes);
+		if (img->rw)
+			printf("after a read-write mount: %llu dead clusters (not checked), %llu page maps moved to the data region\n",
+			       (unsigned long long)st.dead_clusters,
+			       (unsigned long long)st.moved_maps);
+		printf("data region: %llu pages, %llu free (used by no XIP page, page map or live cluster)\n",
+		       (unsigned long long)st.data_pages, (unsigned long long)st.free_pages);
+		printf("stale page map entries past the end of files: %llu (ignored)\n",
+		       (unsigned long long)st.stale_entries);
 		printf("%llu problem%s\n", (unsigned long long)st.errors,
 		       st.errors == 1 ? "" : "s");
 	}

@@ -49,6 +49,19 @@ struct extent {
 	int kind;
 };
 
+/*
+ * Who uses an image page of the data region: an XIP entry (n = the file
+ * page), a page map moved there by a read-write mount, or live clusters
+ * (n = the first cluster seen; byte-packed clusters may share a page).
+ */
+enum { U_FREE, U_XIP, U_MAP, U_CLUSTER };
+
+struct page_use {
+	uint64_t n;
+	uint32_t ino;
+	uint8_t kind;
+};
+
 struct ck {
 	struct xipfs_image *img;
 	const struct xipfs_check_opts *opts;
@@ -57,7 +70,7 @@ struct ck {
 	uint32_t n;
 	struct inode_state *is;
 	struct cluster_state *cs;
-	uint32_t *xip_owner;	/* per image page: inode using it as XIP */
+	struct page_use *use;	/* per image page */
 	struct extent *ext;
 	size_t next, ext_cap;
 	bool ext_oom;
@@ -130,6 +143,52 @@ static void problem(struct ck *ck, uint32_t ino, const char *fmt, ...)
 		ck->opts->report(ck->opts->arg, msg);
 	else
 		fprintf(stderr, "%s\n", msg);
+}
+
+/* "XIP page 3 of /bin/sh (inode 5)" and the like. */
+static void use_desc(struct ck *ck, const struct page_use *u, char *buf, size_t cap)
+{
+	char path[300], who[340];
+
+	path_of(ck, u->ino, path, sizeof(path));
+	if (strncmp(path, "inode ", 6))
+		snprintf(who, sizeof(who), "%s (inode %u)", path, u->ino);
+	else
+		snprintf(who, sizeof(who), "inode %u", u->ino);
+	switch (u->kind) {
+	case U_XIP:
+		snprintf(buf, cap, "XIP page %llu of %s", (unsigned long long)u->n, who);
+		break;
+	case U_MAP:
+		snprintf(buf, cap, "the page map of %s", who);
+		break;
+	default:
+		snprintf(buf, cap, "cluster %llu of %s", (unsigned long long)u->n, who);
+		break;
+	}
+}
+
+/*
+ * Claim image page pg for one user.  Each page of the data region has at
+ * most one (several live clusters count as one); false after reporting a
+ * second.
+ */
+static bool claim_page(struct ck *ck, uint64_t pg, uint8_t kind, uint32_t ino, uint64_t n)
+{
+	struct page_use *u = &ck->use[pg], mine = { .n = n, .ino = ino, .kind = kind };
+	char a[400], b[400];
+
+	if (u->kind == U_FREE) {
+		*u = mine;
+		return true;
+	}
+	if (kind == U_CLUSTER && u->kind == U_CLUSTER)
+		return true;
+	use_desc(ck, u, a, sizeof(a));
+	use_desc(ck, &mine, b, sizeof(b));
+	problem(ck, 0, "image page %llu (offset %llu) used twice: by %s and by %s",
+		(unsigned long long)pg, (unsigned long long)(pg << ck->img->sb.page_shift), a, b);
+	return false;
 }
 
 /* Report a failed accessor: its message names the structure. */
@@ -282,6 +341,17 @@ static void check_gaps(struct ck *ck)
 	uint64_t pos = ps;
 
 	check_zero_range(ck, XIPFS_SB_SIZE, ps - XIPFS_SB_SIZE, "superblock padding");
+	if (ck->img->rw) {
+		/*
+		 * The data region is one pool of pages after a read-write
+		 * mount, its unused bytes anything: only the space between
+		 * the metadata and the data region is left to check.
+		 */
+		check_zero_range(ck, pos, sb->meta_off - pos, "space between areas");
+		check_zero_range(ck, ck->img->meta_end, ck->img->data_off - ck->img->meta_end,
+				 "space between areas");
+		return;
+	}
 	/* Opening checked that non-empty areas are in order. */
 	for (int i = 0; i < 4; i++) {
 		if (!a[i].size)
@@ -339,14 +409,25 @@ static void check_inode(struct ck *ck, uint32_t ino)
 			return;
 		}
 		/* An empty map references nothing (mkfs leaves i_data 0). */
-		if (in.map_cap &&
-		    !xipfs_range_in(in.data, (uint64_t)in.map_cap * 8, img->sb.meta_off,
-				    img->sb.meta_size)) {
-			problem(ck, ino, "page map [%llu, +%u entries) outside the metadata area",
-				(unsigned long long)in.data, in.map_cap);
-			return;
+		if (in.map_cap) {
+			uint64_t np;
+			bool moved;
+
+			if (xipfs_map_locate(img, &in, &moved, &np)) {
+				accessor_problem(ck, ino);
+				return;
+			}
+			if (!moved) {
+				add_extent(ck, in.data, (uint64_t)in.map_cap * 8, ino, M_MAP);
+				break;
+			}
+			/* Whole pages of the data region, after a read-write mount. */
+			ck->st->moved_maps++;
+			for (uint64_t i = 0; i < np; i++)
+				if (!claim_page(ck, (in.data >> img->sb.page_shift) + i, U_MAP,
+						ino, 0))
+					break;
 		}
-		add_extent(ck, in.data, (uint64_t)in.map_cap * 8, ino, M_MAP);
 		break;
 	}
 	case S_IFDIR: {
@@ -583,10 +664,13 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 
 		memcpy(&e, map + p * 8, 8);
 		e = le64toh(e);
+		/*
+		 * Readers ignore entries past the end of the file (a power cut
+		 * during a read-write truncate may leave them): information.
+		 */
 		if (p >= pages) {
 			if (e)
-				problem(ck, ino, "page map entry %llu beyond the end of the file is not zero",
-					(unsigned long long)p);
+				ck->st->stale_entries++;
 			continue;
 		}
 		valid = p + 1 < pages ? ps : in.size - (p << shift);
@@ -604,7 +688,6 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 			break;
 		case XIPFS_PTE_TYPE_XIP: {
 			uint64_t pg = e & ((1ULL << 56) - 1), off;
-			bool in_free = sb->state & XIPFS_STATE_META_MODIFIED;
 
 			ck->st->xip_pages++;
 			if (pg > XIPFS_PTE_XIP_MASK || pg >= (sb->image_size >> shift)) {
@@ -613,21 +696,16 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 				break;
 			}
 			off = pg << shift;
-			if (!xipfs_range_in(off, ps, sb->xip_off, sb->xip_size) &&
-			    !(in_free && xipfs_range_in(off, ps, sb->free_off, sb->free_size))) {
-				problem(ck, ino, "page %llu: XIP page %llu outside the XIP area%s",
+			if (!xipfs_xip_page_ok(img, off)) {
+				problem(ck, ino, "page %llu: XIP page %llu outside the %s",
 					(unsigned long long)p, (unsigned long long)pg,
-					in_free ? " and the free area" : "");
+					img->rw ? "data region" : "XIP area");
 				break;
 			}
-			if (ck->xip_owner[pg]) {
-				problem(ck, ino, "page %llu: XIP page %llu already used by inode %u",
-					(unsigned long long)p, (unsigned long long)pg,
-					ck->xip_owner[pg]);
+			if (!claim_page(ck, pg, U_XIP, ino, p))
 				break;
-			}
-			ck->xip_owner[pg] = ino;
-			if (valid < ps && !all_zero(img->base + off + valid, ps - valid))
+			/* After a read-write mount readers zero those bytes. */
+			if (!img->rw && valid < ps && !all_zero(img->base + off + valid, ps - valid))
 				problem(ck, ino, "page %llu: XIP page %llu not zero past the end of the file",
 					(unsigned long long)p, (unsigned long long)pg);
 			break;
@@ -722,8 +800,17 @@ static void check_clusters(struct ck *ck)
 		if (!c->valid)
 			continue;	/* reported when the table was read */
 		ck->st->clusters++;
-		iv[niv][0] = c->c.off;
-		iv[niv++][1] = c->c.clen;
+		/*
+		 * After a read-write mount a cluster no COMP entry names is
+		 * dead: its bytes may have been reused, so only its descriptor
+		 * is checked.
+		 */
+		if (!c->ino && img->rw) {
+			ck->st->dead_clusters++;
+		} else {
+			iv[niv][0] = c->c.off;
+			iv[niv++][1] = c->c.clen;
+		}
 		if (c->c.flags || c->c.reserved)
 			problem(ck, 0, "cluster %llu: flags or reserved field not zero",
 				(unsigned long long)i);
@@ -735,16 +822,30 @@ static void check_clusters(struct ck *ck)
 			problem(ck, 0, "cluster %llu: %u pages exceed the maximum cluster size",
 				(unsigned long long)i, c->c.pages);
 		if (!c->ino) {
-			problem(ck, 0, "cluster %llu: not used by any file", (unsigned long long)i);
+			if (!img->rw)
+				problem(ck, 0, "cluster %llu: not used by any file",
+					(unsigned long long)i);
 			continue;
 		}
-		if (c->refs != c->c.pages)
+		/* Live: its bytes are the pages it overlaps. */
+		for (uint64_t pg = c->c.off >> shift; pg <= (c->c.off + c->c.clen - 1) >> shift; pg++)
+			if (!claim_page(ck, pg, U_CLUSTER, c->ino, i))
+				break;
+		if (!img->rw && c->refs != c->c.pages)
 			problem(ck, c->ino, "cluster %llu: %u pages, but %u map entries use it",
 				(unsigned long long)i, c->c.pages, c->refs);
 		if (xipfs_inode_get(img, c->ino, &in))
 			continue;
 		fpages = xipfs_size_pages(img, in.size);
-		if (c->base + c->c.pages > fpages)
+		/*
+		 * A read-write mount may rewrite some of a cluster's pages
+		 * elsewhere, truncate the file inside it or grow it past it.
+		 */
+		if (img->rw) {
+			if (c->c.ulen <= ((uint32_t)(c->c.pages - 1) << shift))
+				problem(ck, c->ino, "cluster %llu: %u bytes leave its last page empty",
+					(unsigned long long)i, c->c.ulen);
+		} else if (c->base + c->c.pages > fpages)
 			problem(ck, c->ino, "cluster %llu: pages %llu..%llu beyond the end of the file",
 				(unsigned long long)i, (unsigned long long)c->base,
 				(unsigned long long)(c->base + c->c.pages - 1));
@@ -767,8 +868,9 @@ static void check_clusters(struct ck *ck)
 	}
 	/*
 	 * Compressed data: clusters don't overlap, and the rest of the
-	 * compressed area is zero.  (After a read-write mount some clusters
-	 * live in the free area, which follows it: the sort keeps them last.)
+	 * compressed area is zero.  After a read-write mount only live
+	 * clusters must not overlap, anywhere in the data region; the bytes
+	 * between them may be anything.
 	 */
 	qsort(iv, niv, sizeof(*iv), cmp_u64pair);
 	pos = 0;	/* the furthest end of a cluster so far */
@@ -778,14 +880,14 @@ static void check_clusters(struct ck *ck)
 		if (iv[i][0] < pos)
 			problem(ck, 0, "compressed data of two clusters overlap at offset %llu",
 				(unsigned long long)iv[i][0]);
-		else if (iv[i][0] > from && iv[i][0] <= comp_end)
+		else if (!img->rw && iv[i][0] > from && iv[i][0] <= comp_end)
 			check_zero_range(ck, from, iv[i][0] - from, "compressed area gap");
 		if (iv[i][0] + iv[i][1] > pos)
 			pos = iv[i][0] + iv[i][1];
 	}
 	if (pos < sb->comp_off)
 		pos = sb->comp_off;
-	if (pos < comp_end)
+	if (!img->rw && pos < comp_end)
 		check_zero_range(ck, pos, comp_end - pos, "compressed area tail");
 	free(iv);
 }
@@ -799,7 +901,7 @@ static void check_unused_xip(struct ck *ck)
 	if (sb->state & XIPFS_STATE_META_MODIFIED)
 		return;
 	for (uint64_t pg = sb->xip_off >> shift; pg < (sb->xip_off + sb->xip_size) >> shift; pg++)
-		if (!ck->xip_owner[pg] && !all_zero(ck->img->base + (pg << shift), 1ULL << shift)) {
+		if (ck->use[pg].kind == U_FREE && !all_zero(ck->img->base + (pg << shift), 1ULL << shift)) {
 			problem(ck, 0, "XIP page %llu is used by no file but not zero",
 				(unsigned long long)pg);
 			return;
@@ -817,8 +919,8 @@ uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opt
 	ck.n = img->sb.inode_count;
 	ck.is = calloc(ck.n, sizeof(*ck.is));
 	ck.cs = calloc(img->sb.cluster_count ? img->sb.cluster_count : 1, sizeof(*ck.cs));
-	ck.xip_owner = calloc(npages, sizeof(*ck.xip_owner));
-	if (!ck.is || !ck.cs || !ck.xip_owner) {
+	ck.use = calloc(npages, sizeof(*ck.use));
+	if (!ck.is || !ck.cs || !ck.use) {
 		problem(&ck, 0, "out of memory");
 		goto out;
 	}
@@ -843,6 +945,11 @@ uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opt
 	}
 	check_clusters(&ck);
 	check_unused_xip(&ck);
+	for (uint64_t pg = img->data_off >> img->sb.page_shift; pg < npages; pg++) {
+		stats->data_pages++;
+		if (ck.use[pg].kind == U_FREE)
+			stats->free_pages++;
+	}
 	add_extent(&ck, img->sb.inode_off, (uint64_t)ck.n * XIPFS_INODE_SIZE, 0, M_INODES);
 	add_extent(&ck, img->sb.cluster_off, img->sb.cluster_count * XIPFS_CLUSTER_SIZE, 0,
 		   M_CLUSTERS);
@@ -860,7 +967,7 @@ out:
 	}
 	free(ck.is);
 	free(ck.cs);
-	free(ck.xip_owner);
+	free(ck.use);
 	free(ck.ext);
 	return stats->errors;
 }

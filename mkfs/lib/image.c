@@ -218,6 +218,24 @@ static int validate_sb(struct xipfs_image *img)
 		return fail(img, "free area size %llu not a multiple of the page size",
 			    (unsigned long long)sb->free_size);
 	img->meta_end = sb->meta_off + sb->meta_size;
+	img->rw = sb->state & XIPFS_STATE_META_MODIFIED;
+	img->data_off = sb->xip_off;
+	/*
+	 * After a read-write mount the data region [s_xip_off, s_image_size)
+	 * is one pool of pages: it must hold the compressed and free areas
+	 * and stay clear of the metadata, even when the XIP area is empty.
+	 */
+	if (img->rw) {
+		if (sb->xip_off < img->meta_end)
+			return fail(img, "data region (XIP area offset %llu) starts inside the metadata area [%llu, +%llu)",
+				    (unsigned long long)sb->xip_off,
+				    (unsigned long long)sb->meta_off,
+				    (unsigned long long)sb->meta_size);
+		for (int i = 2; i < 4; i++)
+			if (areas[i].size && areas[i].off < sb->xip_off)
+				return fail(img, "%s area starts before the data region (XIP area offset %llu)",
+					    areas[i].name, (unsigned long long)sb->xip_off);
+	}
 
 	if (sb->inode_count < 2)
 		return fail(img, "inode count %u: no root inode", sb->inode_count);
@@ -541,6 +559,63 @@ int xipfs_read_link(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	return 0;
 }
 
+bool xipfs_xip_page_ok(const struct xipfs_image *img, uint64_t off)
+{
+	const struct xipfs_sb *sb = &img->sb;
+
+	if (img->rw)
+		return xipfs_range_in(off, img->page_size, img->data_off,
+				      sb->image_size - img->data_off);
+	return xipfs_range_in(off, img->page_size, sb->xip_off, sb->xip_size);
+}
+
+int xipfs_map_locate(struct xipfs_image *img, const struct xipfs_inode_info *in,
+		     bool *moved, uint64_t *pages)
+{
+	const struct xipfs_sb *sb = &img->sb;
+	uint64_t bytes = (uint64_t)in->map_cap * 8, ps = img->page_size, np;
+
+	if (!S_ISREG(in->mode))
+		return fail(img, "inode %u is not a regular file", in->ino);
+	*moved = false;
+	*pages = 0;
+	if (xipfs_range_in(in->data, bytes, sb->meta_off, sb->meta_size))
+		return 0;
+	/* A read-write mount may move a map to whole pages of the data region. */
+	if (!img->rw || in->data < img->data_off || in->data >= sb->image_size)
+		return fail(img, "inode %u: page map [%llu, +%u entries) outside the metadata area%s",
+			    in->ino, (unsigned long long)in->data, in->map_cap,
+			    img->rw ? " and the data region" : "");
+	if (in->data % ps)
+		return fail(img, "inode %u: page map at offset %llu in the data region is not page-aligned",
+			    in->ino, (unsigned long long)in->data);
+	np = (bytes + ps - 1) / ps;
+	if (!xipfs_range_in(in->data, np * ps, img->data_off, sb->image_size - img->data_off))
+		return fail(img, "inode %u: page map [%llu, +%llu pages) runs past the end of the image (%llu bytes)",
+			    in->ino, (unsigned long long)in->data, (unsigned long long)np,
+			    (unsigned long long)sb->image_size);
+	*moved = true;
+	*pages = np;
+	return 0;
+}
+
+int xipfs_map_entry(struct xipfs_image *img, const struct xipfs_inode_info *in,
+		    uint64_t idx, uint64_t *pte)
+{
+	uint64_t np;
+	bool moved;
+	int ret;
+
+	ret = xipfs_map_locate(img, in, &moved, &np);
+	if (ret)
+		return ret;
+	if (idx >= in->map_cap)
+		return fail(img, "inode %u: page map entry %llu beyond its capacity %u", in->ino,
+			    (unsigned long long)idx, in->map_cap);
+	*pte = ld64(img->base + in->data + idx * 8);
+	return 0;
+}
+
 int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
 		  uint64_t pgno, uint64_t *pte)
 {
@@ -555,12 +630,7 @@ int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	if (pages > in->map_cap)
 		return fail(img, "inode %u: page map capacity %u < %llu pages", in->ino,
 			    in->map_cap, (unsigned long long)pages);
-	if (!xipfs_range_in(in->data, (uint64_t)in->map_cap * 8,
-			    img->sb.meta_off, img->sb.meta_size))
-		return fail(img, "inode %u: page map [%llu, +%u entries) outside the metadata area",
-			    in->ino, (unsigned long long)in->data, in->map_cap);
-	*pte = ld64(img->base + in->data + pgno * 8);
-	return 0;
+	return xipfs_map_entry(img, in, pgno, pte);
 }
 
 int xipfs_cluster_get(struct xipfs_image *img, uint64_t index,
@@ -595,13 +665,19 @@ int xipfs_cluster_get(struct xipfs_image *img, uint64_t index,
 	if (c->alg == XIPFS_COMP_NONE && c->clen != c->ulen)
 		return fail(img, "cluster %llu: stored cluster with compressed length %u != %u",
 			    (unsigned long long)index, c->clen, c->ulen);
-	/* A read-write mount writes new clusters into the free area. */
-	if (c->clen == 0 ||
-	    (!xipfs_range_in(c->off, c->clen, img->sb.comp_off, img->sb.comp_size) &&
-	     !((img->sb.state & XIPFS_STATE_META_MODIFIED) &&
-	       xipfs_range_in(c->off, c->clen, img->sb.free_off, img->sb.free_size))))
+	/* A read-write mount may write new clusters anywhere in the data region. */
+	if (img->rw) {
+		if (c->clen == 0 ||
+		    !xipfs_range_in(c->off, c->clen, img->data_off,
+				    img->sb.image_size - img->data_off))
+			return fail(img, "cluster %llu: data [%llu, +%u) outside the data region",
+				    (unsigned long long)index, (unsigned long long)c->off,
+				    c->clen);
+	} else if (c->clen == 0 ||
+		   !xipfs_range_in(c->off, c->clen, img->sb.comp_off, img->sb.comp_size)) {
 		return fail(img, "cluster %llu: data [%llu, +%u) outside the compressed area",
 			    (unsigned long long)index, (unsigned long long)c->off, c->clen);
+	}
 	return 0;
 }
 
@@ -669,16 +745,16 @@ int xipfs_read_page(struct xipfs_image *img, const struct xipfs_inode_info *in,
 		return 0;
 	case XIPFS_PTE_TYPE_XIP: {
 		uint64_t pg = e & ((1ULL << 56) - 1), off;
-		bool in_free = img->sb.state & XIPFS_STATE_META_MODIFIED;
 
-		if (pg > (img->sb.image_size >> shift))
+		if (pg >= (img->sb.image_size >> shift))
 			return fail(img, "inode %u page %llu: XIP page %llu beyond the image",
 				    in->ino, (unsigned long long)pgno, (unsigned long long)pg);
 		off = pg << shift;
-		if (!xipfs_range_in(off, ps, img->sb.xip_off, img->sb.xip_size) &&
-		    !(in_free && xipfs_range_in(off, ps, img->sb.free_off, img->sb.free_size)))
-			return fail(img, "inode %u page %llu: XIP page %llu outside the XIP area",
-				    in->ino, (unsigned long long)pgno, (unsigned long long)pg);
+		if (!xipfs_xip_page_ok(img, off))
+			return fail(img, "inode %u page %llu: XIP page %llu outside the %s",
+				    in->ino, (unsigned long long)pgno, (unsigned long long)pg,
+				    img->rw ? "data region" : "XIP area");
+		/* Past the end of the file the page may hold anything (rw). */
 		memcpy(buf, img->base + off, valid);
 		memset((uint8_t *)buf + valid, 0, ps - valid);
 		return 0;

@@ -95,6 +95,13 @@ struct xipfs_image {
 	struct xipfs_sb sb;
 	uint32_t page_size;
 	uint64_t meta_end;	/* sb.meta_off + sb.meta_size */
+	/*
+	 * After a read-write mount (sb.state has META_MODIFIED): XIP pages,
+	 * clusters and page maps may lie anywhere in the data region,
+	 * [data_off, sb.image_size) (data_off = sb.xip_off).
+	 */
+	bool rw;
+	uint64_t data_off;
 	/* s_free_size of an image without FREE_SPACE (sb.free_* are then 0). */
 	uint64_t ignored_free_size;
 	/* One decompressed cluster, so that sequential reads cost O(size). */
@@ -150,9 +157,24 @@ int xipfs_resolve(struct xipfs_image *img, const char *path, uint32_t *ino);
 int xipfs_read_link(struct xipfs_image *img, const struct xipfs_inode_info *inode,
 		    const char **target, size_t *len);
 
+/*
+ * Where a regular file's page map is: in the metadata area (*moved false),
+ * or, after a read-write mount, in whole pages of the data region (*moved
+ * true; *pages of them from i_data).  -EUCLEAN if neither.
+ */
+int xipfs_map_locate(struct xipfs_image *img, const struct xipfs_inode_info *inode,
+		     bool *moved, uint64_t *pages);
+/*
+ * Raw page map entry idx < i_map_cap, also past the end of the file (where
+ * readers ignore it: it reads as a hole).
+ */
+int xipfs_map_entry(struct xipfs_image *img, const struct xipfs_inode_info *inode,
+		    uint64_t idx, uint64_t *pte);
 /* Page map entry pgno of a regular file (pgno < pages). */
 int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_inode_info *inode,
 		  uint64_t pgno, uint64_t *pte);
+/* Is the page at image offset off a page the XIP entries may name? */
+bool xipfs_xip_page_ok(const struct xipfs_image *img, uint64_t off);
 /* Cluster descriptor, fields validated against the layout. */
 int xipfs_cluster_get(struct xipfs_image *img, uint64_t index,
 		      struct xipfs_cluster_info *c);
@@ -185,6 +207,12 @@ struct xipfs_check_stats {
 	uint64_t pages, xip_pages, comp_pages, holes, tails;
 	uint64_t clusters, cluster_bytes;
 	bool crc_checked;		/* false when META_MODIFIED */
+	/* Non-zero page map entries past the end of a file (ignored). */
+	uint64_t stale_entries;
+	/* Data region pages, and those no XIP entry, map or live cluster uses. */
+	uint64_t data_pages, free_pages;
+	/* After a read-write mount: maps moved to the data region, dead clusters. */
+	uint64_t moved_maps, dead_clusters;
 };
 
 /* Returns the number of problems (also in stats->errors). */

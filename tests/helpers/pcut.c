@@ -3,7 +3,7 @@
  * pcut: page writes to be cut by a power failure, and their check.
  *
  *   pcut init FILE NPAGES
- *   pcut write [-s SEED] [-f EVERY] [-n COUNT] FILE
+ *   pcut write [-s SEED] [-f EVERY] [-p MS] [-n COUNT] FILE
  *   pcut verify [-s SEED] [-g GEN] [-v] FILE [NPAGES]
  *
  * Every page pcut writes is stamped: a header (magic, checksum, page
@@ -16,8 +16,10 @@
  *
  * write loops until killed (or COUNT writes): generation g = 1, 2, ...
  * goes with pwrite() to page index number g of the sequence the seed
- * gives, as a whole page; every EVERY writes (default 4) it fsyncs and
- * then prints "synced G" (G: the newest generation the fsync covered).
+ * gives, as a whole page; every EVERY writes (default 4) it fsyncs, and
+ * at most every MS milliseconds (default 25; 0: after every fsync) and
+ * after the last write it prints "synced G": G is the newest generation
+ * that an fsync has covered.
  * It starts with "pcut: write seed S, N pages".
  *
  * verify checks that every page is either original (generation 0) or an
@@ -180,18 +182,20 @@ static int cmd_init(int argc, char **argv)
 
 static int cmd_write(int argc, char **argv)
 {
-	uint64_t seed = 0, every = 4, count = 0, npages, gen;
+	uint64_t seed = 0, every = 4, count = 0, npages, gen, ms = 25;
+	struct timespec last = { 0, 0 }, now;
 	unsigned char *page = malloc(pagesz);
 	struct stat st;
 	struct seq q;
 	char line[64];
 	int opt, fd, len;
 
-	while ((opt = getopt(argc, argv, "s:f:n:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:f:n:p:")) != -1) {
 		switch (opt) {
 		case 's': seed = strtoull(optarg, NULL, 0); break;
 		case 'f': every = strtoull(optarg, NULL, 0); break;
 		case 'n': count = strtoull(optarg, NULL, 0); break;
+		case 'p': ms = strtoull(optarg, NULL, 0); break;
 		default: return -1;
 		}
 	}
@@ -228,6 +232,11 @@ static int cmd_write(int argc, char **argv)
 				fprintf(stderr, "pcut: fsync: %s\n", strerror(errno));
 				return 1;
 			}
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			if (gen != count && (now.tv_sec - last.tv_sec) * 1000 +
+			    (now.tv_nsec - last.tv_nsec) / 1000000 < (int64_t)ms)
+				continue;
+			last = now;
 			len = snprintf(line, sizeof(line), "synced %" PRIu64 "\n", gen);
 			if (write(1, line, len) != len)
 				return 2;
@@ -390,7 +399,7 @@ int main(int argc, char **argv)
 	if (rc < 0) {
 		rc = 2;
 		fprintf(stderr, "usage: pcut init FILE NPAGES\n"
-			"       pcut write [-s SEED] [-f EVERY] [-n COUNT] FILE\n"
+			"       pcut write [-s SEED] [-f EVERY] [-p MS] [-n COUNT] FILE\n"
 			"       pcut verify [-s SEED] [-g GEN] [-v] FILE [NPAGES]\n");
 	}
 	return rc;

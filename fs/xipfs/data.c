@@ -388,4 +388,6 @@ const struct address_space_operations xipfs_aops = {
 	.dirty_folio	= filemap_dirty_folio,
 	.invalidate_folio = xipfs_invalidate_folio,
 	.release_folio	= xipfs_release_folio,
+	/* Moves the private data (a writeback reservation) along. */
+	.migrate_folio	= filemap_migrate_folio,
 };

@@ -32,6 +32,7 @@ struct cluster_state {
 	uint32_t ino;		/* owner (0: unused) */
 	uint32_t refs;
 	uint64_t base;		/* file page of index 0 */
+	uint64_t used;		/* SHARED: bit i set when a map entry names page i */
 	bool valid;
 	struct xipfs_cluster_info c;
 };
@@ -729,6 +730,14 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 					(unsigned long long)cl);
 				break;
 			}
+			if (c->valid && (c->c.flags & XIPFS_CLUSTER_SHARED)) {
+				/* Any file page may name any page of it. */
+				if (!c->ino)
+					c->ino = ino;
+				c->used |= 1ULL << idx;
+				c->refs++;
+				break;
+			}
 			if (idx > p) {
 				problem(ck, ino, "page %llu: cluster index %u before the start of the file",
 					(unsigned long long)p, idx);
@@ -780,6 +789,29 @@ static int cmp_u64pair(const void *a, const void *b)
 	return x[0] < y[0] ? -1 : x[0] > y[0];
 }
 
+/* A shared cluster: every page is named by some map entry. */
+static void check_shared_cluster(struct ck *ck, uint64_t i, struct cluster_state *c)
+{
+	unsigned int shift = ck->img->sb.page_shift;
+	uint64_t all = c->c.pages >= 64 ? ~0ULL : (1ULL << c->c.pages) - 1;
+
+	if (!ck->img->rw && c->used != all)
+		problem(ck, c->ino, "shared cluster %llu: page %u used by no file",
+			(unsigned long long)i, __builtin_ctzll(~c->used & all));
+	if (c->c.ulen <= ((uint32_t)(c->c.pages - 1) << shift))
+		problem(ck, c->ino, "cluster %llu: %u bytes leave its last page empty",
+			(unsigned long long)i, c->c.ulen);
+	if (!(ck->opts && ck->opts->skip_data)) {
+		const uint8_t *data;
+		uint32_t ulen;
+
+		if (xipfs_cluster_load(ck->img, i, &data, &ulen))
+			accessor_problem(ck, c->ino);
+		else
+			ck->st->cluster_bytes += ulen;
+	}
+}
+
 static void check_clusters(struct ck *ck)
 {
 	struct xipfs_image *img = ck->img;
@@ -811,7 +843,8 @@ static void check_clusters(struct ck *ck)
 			iv[niv][0] = c->c.off;
 			iv[niv++][1] = c->c.clen;
 		}
-		if (c->c.flags || c->c.reserved)
+		if ((c->c.flags & ~(sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS ?
+				    XIPFS_CLUSTER_SHARED : 0)) || c->c.reserved)
 			problem(ck, 0, "cluster %llu: flags or reserved field not zero",
 				(unsigned long long)i);
 		if (c->c.alg != XIPFS_COMP_NONE && !(sb->comp_algs & (1U << c->c.alg)))
@@ -831,6 +864,10 @@ static void check_clusters(struct ck *ck)
 		for (uint64_t pg = c->c.off >> shift; pg <= (c->c.off + c->c.clen - 1) >> shift; pg++)
 			if (!claim_page(ck, pg, U_CLUSTER, c->ino, i))
 				break;
+		if (c->c.flags & XIPFS_CLUSTER_SHARED) {
+			check_shared_cluster(ck, i, c);
+			continue;
+		}
 		if (!img->rw && c->refs != c->c.pages)
 			problem(ck, c->ino, "cluster %llu: %u pages, but %u map entries use it",
 				(unsigned long long)i, c->c.pages, c->refs);

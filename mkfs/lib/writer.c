@@ -21,6 +21,9 @@
  *    i_map_cap = pages + max(pages / 4, 16), rounded up to 8 entries.
  *  - s_uuid is a 128-bit hash (two CRC-64s) of the whole image with
  *    s_uuid and s_checksum zero, marked as an RFC 9562 version 8 UUID.
+ *  - With fragments, shared clusters follow all other clusters (in the
+ *    table and in the compressed area); their pieces are in packing
+ *    order (writer_data.c), and no page is tail-packed.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -450,6 +453,8 @@ static void fill_sb(struct xipfs_super_block *sb, const struct xw_tree *t,
 	}
 	if (d->tails_len)
 		incompat |= XIPFS_FEATURE_INCOMPAT_TAIL;
+	if (d->shared_clusters)
+		incompat |= XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS;
 	sb->s_feature_incompat = htole32(incompat);
 	if (o->free_space)
 		sb->s_feature_compat = htole32(XIPFS_FEATURE_COMPAT_FREE_SPACE);
@@ -533,6 +538,10 @@ static int assemble(struct xw_tree *t, const struct xw_options *o,
 	st->image_size = L.image_size;
 	st->clusters = d->ncl;
 	st->stored_clusters = d->stored_clusters;
+	st->shared_clusters = d->shared_clusters;
+	st->frag_pieces = d->npieces;
+	st->frag_dups = d->frag_dups;
+	st->frag_pages = d->frag_pages;
 	st->comp_in = d->comp_in;
 	st->comp_out = d->comp_out;
 	st->inodes = t->ninodes - 1;
@@ -604,7 +613,7 @@ out:
 int xw_write_image(struct xw_tree *t, const struct xw_options *o,
 		   const char *image, struct xw_stats *st)
 {
-	struct xw_data d = { .o = o, .xip_fd = -1, .comp_fd = -1 };
+	struct xw_data d = { .o = o, .xip_fd = -1, .comp_fd = -1, .frag_fd = -1 };
 	char *dup = strdup(image), *dir, path[4096];
 	uint64_t nfiles = 0, done = 0, nbytes = 0, done_bytes = 0;
 	double last = 0;
@@ -627,6 +636,11 @@ int xw_write_image(struct xw_tree *t, const struct xw_options *o,
 	d.comp_fd = tmpfile_in(dir, "xipfs-comp", path, sizeof(path), false);
 	if (d.comp_fd < 0)
 		goto out;
+	if (o->fragments) {
+		d.frag_fd = tmpfile_in(dir, "xipfs-frag", path, sizeof(path), false);
+		if (d.frag_fd < 0)
+			goto out;
+	}
 	for (uint32_t i = 1; i < t->ninodes; i++)
 		if (S_ISREG(t->inodes[i]->mode)) {
 			nfiles++;
@@ -665,6 +679,8 @@ out:
 		close(d.xip_fd);
 	if (d.comp_fd >= 0)
 		close(d.comp_fd);
+	if (d.frag_fd >= 0)
+		close(d.frag_fd);
 	free(dup);
 	return ret;
 }

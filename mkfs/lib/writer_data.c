@@ -183,8 +183,22 @@ static int retire_one(struct xw_data *d)
 		d->comp_in += j->ulen;
 		d->comp_out += clen;
 	}
-	for (unsigned int i = 0; i < j->npages; i++)
-		j->in->map[j->first + i] = XIPFS_PTE_COMP(idx, i);
+	if (j->shared) {
+		d->cl[idx].c_flags = htole16(XIPFS_CLUSTER_SHARED);
+		d->shared_clusters++;
+		for (size_t k = j->p0; k < j->p1; k++) {
+			struct xw_piece *p = &d->pieces[d->order[k]];
+
+			if (p->dup != SIZE_MAX)
+				continue;
+			p->cl = idx;
+			for (unsigned int i = 0; i < p->npages; i++)
+				p->in->map[p->first + i] = XIPFS_PTE_COMP(idx, p->cpage + i);
+		}
+	} else {
+		for (unsigned int i = 0; i < j->npages; i++)
+			j->in->map[j->first + i] = XIPFS_PTE_COMP(idx, i);
+	}
 	return comp_write(d, data, clen);
 }
 
@@ -204,6 +218,292 @@ static void submit(struct xw_data *d)
 	pthread_cond_signal(&d->work_cv);
 	pthread_mutex_unlock(&d->mu);
 	d->cur = NULL;
+}
+
+/*
+ * Fragments.  A run of compressed pages shorter than a cluster (a small
+ * file, the last partial cluster of a larger one, or a run cut short by a
+ * hole or an XIP page) is a piece.  With o->fragments, pieces are kept
+ * aside until every file is read, then sorted so that similar data sits
+ * together and packed, each starting on a page boundary, into shared
+ * clusters of up to the cluster size.  A piece never spans two clusters,
+ * so reading one costs one decompression.  Identical pieces are stored
+ * once.
+ */
+enum {
+	KIND_ELF, KIND_AR, KIND_SCRIPT, KIND_TEXT, KIND_BINARY, KIND_PACKED,
+	KIND_NONE,
+};
+
+/* A class of the file from its first bytes (NULL: page 0 is a hole). */
+static unsigned int file_kind(const unsigned char *p, size_t len)
+{
+	static const struct { const char *magic; size_t len; } packed[] = {
+		{ "\x1f\x8b", 2 }, { "\xfd" "7zXZ", 5 }, { "\x28\xb5\x2f\xfd", 4 },
+		{ "BZh", 3 }, { "PK\x03\x04", 4 }, { "\x89PNG", 4 },
+		{ "\xff\xd8\xff", 3 }, { "\x04\x22\x4d\x18", 4 },
+	};
+	size_t n = len < 256 ? len : 256;
+
+	if (!p)
+		return KIND_NONE;
+	if (len >= 4 && !memcmp(p, "\x7f" "ELF", 4))
+		return KIND_ELF;
+	if (len >= 7 && !memcmp(p, "!<arch>", 7))
+		return KIND_AR;
+	if (len >= 2 && p[0] == '#' && p[1] == '!')
+		return KIND_SCRIPT;
+	for (size_t i = 0; i < sizeof(packed) / sizeof(packed[0]); i++)
+		if (len >= packed[i].len && !memcmp(p, packed[i].magic, packed[i].len))
+			return KIND_PACKED;
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 && p[i] != '\n' && p[i] != '\t' && p[i] != '\r')
+			return KIND_BINARY;
+	return KIND_TEXT;
+}
+
+/* The last name suffix with a non-digit: "so" for libz.so.1.2.13. */
+static void file_ext(const char *path, char ext[8])
+{
+	const char *base = strrchr(path, '/'), *best = NULL, *p;
+
+	base = base ? base + 1 : path;
+	for (p = strchr(base + 1, '.'); p; p = strchr(p + 1, '.')) {
+		size_t l = strcspn(p + 1, ".");
+
+		if (l && strspn(p + 1, "0123456789") < l)
+			best = p + 1;
+	}
+	memset(ext, 0, 8);
+	if (best)
+		memcpy(ext, best, strcspn(best, ".") < 7 ? strcspn(best, ".") : 7);
+}
+
+static int pread_all(int fd, void *buf, size_t len, uint64_t off, const char *what)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xw_error("reading %s: %s", what, n < 0 ? strerror(errno) : "short read");
+			return -1;
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* Keep the job being filled as a piece instead of compressing it. */
+static int save_piece(struct xw_data *d, unsigned int kind)
+{
+	struct xw_job *j = d->cur;
+	struct xw_piece *p;
+	uint64_t off = d->frag_size;
+	const unsigned char *b = j->in_buf;
+	size_t len = j->ulen;
+
+	if (d->npieces == d->pieces_cap) {
+		size_t cap = d->pieces_cap ? d->pieces_cap * 2 : 1024;
+
+		p = realloc(d->pieces, cap * sizeof(*p));
+		if (!p) {
+			xw_error("out of memory");
+			return -1;
+		}
+		d->pieces = p;
+		d->pieces_cap = cap;
+	}
+	while (len) {
+		ssize_t n = pwrite(d->frag_fd, b, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xw_error("writing fragments: %s", n < 0 ? strerror(errno) : "short write");
+			return -1;
+		}
+		b += n;
+		off += n;
+		len -= n;
+	}
+	p = &d->pieces[d->npieces++];
+	memset(p, 0, sizeof(*p));
+	p->in = j->in;
+	p->first = j->first;
+	p->foff = d->frag_size;
+	p->ulen = j->ulen;
+	p->npages = j->npages;
+	p->kind = kind;
+	p->dup = SIZE_MAX;
+	p->hash[0] = crc64_ecma_refl(0, j->in_buf, j->ulen);
+	p->hash[1] = crc64_iso_refl(0, j->in_buf, j->ulen);
+	file_ext(j->in->path, p->ext);
+	d->frag_size += j->ulen;
+	d->frag_pages += j->npages;
+	d->cur = NULL;		/* the job slot stays free */
+	return 0;
+}
+
+/* The run in d->cur is complete: compress it, or keep it as a piece. */
+static int end_run(struct xw_data *d, unsigned int kind)
+{
+	size_t cpages = 1U << (d->o->cluster_shift - d->o->page_shift);
+
+	if (d->o->fragments && d->cur->npages < cpages)
+		return save_piece(d, kind);
+	submit(d);
+	return 0;
+}
+
+/*
+ * Packing order: by class of file (ELF, archives, scripts, text, other
+ * binary, already compressed), whole files before the ends of larger
+ * ones, then by name suffix, then by path (directory, then name).
+ */
+static int piece_cmp(const void *a, const void *b, void *arg)
+{
+	const struct xw_data *d = arg;
+	const struct xw_piece *x = &d->pieces[*(const size_t *)a];
+	const struct xw_piece *y = &d->pieces[*(const size_t *)b];
+	int c;
+
+	if (x->kind != y->kind)
+		return x->kind < y->kind ? -1 : 1;
+	if ((x->first > 0) != (y->first > 0))
+		return x->first > 0 ? 1 : -1;
+	c = strcmp(x->ext, y->ext);
+	if (c)
+		return c;
+	c = strcmp(x->in->path, y->in->path);
+	if (c)
+		return c;
+	if (x->in->ino != y->in->ino)
+		return x->in->ino < y->in->ino ? -1 : 1;
+	return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* By content, then packing position: the first of equal pieces leads. */
+static int hash_cmp(const void *a, const void *b, void *arg)
+{
+	const struct xw_data *d = arg;
+	const size_t *x = a, *y = b;
+	const struct xw_piece *p = &d->pieces[d->order[*x]];
+	const struct xw_piece *q = &d->pieces[d->order[*y]];
+
+	if (p->hash[0] != q->hash[0])
+		return p->hash[0] < q->hash[0] ? -1 : 1;
+	if (p->hash[1] != q->hash[1])
+		return p->hash[1] < q->hash[1] ? -1 : 1;
+	if (p->ulen != q->ulen)
+		return p->ulen < q->ulen ? -1 : 1;
+	if (p->npages != q->npages)
+		return p->npages < q->npages ? -1 : 1;
+	return *x < *y ? -1 : *x > *y;
+}
+
+/* Mark pieces identical to one placed earlier (bytes compared). */
+static int find_dups(struct xw_data *d, unsigned char *a, unsigned char *b)
+{
+	size_t *pos = malloc(d->npieces * sizeof(*pos));
+
+	if (!pos) {
+		xw_error("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < d->npieces; i++)
+		pos[i] = i;
+	qsort_r(pos, d->npieces, sizeof(*pos), hash_cmp, d);
+	for (size_t i = 0, lead = 0; i < d->npieces; i++) {
+		struct xw_piece *p = &d->pieces[d->order[pos[i]]];
+		struct xw_piece *l = &d->pieces[d->order[pos[lead]]];
+
+		if (i == lead || p->hash[0] != l->hash[0] || p->hash[1] != l->hash[1] ||
+		    p->ulen != l->ulen || p->npages != l->npages) {
+			lead = i;
+			continue;
+		}
+		if (pread_all(d->frag_fd, a, p->ulen, p->foff, "fragments") ||
+		    pread_all(d->frag_fd, b, l->ulen, l->foff, "fragments")) {
+			free(pos);
+			return -1;
+		}
+		if (memcmp(a, b, p->ulen)) {
+			lead = i;	/* a hash collision: keep both */
+			continue;
+		}
+		p->dup = d->order[pos[lead]];
+		d->frag_dups++;
+	}
+	free(pos);
+	return 0;
+}
+
+static int pack_fragments(struct xw_data *d)
+{
+	unsigned int shift = d->o->page_shift;
+	size_t page = (size_t)1 << shift, cpages = 1U << (d->o->cluster_shift - shift);
+	struct xw_job *j = NULL;
+	int ret;
+
+	d->order = malloc(d->npieces * sizeof(*d->order));
+	if (!d->order) {
+		xw_error("out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < d->npieces; i++)
+		d->order[i] = i;
+	qsort_r(d->order, d->npieces, sizeof(*d->order), piece_cmp, d);
+	{
+		unsigned char *a = malloc(page << (d->o->cluster_shift - shift));
+		unsigned char *b = malloc(page << (d->o->cluster_shift - shift));
+
+		ret = a && b ? find_dups(d, a, b) : (xw_error("out of memory"), -1);
+		free(a);
+		free(b);
+		if (ret)
+			return ret;
+	}
+	j = NULL;
+	for (size_t k = 0; k <= d->npieces; k++) {
+		struct xw_piece *p = k < d->npieces ? &d->pieces[d->order[k]] : NULL;
+
+		if (p && p->dup != SIZE_MAX)
+			continue;
+		if (j && (!p || j->npages + p->npages > cpages)) {
+			j->p1 = k;
+			d->cur = j;
+			submit(d);
+			j = NULL;
+		}
+		if (!p)
+			break;
+		if (!j) {
+			j = next_job(d);
+			if (!j)
+				return -1;
+			j->in = NULL;
+			j->first = 0;
+			j->npages = 0;
+			j->ulen = 0;
+			j->tail_cand = false;
+			j->shared = true;
+			j->p0 = k;
+		}
+		p->cpage = j->npages;
+		if (pread_all(d->frag_fd, j->in_buf + ((size_t)j->npages << shift), p->ulen,
+			      p->foff, "fragments"))
+			return -1;
+		j->ulen = ((size_t)j->npages << shift) + p->ulen;
+		j->npages += p->npages;
+		memset(j->in_buf + j->ulen, 0, ((size_t)j->npages << shift) - j->ulen);
+	}
+	return 0;
 }
 
 int xw_data_start(struct xw_data *d)
@@ -249,6 +549,8 @@ int xw_data_finish(struct xw_data *d, bool ok)
 
 	if (ok && d->cur)
 		submit(d);
+	if (!ret && d->npieces)
+		ret = pack_fragments(d);
 	while (!ret && d->retired < d->submitted)
 		ret = retire_one(d);
 	if (d->nthreads) {
@@ -265,6 +567,16 @@ int xw_data_finish(struct xw_data *d, bool ok)
 	if (!ret && d->wlen) {
 		ret = write_all(d->comp_fd, d->wbuf, d->wlen, "compressed data");
 		d->wlen = 0;
+	}
+	/* Duplicate pieces use their original's pages. */
+	for (size_t i = 0; !ret && i < d->npieces; i++) {
+		struct xw_piece *p = &d->pieces[i], *o;
+
+		if (p->dup == SIZE_MAX)
+			continue;
+		o = &d->pieces[p->dup];
+		for (unsigned int k = 0; k < p->npages; k++)
+			p->in->map[p->first + k] = XIPFS_PTE_COMP(o->cl, o->cpage + k);
 	}
 	return ret;
 }
@@ -287,6 +599,8 @@ void xw_data_free(struct xw_data *d)
 	free(d->page_buf);
 	free(d->cl);
 	free(d->tails);
+	free(d->pieces);
+	free(d->order);
 }
 
 /* Where a file's bytes come from. */
@@ -371,6 +685,7 @@ int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in)
 	struct src s = { .fd = -1, .size = in->size, .path = in->path };
 	uint64_t data_start = 0, data_end = 0;
 	struct stat st;
+	unsigned int kind = 0;
 	int ret = -1;
 
 	in->npages = (in->size + page - 1) >> shift;
@@ -460,9 +775,11 @@ int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in)
 			memset(d->page_buf + len, 0, page - len);
 			hole = page_is_zero(d->page_buf, page);
 		}
+		if (pg == 0)
+			kind = file_kind(hole ? NULL : d->page_buf, len);
 		if (hole || in_ranges(in, pg)) {
-			if (d->cur)
-				submit(d);
+			if (d->cur && end_run(d, kind))
+				goto out;
 			if (hole) {
 				in->map[pg] = 0;
 				continue;
@@ -484,14 +801,15 @@ int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in)
 			d->cur->first = pg;
 			d->cur->npages = 0;
 			d->cur->ulen = 0;
+			d->cur->shared = false;
 		}
 		memcpy(d->cur->in_buf + ((size_t)d->cur->npages << shift), d->page_buf, len);
 		d->cur->ulen = ((size_t)d->cur->npages << shift) + len;
 		d->cur->npages++;
 		/* Only a lone partial last page may become a tail. */
 		d->cur->tail_cand = d->cur->npages == 1 && len < page;
-		if (d->cur->npages == cpages || pg + 1 == in->npages)
-			submit(d);
+		if ((d->cur->npages == cpages || pg + 1 == in->npages) && end_run(d, kind))
+			goto out;
 	}
 	if (in->src == XW_SRC_PATH) {
 		if (fstat(s.fd, &st) || (uint64_t)st.st_size != in->size ||

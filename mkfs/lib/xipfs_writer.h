@@ -37,12 +37,19 @@ struct xw_options {
 	int verbose;			/* 0, 1 (-v) */
 	bool quiet;
 	bool progress;			/* progress line on stderr */
+	/*
+	 * Pack small files and the last partial cluster of larger files
+	 * (any run of compressed pages shorter than a cluster) into shared
+	 * clusters (INCOMPAT_SHARED_CLUSTERS).
+	 */
+	bool fragments;
 };
 
 struct xw_stats {
 	uint64_t inodes, files, dirs, symlinks, specials, hardlinks;
 	uint64_t data_pages, xip_pages, comp_pages, hole_pages, tail_pages;
 	uint64_t clusters, stored_clusters;
+	uint64_t shared_clusters, frag_pieces, frag_dups, frag_pages;
 	uint64_t comp_in, comp_out;	/* bytes into and out of the compressor */
 	uint64_t meta_size, image_size;
 };

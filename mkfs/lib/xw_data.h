@@ -15,9 +15,26 @@ struct xw_job {
 	unsigned int npages;
 	size_t ulen;
 	bool tail_cand;
+	bool shared;			/* pieces order[p0..p1) (not dups) */
+	size_t p0, p1;
 	unsigned char *in_buf, *out_buf;
 	size_t clen;			/* 0: not compressible enough */
 	int done;
+};
+
+/* A fragment: pages [first, first + npages) of in, ulen bytes. */
+struct xw_piece {
+	struct xw_inode *in;
+	uint64_t first;
+	uint64_t foff;			/* in frag_fd */
+	uint64_t hash[2];		/* of the bytes, to find duplicates */
+	uint64_t cl;			/* shared cluster, once placed */
+	size_t dup;			/* identical earlier piece, or SIZE_MAX */
+	uint32_t ulen;
+	uint16_t npages;
+	uint8_t cpage;			/* first page inside the cluster */
+	uint8_t kind;			/* sort class, from the file's first bytes */
+	char ext[8];			/* sort key: "so", "py", ... or "" */
 };
 
 struct xw_data {
@@ -37,6 +54,18 @@ struct xw_data {
 	unsigned int comp_algs;
 	uint64_t stored_clusters, comp_in, comp_out;
 
+	/*
+	 * Fragments (o->fragments): runs of compressed pages shorter than a
+	 * cluster, kept in frag_fd until every file is read, then packed into
+	 * shared clusters.
+	 */
+	int frag_fd;
+	uint64_t frag_size;
+	struct xw_piece *pieces;
+	size_t npieces, pieces_cap;
+	size_t *order;			/* pieces in packing order */
+	uint64_t shared_clusters, frag_dups, frag_pages;
+
 	pthread_t *threads;
 	int nthreads;
 	struct xw_job *jobs;
@@ -52,6 +81,7 @@ int xw_data_start(struct xw_data *d);
 /* Map one regular file's pages; XIP entries are area-relative page
  * numbers and TAIL entries offsets into d->tails until laid out. */
 int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in);
+/* Pack the fragments (if any), retire everything and flush. */
 int xw_data_finish(struct xw_data *d, bool ok);
 void xw_data_free(struct xw_data *d);
 

@@ -21,6 +21,7 @@
 enum {
 	OPT_XIP = 256, OPT_ALL_ROOT, OPT_FORCE_UID, OPT_FORCE_GID, OPT_EXCLUDE,
 	OPT_PAGE_SIZE, OPT_FREE_SPACE, OPT_TAR, OPT_HELP, OPT_VERSION,
+	OPT_FRAGMENTS,
 };
 
 static const struct option longopts[] = {
@@ -35,6 +36,8 @@ static const struct option longopts[] = {
 	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
 	{ "page-size", required_argument, NULL, OPT_PAGE_SIZE },
 	{ "free-space", required_argument, NULL, OPT_FREE_SPACE },
+	{ "extended", required_argument, NULL, 'E' },
+	{ "fragments", no_argument, NULL, OPT_FRAGMENTS },
 	{ "label", required_argument, NULL, 'L' },
 	{ "tar", no_argument, NULL, OPT_TAR },
 	{ "jobs", required_argument, NULL, 'j' },
@@ -59,6 +62,11 @@ static void usage(FILE *f)
 "                                none, all, list:FILE (\"PATH [FIRST[-LAST],...]\")\n"
 "      --page-size=SIZE        4K (default), 8K, 16K, 32K or 64K\n"
 "      --free-space=SIZE       room for read-write mounts\n"
+"  -E, --extended=OPT[,OPT]    fragments: pack small files and the ends of\n"
+"                                larger ones into shared clusters (smaller\n"
+"                                images; the kernel driver cannot read them\n"
+"                                yet); nofragments (default)\n"
+"      --fragments             the same as -E fragments\n"
 "  -T, --timestamp=SECONDS     every inode's mtime and the build time\n"
 "                              (default: SOURCE_DATE_EPOCH clamps mtimes; else\n"
 "                              the build time is the newest mtime)\n"
@@ -145,7 +153,7 @@ int main(int argc, char **argv)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	o.workers = ncpu > 0 ? (ncpu > 64 ? 64 : (int)ncpu) : 1;
-	while ((c = getopt_long(argc, argv, "z:C:T:D:L:j:qv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "z:C:T:D:L:E:j:qv", longopts, NULL)) != -1) {
 		long long v;
 		uint64_t sz;
 
@@ -247,6 +255,29 @@ int main(int argc, char **argv)
 		case OPT_TAR:
 			tar = true;
 			break;
+		case OPT_FRAGMENTS:
+			o.fragments = true;
+			break;
+		case 'E': {
+			char *opts = strdup(optarg), *tok, *save = NULL;
+
+			if (!opts)
+				goto out;
+			for (tok = strtok_r(opts, ",", &save); tok;
+			     tok = strtok_r(NULL, ",", &save)) {
+				if (!strcmp(tok, "fragments")) {
+					o.fragments = true;
+				} else if (!strcmp(tok, "nofragments") || !strcmp(tok, "^fragments")) {
+					o.fragments = false;
+				} else {
+					ret = bad("-E: unknown extended option '%s' (fragments, nofragments)", tok);
+					free(opts);
+					goto out;
+				}
+			}
+			free(opts);
+			break;
+		}
 		case 'j':
 			if (parse_int(optarg, 1, 256, &v)) {
 				ret = bad("-j: '%s' is not a thread count (1..256)", optarg);
@@ -374,6 +405,12 @@ int main(int argc, char **argv)
 		       (unsigned long long)st.stored_clusters,
 		       (unsigned long long)st.comp_in, (unsigned long long)st.comp_out,
 		       st.comp_in ? 100.0 * st.comp_out / st.comp_in : 0.0);
+		if (o.fragments)
+			printf("  fragments: %llu pieces (%llu pages, %llu duplicates) in %llu shared clusters\n",
+			       (unsigned long long)st.frag_pieces,
+			       (unsigned long long)st.frag_pages,
+			       (unsigned long long)st.frag_dups,
+			       (unsigned long long)st.shared_clusters);
 		printf("  metadata %llu bytes, image %llu bytes\n",
 		       (unsigned long long)st.meta_size, (unsigned long long)st.image_size);
 	}

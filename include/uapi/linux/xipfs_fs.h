@@ -70,6 +70,12 @@
 
 #define XIPFS_FEATURE_INCOMPAT_CLUSTERS		0x00000001 /* compressed clusters */
 #define XIPFS_FEATURE_INCOMPAT_TAIL		0x00000002 /* tail-packed pages */
+/*
+ * Shared clusters (XIPFS_CLUSTER_SHARED): a cluster whose pages may belong
+ * to several files, and to several places of one file.  Not in
+ * XIPFS_FEATURE_INCOMPAT_ALL until the driver reads them.
+ */
+#define XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS	0x00000004
 #define XIPFS_FEATURE_INCOMPAT_ALL		(XIPFS_FEATURE_INCOMPAT_CLUSTERS | \
 						 XIPFS_FEATURE_INCOMPAT_TAIL)
 
@@ -167,6 +173,9 @@ struct xipfs_inode {
  *         page's index inside the cluster.  The cluster decompresses to
  *         c_ulen bytes that are the file's pages starting at
  *         (this page - index).
+ *         If the cluster has XIPFS_CLUSTER_SHARED, bits 48..55 are just
+ *         the page of the decompressed cluster that holds this file page,
+ *         with no relation to the file page's own index.
  *   TAIL  bits 0..47: byte offset of the page's data from s_meta_off (the
  *         data lies inside the metadata area), which holds min(page size, i_size - page offset) bytes; only the
  *         last page of a file may be TAIL.
@@ -210,6 +219,18 @@ struct xipfs_cluster {
 	__le16 c_flags;		/* zero */
 	__le32 c_reserved;	/* zero */
 };
+
+/*
+ * c_flags.  XIPFS_CLUSTER_SHARED (only with INCOMPAT_SHARED_CLUSTERS): the
+ * cluster's pages may belong to several files and to several places of
+ * one file (mkfs packs small files and the last partial cluster of larger
+ * files into such clusters, each piece starting on a page boundary of the
+ * decompressed cluster); a COMP entry's bits 48..55 name the page.  The
+ * c_ulen and c_pages rules are unchanged: c_pages pages once decompressed,
+ * zero past c_ulen, and c_ulen > (c_pages - 1) pages.  Bytes of a page
+ * past the end of the file that maps it are not part of that file.
+ */
+#define XIPFS_CLUSTER_SHARED	0x0001
 
 /*
  * Directory block, at the directory inode's i_data, i_size bytes long:

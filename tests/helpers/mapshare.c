@@ -15,10 +15,11 @@
  * Between the rounds both processes msync(MS_SYNC) their mappings.
  *
  * With -S (the mount's /sys/fs/xipfs/<id>), it also reports whether
- * pfn_mkwrite and page_mkwrite rose in each round (round 2: again, after
- * the msync) and whether writeback_pages rose with the msync and with
- * syncfs().  With -D KB, /proc/meminfo's Dirty must rise by at least KB
- * kB with round 2's stores and then fall by as much after syncfs().
+ * pfn_mkwrite and page_mkwrite rose in round 1, writeback_pages with the
+ * msync, and pfn_mkwrite again in round 2 (the msync must have write-
+ * protected the window PFNs again).  With -D KB, /proc/meminfo's Dirty
+ * must rise by at least KB kB with round 1's stores (page cache pages)
+ * and fall by as much with the msync.  The end is a syncfs().
  *
  * -c checks with read() that every page holds round 2's two stamps (and
  * so does a fresh mapping): after a remount, say.
@@ -304,52 +305,46 @@ int main(int argc, char **argv)
 
 	pfn0 = counter("pfn_mkwrite");
 	page0 = counter("page_mkwrite");
+	d0 = dirty_kb();
 	round_of_stores(1, map, fd, to[1], from[0]);
+	d1 = dirty_kb();
 	if (sysdir) {
 		rose("round 1", "pfn_mkwrite", pfn0);
 		rose("round 1", "page_mkwrite", page0);
+	}
+	if (dirty_min >= 0) {
+		if (d1 - d0 >= dirty_min) {
+			printf("round 1: Dirty rose by at least %lld kB\n", dirty_min);
+		} else {
+			printf("round 1: Dirty rose by %lld kB only (%lld -> %lld kB)\n",
+			       d1 - d0, d0, d1);
+			failed = 1;
+		}
 	}
 
 	wb0 = counter("writeback_pages");
 	if (msync(map, size, MS_SYNC))
 		die("msync");
 	tell(to[1], "s", 1, from[0]);
-	if (sysdir)
-		rose("msync", "writeback_pages", wb0);
-
-	pfn0 = counter("pfn_mkwrite");
-	page0 = counter("page_mkwrite");
-	d0 = dirty_kb();
-	round_of_stores(2, map, fd, to[1], from[0]);
-	d1 = dirty_kb();
-	if (sysdir) {
-		rose("round 2", "pfn_mkwrite", pfn0);
-		rose("round 2", "page_mkwrite", page0);
-	}
-	if (dirty_min >= 0) {
-		if (d1 - d0 >= dirty_min) {
-			printf("round 2: Dirty rose by at least %lld kB\n", dirty_min);
-		} else {
-			printf("round 2: Dirty rose by %lld kB only (%lld -> %lld kB)\n",
-			       d1 - d0, d0, d1);
-			failed = 1;
-		}
-	}
-	wb0 = counter("writeback_pages");
-	if (syncfs(fd))
-		die("syncfs");
 	d2 = dirty_kb();
 	if (sysdir)
-		rose("syncfs", "writeback_pages", wb0);
+		rose("msync", "writeback_pages", wb0);
 	if (dirty_min >= 0) {
 		if (d1 - d2 >= dirty_min) {
-			printf("syncfs: Dirty fell by at least %lld kB\n", dirty_min);
+			printf("msync: Dirty fell by at least %lld kB\n", dirty_min);
 		} else {
-			printf("syncfs: Dirty fell by %lld kB only (%lld -> %lld kB)\n",
+			printf("msync: Dirty fell by %lld kB only (%lld -> %lld kB)\n",
 			       d1 - d2, d1, d2);
 			failed = 1;
 		}
 	}
+
+	pfn0 = counter("pfn_mkwrite");
+	round_of_stores(2, map, fd, to[1], from[0]);
+	if (sysdir)
+		rose("round 2", "pfn_mkwrite", pfn0);
+	if (syncfs(fd))
+		die("syncfs");
 	tell(to[1], "q", 1, -1);
 	if (waitpid(pid, &status, 0) < 0)
 		die("waitpid");

@@ -141,28 +141,26 @@ static inline struct folio *xipfs_grab_folio_write(struct address_space *m,
 	return IS_ERR(folio) ? NULL : folio;
 }
 
-/* 6.3 made the id-mapping argument of setattr a struct mnt_idmap. */
+/* 6.3 made the id-mapping argument of setattr &c. a struct mnt_idmap. */
 #if XIPFS_KERNEL_BEFORE(6, 3)
-typedef struct user_namespace xipfs_idmap;
+#define xipfs_idmap	user_namespace
 #else
-typedef struct mnt_idmap xipfs_idmap;
+#define xipfs_idmap	mnt_idmap
 #endif
 
 /* 6.15: ->mkdir returns the dentry it made (or an error pointer). */
 #if XIPFS_KERNEL_BEFORE(6, 15)
-typedef int xipfs_mkdir_ret;
+#define XIPFS_MKDIR_RET		int
 #define XIPFS_MKDIR_ERR(err)	(err)
 #else
-typedef struct dentry *xipfs_mkdir_ret;
+#define XIPFS_MKDIR_RET		struct dentry *
 #define XIPFS_MKDIR_ERR(err)	ERR_PTR(err)
 #endif
 
 /* write_cache_pages() calls back with a page before 6.3, a folio since. */
-typedef int (*xipfs_writefolio_t)(struct folio *folio,
-				  struct writeback_control *wbc, void *data);
-
 struct xipfs_wcp {
-	xipfs_writefolio_t fn;
+	int (*fn)(struct folio *folio, struct writeback_control *wbc,
+		  void *data);
 	void *data;
 };
 
@@ -186,11 +184,9 @@ static inline int xipfs_wcp_one(struct folio *folio,
 
 static inline int xipfs_write_cache_pages(struct address_space *m,
 					  struct writeback_control *wbc,
-					  xipfs_writefolio_t fn, void *data)
+					  struct xipfs_wcp *w)
 {
-	struct xipfs_wcp w = { .fn = fn, .data = data };
-
-	return write_cache_pages(m, wbc, xipfs_wcp_one, &w);
+	return write_cache_pages(m, wbc, xipfs_wcp_one, w);
 }
 
 /* generic_file_splice_read() went away in 6.5; it used ->read_iter. */

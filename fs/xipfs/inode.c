@@ -43,7 +43,7 @@ static int xipfs_check_inode(struct super_block *sb, u64 ino,
 	}
 	switch (mode & S_IFMT) {
 	case S_IFREG:
-		/* The page map must cover i_size and sit in the metadata. */
+		/* The page map must cover i_size and sit where a map may be. */
 		if (size > (u64)cap << PAGE_SHIFT ||
 		    !xipfs_map_ok(sbi, data, cap)) {
 			xipfs_corrupt(sb, "inode %llu: bad page map (%u entries at %llu, size %llu)",

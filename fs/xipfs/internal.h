@@ -64,7 +64,7 @@ struct xipfs_stats {
 #define XIPFS_PAGE_OWNED	U16_MAX	/* an XIP page or a page of a map */
 
 struct xipfs_space {
-	spinlock_t lock;
+	spinlock_t lock;	/* all of the below */
 	u16 *users;		/* per data-region page: 0 free, OWNED, or live clusters */
 	u32 *cl_refs;		/* per cluster: COMP entries naming it */
 	u64 first;		/* page number of the data region's first page */
@@ -141,7 +141,7 @@ struct xipfs_inode_info {
 	/* REG: window pages written through shared mappings since the last sync */
 	struct xarray xip_dirty;
 	/* REG: i_size as on the medium: covers only data that is there */
-	spinlock_t size_lock;
+	spinlock_t size_lock;	/* disk_size and its store */
 	u64 disk_size;
 	struct inode vfs_inode;
 };
@@ -251,7 +251,7 @@ void xipfs_persist(void *addr, size_t len);
 void xipfs_store_entry(struct inode *inode, pgoff_t index, u64 e);
 void xipfs_store_inode(struct inode *inode);
 ssize_t xipfs_file_write_iter(struct kiocb *iocb, struct iov_iter *from);
-int xipfs_setattr(xipfs_idmap *idmap, struct dentry *dentry,
+int xipfs_setattr(struct xipfs_idmap *idmap, struct dentry *dentry,
 		  struct iattr *attr);
 long xipfs_fallocate(struct file *file, int mode, loff_t off, loff_t len);
 int xipfs_fsync(struct file *file, loff_t start, loff_t end, int datasync);

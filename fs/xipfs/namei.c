@@ -63,25 +63,26 @@ static int xipfs_no_dirop(struct inode *dir, const char *op)
 	return -EOPNOTSUPP;
 }
 
-static int xipfs_create(xipfs_idmap *idmap, struct inode *dir,
+static int xipfs_create(struct xipfs_idmap *idmap, struct inode *dir,
 			struct dentry *dentry, umode_t mode, bool excl)
 {
 	return xipfs_no_dirop(dir, "create");
 }
 
-static xipfs_mkdir_ret xipfs_mkdir(xipfs_idmap *idmap, struct inode *dir,
-				   struct dentry *dentry, umode_t mode)
+static XIPFS_MKDIR_RET xipfs_mkdir(struct xipfs_idmap *idmap,
+				   struct inode *dir, struct dentry *dentry,
+				   umode_t mode)
 {
 	return XIPFS_MKDIR_ERR(xipfs_no_dirop(dir, "mkdir"));
 }
 
-static int xipfs_mknod(xipfs_idmap *idmap, struct inode *dir,
+static int xipfs_mknod(struct xipfs_idmap *idmap, struct inode *dir,
 		       struct dentry *dentry, umode_t mode, dev_t rdev)
 {
 	return xipfs_no_dirop(dir, "mknod");
 }
 
-static int xipfs_symlink(xipfs_idmap *idmap, struct inode *dir,
+static int xipfs_symlink(struct xipfs_idmap *idmap, struct inode *dir,
 			 struct dentry *dentry, const char *target)
 {
 	return xipfs_no_dirop(dir, "symlink");
@@ -103,7 +104,7 @@ static int xipfs_rmdir(struct inode *dir, struct dentry *dentry)
 	return xipfs_no_dirop(dir, "rmdir");
 }
 
-static int xipfs_rename(xipfs_idmap *idmap, struct inode *old_dir,
+static int xipfs_rename(struct xipfs_idmap *idmap, struct inode *old_dir,
 			struct dentry *old_dentry, struct inode *new_dir,
 			struct dentry *new_dentry, unsigned int flags)
 {

@@ -41,6 +41,7 @@
 void xipfs_persist(void *addr, size_t len)
 {
 	arch_wb_cache_pmem(addr, len);
+	/* The write-backs (clwb) are weakly ordered: fence before the next store. */
 	wmb();
 }
 
@@ -581,7 +582,7 @@ static int xipfs_truncate(struct inode *inode, u64 size)
 	return 0;
 }
 
-int xipfs_setattr(xipfs_idmap *idmap, struct dentry *dentry,
+int xipfs_setattr(struct xipfs_idmap *idmap, struct dentry *dentry,
 		  struct iattr *attr)
 {
 	struct inode *inode = d_inode(dentry);
@@ -739,6 +740,7 @@ static void xipfs_sync_xip(struct inode *inode)
 		arch_wb_cache_pmem(sbi->virt + pg.off, PAGE_SIZE);
 		atomic64_inc(&sbi->stats.xip_synced);
 	}
+	/* All of those write-backs done before fsync returns. */
 	wmb();
 	up_write(&xi->map_sem);
 }
@@ -819,11 +821,12 @@ int xipfs_writepages(struct address_space *mapping,
 {
 	struct inode *inode = mapping->host;
 	struct xipfs_wb wb = { .inode = inode };
+	struct xipfs_wcp wcp = { .fn = xipfs_writeback_folio, .data = &wb };
 
 	if (!xipfs_rw(inode->i_sb))
 		return 0;
 	xipfs_sync_xip(inode);
-	return xipfs_write_cache_pages(mapping, wbc, xipfs_writeback_folio, &wb);
+	return xipfs_write_cache_pages(mapping, wbc, &wcp);
 }
 
 int xipfs_fsync(struct file *file, loff_t start, loff_t end, int datasync)

@@ -156,7 +156,7 @@ EOF
 chmod 755 "$stage/init"
 install -m 755 "$TOP/tests/lib/guest-init" "$stage/lib/xipfs/guest-init"
 install -m 755 "$TOP/tests/lib/guest-functions" "$stage/lib/xipfs/functions"
-for f in load_xipfs unload_xipfs load_phram kmemleak_scan window_dev; do
+for f in load_xipfs unload_xipfs load_phram kmemleak_scan window_dev mount_window window_sysfs; do
 	ln -s /lib/xipfs/functions "$stage/usr/local/bin/$f"
 done
 if [ -n "$script" ]; then

@@ -668,19 +668,16 @@ int xipfs_cluster_get(struct xipfs_image *img, uint64_t index,
 	if (c->alg == XIPFS_COMP_NONE && c->clen != c->ulen)
 		return fail(img, "cluster %llu: stored cluster with compressed length %u != %u",
 			    (unsigned long long)index, c->clen, c->ulen);
-	/* A read-write mount may write new clusters anywhere in the data region. */
-	if (img->rw) {
-		if (c->clen == 0 ||
-		    !xipfs_range_in(c->off, c->clen, img->data_off,
-				    img->sb.image_size - img->data_off))
-			return fail(img, "cluster %llu: data [%llu, +%u) outside the data region",
-				    (unsigned long long)index, (unsigned long long)c->off,
-				    c->clen);
-	} else if (c->clen == 0 ||
-		   !xipfs_range_in(c->off, c->clen, img->sb.comp_off, img->sb.comp_size)) {
-		return fail(img, "cluster %llu: data [%llu, +%u) outside the compressed area",
-			    (unsigned long long)index, (unsigned long long)c->off, c->clen);
-	}
+	/*
+	 * Clusters stay in the compressed area; a read-write mount may only
+	 * put new ones in the free area (as fs/xipfs/data.c reads them).
+	 */
+	if (c->clen == 0 ||
+	    (!xipfs_range_in(c->off, c->clen, img->sb.comp_off, img->sb.comp_size) &&
+	     !(img->rw && xipfs_range_in(c->off, c->clen, img->sb.free_off, img->sb.free_size))))
+		return fail(img, "cluster %llu: data [%llu, +%u) outside the compressed area%s",
+			    (unsigned long long)index, (unsigned long long)c->off, c->clen,
+			    img->rw ? " and the free area" : "");
 	return 0;
 }
 

@@ -871,7 +871,11 @@ static void test_rw(void)
 	img[off_clusters + 24 + 16] = 9;
 	expect_rw_problem("dead cluster descriptor", "cluster 1: unknown algorithm");
 	st64(off_clusters + 24, img_len);
-	expect_rw_problem("dead cluster bounds", "cluster 1: data");
+	expect_rw_problem("dead cluster bounds",
+			  "cluster 1: data [");
+	st64(off_clusters + 24, xip_off);
+	expect_rw_problem("cluster in the XIP area",
+			  "cluster 1: data [8192, +8202) outside the compressed area and the free area");
 	/* Two live clusters sharing bytes. */
 	st64(off_map_b, XIPFS_PTE_COMP(1, 0));
 	st64(off_clusters + 24, comp0_off);

@@ -454,6 +454,12 @@ static int xipfs_fill_super(struct super_block *sb, struct fs_context *fc)
 		err = super_setup_bdi(sb);
 		if (err)
 			return err;
+		/*
+		 * No readahead, as on MTD: it would put copies of window
+		 * pages in the page cache (see xipfs_file_open()).
+		 */
+		sb->s_bdi->ra_pages = 0;
+		sb->s_bdi->io_pages = 0;
 	}
 	if (!sb_rdonly(sb)) {
 		err = xipfs_enable_rw(sb);

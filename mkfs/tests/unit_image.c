@@ -850,6 +850,10 @@ static void test_rw(void)
 	st64(IN(2, i_data), (rw_free_pg + 1) * PS);
 	expect_rw_problem("map on an XIP page",
 			  "by the page map of /a (inode 2) and by XIP page 0 of /sub/b (inode 6)");
+	memcpy(img + comp_off, img + rw_free_pg * PS, 5 * 8);
+	st64(IN(2, i_data), comp_off);
+	expect_rw_problem("map on a live cluster",
+			  "by the page map of /a (inode 2) and by cluster 0 of /a (inode 2)");
 	st64(IN(6, i_data), rw_free_pg * PS);
 	expect_rw_problem("two maps on a page",
 			  "by the page map of /a (inode 2) and by the page map of /sub/b (inode 6)");

@@ -184,16 +184,27 @@ static int retire_one(struct xw_data *d)
 		d->comp_out += clen;
 	}
 	if (j->shared) {
+		/* Pages [0, npages) of the stream of pieces from (p0, off0). */
+		size_t k = j->p0;
+		unsigned int off = j->off0, cp = 0;
+
 		d->cl[idx].c_flags = htole16(XIPFS_CLUSTER_SHARED);
 		d->shared_clusters++;
-		for (size_t k = j->p0; k < j->p1; k++) {
+		while (cp < j->npages) {
 			struct xw_piece *p = &d->pieces[d->order[k]];
+			unsigned int n = p->npages - off;
 
-			if (p->dup != SIZE_MAX)
+			if (p->dup != SIZE_MAX) {
+				k++;
 				continue;
-			p->cl = idx;
-			for (unsigned int i = 0; i < p->npages; i++)
-				p->in->map[p->first + i] = XIPFS_PTE_COMP(idx, p->cpage + i);
+			}
+			if (n > j->npages - cp)
+				n = j->npages - cp;
+			for (unsigned int i = 0; i < n; i++)
+				p->in->map[p->first + off + i] = XIPFS_PTE_COMP(idx, cp + i);
+			cp += n;
+			off = 0;
+			k++;
 		}
 	} else {
 		for (unsigned int i = 0; i < j->npages; i++)
@@ -227,8 +238,9 @@ static void submit(struct xw_data *d)
  * aside until every file is read, then sorted so that similar data sits
  * together and packed, each starting on a page boundary, into shared
  * clusters of up to the cluster size.  A piece never spans two clusters,
- * so reading one costs one decompression.  Identical pieces are stored
- * once.
+ * so reading one costs one decompression, unless o->frag_span: then each
+ * shared cluster but the last is full, and a piece may continue in the
+ * next one.  Identical pieces are stored once.
  */
 enum {
 	KIND_ELF, KIND_AR, KIND_SCRIPT, KIND_TEXT, KIND_BINARY, KIND_PACKED,
@@ -449,6 +461,8 @@ static int pack_fragments(struct xw_data *d)
 	unsigned int shift = d->o->page_shift;
 	size_t page = (size_t)1 << shift, cpages = 1U << (d->o->cluster_shift - shift);
 	struct xw_job *j = NULL;
+	unsigned char *pbuf;
+	bool span = d->o->frag_span;
 	int ret;
 
 	d->order = malloc(d->npieces * sizeof(*d->order));
@@ -469,41 +483,66 @@ static int pack_fragments(struct xw_data *d)
 		if (ret)
 			return ret;
 	}
-	j = NULL;
-	for (size_t k = 0; k <= d->npieces; k++) {
-		struct xw_piece *p = k < d->npieces ? &d->pieces[d->order[k]] : NULL;
-
-		if (p && p->dup != SIZE_MAX)
-			continue;
-		if (j && (!p || j->npages + p->npages > cpages)) {
-			j->p1 = k;
-			d->cur = j;
-			submit(d);
-			j = NULL;
-		}
-		if (!p)
-			break;
-		if (!j) {
-			j = next_job(d);
-			if (!j)
-				return -1;
-			j->in = NULL;
-			j->first = 0;
-			j->npages = 0;
-			j->ulen = 0;
-			j->tail_cand = false;
-			j->shared = true;
-			j->p0 = k;
-		}
-		p->cpage = j->npages;
-		if (pread_all(d->frag_fd, j->in_buf + ((size_t)j->npages << shift), p->ulen,
-			      p->foff, "fragments"))
-			return -1;
-		j->ulen = ((size_t)j->npages << shift) + p->ulen;
-		j->npages += p->npages;
-		memset(j->in_buf + j->ulen, 0, ((size_t)j->npages << shift) - j->ulen);
+	pbuf = malloc(page << (d->o->cluster_shift - shift));
+	if (!pbuf) {
+		xw_error("out of memory");
+		return -1;
 	}
+	for (size_t k = 0; k < d->npieces; k++) {
+		struct xw_piece *p = &d->pieces[d->order[k]];
+		unsigned int done = 0;
+
+		if (p->dup != SIZE_MAX)
+			continue;
+		if (pread_all(d->frag_fd, pbuf, p->ulen, p->foff, "fragments"))
+			goto fail;
+		memset(pbuf + p->ulen, 0, ((size_t)p->npages << shift) - p->ulen);
+		while (done < p->npages) {
+			unsigned int n = p->npages - done;
+
+			if (j && !span && j->npages + n > cpages) {
+				d->cur = j;
+				submit(d);
+				j = NULL;
+			}
+			if (!j) {
+				j = next_job(d);
+				if (!j)
+					goto fail;
+				j->in = NULL;
+				j->first = 0;
+				j->npages = 0;
+				j->ulen = 0;
+				j->tail_cand = false;
+				j->shared = true;
+				j->p0 = k;
+				j->off0 = done;
+			}
+			if (n > cpages - j->npages)
+				n = cpages - j->npages;
+			memcpy(j->in_buf + ((size_t)j->npages << shift), pbuf + ((size_t)done << shift),
+			       (size_t)n << shift);
+			j->npages += n;
+			done += n;
+			/* The data ends inside the last page of the piece. */
+			j->ulen = ((size_t)j->npages << shift) -
+				  (done == p->npages ? ((size_t)p->npages << shift) - p->ulen : 0);
+			if (j->npages == cpages) {
+				d->cur = j;
+				submit(d);
+				j = NULL;
+			}
+		}
+	}
+	if (j) {
+		d->cur = j;
+		submit(d);
+	}
+	free(pbuf);
 	return 0;
+fail:
+	free(pbuf);
+	return -1;
 }
 
 int xw_data_start(struct xw_data *d)
@@ -576,7 +615,7 @@ int xw_data_finish(struct xw_data *d, bool ok)
 			continue;
 		o = &d->pieces[p->dup];
 		for (unsigned int k = 0; k < p->npages; k++)
-			p->in->map[p->first + k] = XIPFS_PTE_COMP(o->cl, o->cpage + k);
+			p->in->map[p->first + k] = o->in->map[o->first + k];
 	}
 	return ret;
 }

@@ -43,6 +43,7 @@ struct xw_options {
 	 * clusters (INCOMPAT_SHARED_CLUSTERS).
 	 */
 	bool fragments;
+	bool frag_span;			/* a piece may continue in the next one */
 };
 
 struct xw_stats {

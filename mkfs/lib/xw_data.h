@@ -15,8 +15,9 @@ struct xw_job {
 	unsigned int npages;
 	size_t ulen;
 	bool tail_cand;
-	bool shared;			/* pieces order[p0..p1) (not dups) */
-	size_t p0, p1;
+	bool shared;			/* pages from page off0 of piece order[p0] on */
+	size_t p0;
+	unsigned int off0;
 	unsigned char *in_buf, *out_buf;
 	size_t clen;			/* 0: not compressible enough */
 	int done;
@@ -28,11 +29,9 @@ struct xw_piece {
 	uint64_t first;
 	uint64_t foff;			/* in frag_fd */
 	uint64_t hash[2];		/* of the bytes, to find duplicates */
-	uint64_t cl;			/* shared cluster, once placed */
 	size_t dup;			/* identical earlier piece, or SIZE_MAX */
 	uint32_t ulen;
 	uint16_t npages;
-	uint8_t cpage;			/* first page inside the cluster */
 	uint8_t kind;			/* sort class, from the file's first bytes */
 	char ext[8];			/* sort key: "so", "py", ... or "" */
 };

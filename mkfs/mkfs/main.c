@@ -65,7 +65,10 @@ static void usage(FILE *f)
 "  -E, --extended=OPT[,OPT]    fragments: pack small files and the ends of\n"
 "                                larger ones into shared clusters (smaller\n"
 "                                images; the kernel driver cannot read them\n"
-"                                yet); nofragments (default)\n"
+"                                yet); nofragments (default);\n"
+"                                span: with fragments, a piece may continue\n"
+"                                in the next shared cluster (fuller clusters;\n"
+"                                a read may decompress two); nospan (default)\n"
 "      --fragments             the same as -E fragments\n"
 "  -T, --timestamp=SECONDS     every inode's mtime and the build time\n"
 "                              (default: SOURCE_DATE_EPOCH clamps mtimes; else\n"
@@ -269,8 +272,12 @@ int main(int argc, char **argv)
 					o.fragments = true;
 				} else if (!strcmp(tok, "nofragments") || !strcmp(tok, "^fragments")) {
 					o.fragments = false;
+				} else if (!strcmp(tok, "span")) {
+					o.frag_span = true;
+				} else if (!strcmp(tok, "nospan") || !strcmp(tok, "^span")) {
+					o.frag_span = false;
 				} else {
-					ret = bad("-E: unknown extended option '%s' (fragments, nofragments)", tok);
+					ret = bad("-E: unknown extended option '%s' (fragments, nofragments, span, nospan)", tok);
 					free(opts);
 					goto out;
 				}

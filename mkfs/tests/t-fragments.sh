@@ -52,6 +52,11 @@ roundtrip "$src" frag-zlib-16kpage -E fragments -z zlib --page-size 16K
 roundtrip "$src" frag-free -E fragments --free-space 1M -z lz4
 roundtrip "$src" frag-xipall -E fragments --xip=all
 roundtrip "$src" nofrag -E fragments,nofragments
+# span: a piece may continue in the next shared cluster.
+roundtrip "$src" span -E fragments,span
+roundtrip "$src" span-16k -E fragments,span -C 16K -z zstd --xip=none
+roundtrip "$src" span-8k -E span,fragments -C 8K -z lz4 --xip=none
+roundtrip "$src" span-64kpage -E fragments,span --page-size 64K -C 256K -z zlib
 
 incompat() { "$DUMP" -s "$1" | sed -n 's/.*incompat 0x\([0-9a-f]*\).*/\1/p'; }
 shared_bit() { echo $(( 0x$(incompat "$1") & 4 )); }
@@ -88,9 +93,14 @@ m1=$("$DUMP" -m /dup/big1 "$tmp/frag.img" | tail -2 | head -1) m2=$("$DUMP" -m /
 "$MKFS" -E fragments --xip=none "$tmp/v.img" "$src" >"$tmp/log" || fail "mkfs -E fragments (summary)"
 grep -q 'fragments: [1-9][0-9]* pieces ([0-9]* pages, [1-9][0-9]* duplicates) in [1-9][0-9]* shared clusters' \
 	"$tmp/log" || fail "summary: $(cat "$tmp/log")"
+# With span every shared cluster but the last is full: fewer of them.
+"$MKFS" -E fragments,span --xip=none "$tmp/v.img" "$src" >"$tmp/log2" || fail "mkfs -E fragments,span (summary)"
+n1=$(sed -n 's/.* in \([0-9]*\) shared clusters.*/\1/p' "$tmp/log")
+n2=$(sed -n 's/.* in \([0-9]*\) shared clusters.*/\1/p' "$tmp/log2")
+[ -n "$n2" ] && [ "$n2" -lt "$n1" ] || fail "span: $n2 shared clusters, not fewer than $n1"
 
 # Reproducible: another run, and one thread instead of several.
-for opts in "-E fragments" "-E fragments -z zstd -C 16K --xip=none"; do
+for opts in "-E fragments" "-E fragments -z zstd -C 16K --xip=none" "-E fragments,span -C 16K"; do
 	"$MKFS" -q $opts "$tmp/r1.img" "$src" || fail "mkfs $opts"
 	"$MKFS" -q $opts "$tmp/r2.img" "$src" || fail "mkfs $opts (again)"
 	"$MKFS" -q -j 1 $opts "$tmp/r3.img" "$src" || fail "mkfs -j 1 $opts"

@@ -395,6 +395,12 @@ static int xipfs_untail(struct inode *inode, u64 size)
 	if (!size)
 		return 0;
 	index = (size - 1) >> PAGE_SHIFT;
+	down_read(&xi->map_sem);
+	err = xipfs_entry(inode, index, &e, &pg);
+	up_read(&xi->map_sem);
+	if (err || pg.type != XIPFS_PTE_TYPE_TAIL)
+		return err;
+	/* Writeback may replace it meanwhile: checked again below. */
 	err = xipfs_space_alloc(sb, 1, false, &pgno);
 	if (err)
 		return err;
@@ -417,36 +423,86 @@ static int xipfs_untail(struct inode *inode, u64 size)
 
 /*
  * The bytes of the last page past EOF @size must read as zeros once the
- * file grows over them: a shared mapping may have stored there.
+ * file grows over them: a shared mapping may have stored there, and a
+ * truncation to inside the page left the medium's copy as it was.  An
+ * XIP page is zeroed in place (those bytes are past EOF); a cached page
+ * in its folio, which is dirtied so that the medium gets it too.
  */
-static void xipfs_zero_past_eof(struct inode *inode, u64 size)
+/* Zero the window page of @size's last page past @size, if it is XIP. */
+static int xipfs_zero_xip_tail(struct inode *inode, u64 size,
+			       struct xipfs_page *pg)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(inode->i_sb);
 	struct xipfs_inode_info *xi = XIPFS_I(inode);
 	size_t off = size & ~PAGE_MASK;
+	int err;
+	u64 e;
+
+	down_read(&xi->map_sem);
+	err = xipfs_entry(inode, size >> PAGE_SHIFT, &e, pg);
+	if (!err && pg->type == XIPFS_PTE_TYPE_XIP) {
+		memset(sbi->virt + pg->off + off, 0, PAGE_SIZE - off);
+		xipfs_persist(sbi->virt + pg->off + off, PAGE_SIZE - off);
+	}
+	up_read(&xi->map_sem);
+	return err;
+}
+
+static int xipfs_zero_past_eof(struct inode *inode, u64 size)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(inode->i_sb);
+	size_t off = size & ~PAGE_MASK;
 	pgoff_t index = size >> PAGE_SHIFT;
 	struct xipfs_page pg;
 	struct folio *folio;
-	u64 e;
+	bool cached;
+	int err;
 
 	if (!off)
-		return;
-	folio = xipfs_cached_folio(inode->i_mapping, index);
-	if (folio) {
+		return 0;
+	err = xipfs_zero_xip_tail(inode, size, &pg);
+	if (err || pg.type == XIPFS_PTE_TYPE_HOLE)
+		return err;
+	cached = pg.type != XIPFS_PTE_TYPE_XIP || !sbi->xip;
+	folio = cached ? xipfs_grab_folio_write(inode->i_mapping, index) :
+			 xipfs_cached_folio(inode->i_mapping, index);
+	if (!folio)
+		return cached ? -ENOMEM : 0;
+	if (!cached)
 		folio_lock(folio);
-		if (folio->mapping == inode->i_mapping &&
-		    folio_test_uptodate(folio))
-			folio_zero_range(folio, off, PAGE_SIZE - off);
-		folio_unlock(folio);
-		folio_put(folio);
+	if (folio->mapping != inode->i_mapping)
+		goto unlock;
+	if (!folio_test_uptodate(folio)) {
+		if (!cached)
+			goto unlock;
+		err = xipfs_read_folio_locked(inode, folio);
+		if (err)
+			goto unlock;
+		folio_mark_uptodate(folio);
 	}
-	down_read(&xi->map_sem);
-	if (!xipfs_entry(inode, index, &e, &pg) &&
-	    pg.type == XIPFS_PTE_TYPE_XIP) {
-		memset(sbi->virt + pg.off + off, 0, PAGE_SIZE - off);
-		xipfs_persist(sbi->virt + pg.off + off, PAGE_SIZE - off);
+	folio_zero_range(folio, off, PAGE_SIZE - off);
+	if (cached || folio_test_dirty(folio)) {
+		if (!folio_test_private(folio)) {
+			err = xipfs_space_reserve(inode->i_sb);
+			if (err)
+				goto unlock;
+			folio_attach_private(folio, inode);
+		}
+		folio_mark_dirty(folio);
 	}
-	up_read(&xi->map_sem);
+unlock:
+	folio_unlock(folio);
+	folio_put(folio);
+	/*
+	 * A compressed or tail page keeps the old bytes on the medium until
+	 * written back: do that before the size that would expose them.
+	 */
+	if (!err && cached)
+		err = filemap_write_and_wait_range(inode->i_mapping,
+						   (loff_t)index << PAGE_SHIFT,
+						   ((loff_t)index << PAGE_SHIFT) +
+						   PAGE_SIZE - 1);
+	return err;
 }
 
 ssize_t xipfs_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
@@ -474,8 +530,11 @@ ssize_t xipfs_file_write_iter(struct kiocb *iocb, struct iov_iter *from)
 		if (ret)
 			goto out;
 	}
-	if (iocb->ki_pos + iov_iter_count(from) > old_size)
-		xipfs_zero_past_eof(inode, old_size);
+	if (iocb->ki_pos + iov_iter_count(from) > old_size) {
+		ret = xipfs_zero_past_eof(inode, old_size);
+		if (ret)
+			goto out;
+	}
 
 	while (iov_iter_count(from)) {
 		loff_t pos = iocb->ki_pos;
@@ -558,24 +617,30 @@ static int xipfs_truncate(struct inode *inode, u64 size)
 		err = xipfs_map_grow(inode, DIV_ROUND_UP(size, PAGE_SIZE));
 		if (!err && size > round_up(old, PAGE_SIZE))
 			err = xipfs_untail(inode, old);
+		if (!err)
+			err = xipfs_zero_past_eof(inode, old);
 		if (err)
 			return err;
-		xipfs_zero_past_eof(inode, old);
 		i_size_write(inode, size);
 		xipfs_set_disk_size(inode, size);
 		return 0;
 	}
-	/* The partial last page keeps its head; its tail must read as zeros. */
-	if (size & ~PAGE_MASK) {
-		err = xipfs_zero_partial(inode, size,
-					 min_t(u64, old, round_up(size, PAGE_SIZE)));
-		if (err)
-			return err;
-	}
+	/*
+	 * The partial last page keeps its head; its bytes past the new EOF
+	 * are zeroed in the page cache by truncate_pagecache(), and on the
+	 * medium when the file grows over them again (xipfs_zero_past_eof()),
+	 * so shrinking needs no space.
+	 */
 	filemap_invalidate_lock(mapping);
 	i_size_write(inode, size);
 	xipfs_set_disk_size(inode, size);
 	truncate_pagecache(inode, size);
+	/* What a mapping of the last page shows past EOF: zeros. */
+	if (size & ~PAGE_MASK) {
+		struct xipfs_page pg;
+
+		xipfs_zero_xip_tail(inode, size, &pg);
+	}
 	xipfs_drop_entries(inode, DIV_ROUND_UP(size, PAGE_SIZE),
 			   DIV_ROUND_UP(old, PAGE_SIZE), true);
 	filemap_invalidate_unlock(mapping);
@@ -664,10 +729,10 @@ long xipfs_fallocate(struct file *file, int mode, loff_t off, loff_t len)
 		err = xipfs_map_grow(inode, DIV_ROUND_UP(end, PAGE_SIZE));
 		if (!err && end > round_up(size, PAGE_SIZE))
 			err = xipfs_untail(inode, size);
+		if (!err && end > size)
+			err = xipfs_zero_past_eof(inode, size);
 		if (err)
 			goto out;
-		if (end > size)
-			xipfs_zero_past_eof(inode, size);
 		/* Holes inside EOF become pages; then EOF moves over new ones. */
 		err = xipfs_alloc_range(inode, off >> PAGE_SHIFT,
 					DIV_ROUND_UP(min(end, size), PAGE_SIZE));

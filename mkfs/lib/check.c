@@ -195,7 +195,14 @@ static bool claim_page(struct ck *ck, uint64_t pg, uint8_t kind, uint32_t ino, u
 /* Report a failed accessor: its message names the structure. */
 static void accessor_problem(struct ck *ck, uint32_t ino)
 {
-	problem(ck, ino, "%s", xipfs_image_error(ck->img));
+	const char *msg = xipfs_image_error(ck->img);
+	char pre[24];
+	int n = snprintf(pre, sizeof(pre), "inode %u: ", ino);
+
+	/* problem() names the inode already. */
+	if (ino && n > 0 && !strncmp(msg, pre, (size_t)n))
+		msg += n;
+	problem(ck, ino, "%s", msg);
 }
 
 static void add_extent(struct ck *ck, uint64_t off, uint64_t len, uint32_t ino, int kind)

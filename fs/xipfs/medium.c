@@ -150,7 +150,21 @@ static void xipfs_mtd_point(struct super_block *sb)
 		return;
 	if (retlen < sbi->image_size || !virt) {
 		mtd_unpoint(sb->s_mtd, 0, retlen);
-		return;
+		/*
+		 * mtdram's memory is vmalloc()ed: physically contiguous only
+		 * in pieces, but one virtual range.  Take that, without PFNs.
+		 */
+		phys = 0;
+		retlen = 0;
+		virt = NULL;
+		err = mtd_point(sb->s_mtd, 0, sbi->image_size, &retlen, &virt,
+				NULL);
+		if (err)
+			return;
+		if (retlen < sbi->image_size || !virt) {
+			mtd_unpoint(sb->s_mtd, 0, retlen);
+			return;
+		}
 	}
 	sbi->virt = virt;
 	sbi->pointed = retlen;

@@ -12,7 +12,7 @@
 set -u
 H=$PWD
 PATH=$H:$PATH
-. ./params			# REPS RAM_REPS EXEC_REPS KERNEL
+. ./params			# REPS RAM_REPS EXEC_REPS KERNEL RW_REPS RW_XIPFS RW_EXT4
 note() { echo "# $*"; }
 R() { echo "R $*"; }
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
@@ -37,6 +37,7 @@ while read -r name kind where fstype; do
 		modprobe -q "$fstype" 2>/dev/null
 		src=/dev/pmem$pmem_next opts=ro,dax
 		pmem_next=$((pmem_next + 1))
+		[ "$fstype" != ext4 ] || ext4_pmem=$src
 		if [ ! -b "$src" ]; then
 			R "$name" skip "no $src (pmem: memmap=SIZE!ADDR)"
 			continue
@@ -175,4 +176,71 @@ for r in $(seq 1 "$REPS"); do
 done
 for n in "${names[@]}"; do umount "/m/$n" || note "umount $n failed"; done
 rm -rf /tmp/lim
+
+# Read-write rows, after every read-only mount is gone: xipfs rw in the
+# window (a fresh copy of the image each repetition, written through a
+# phram MTD device over the window), ext4 -o dax on the pmem device the
+# read-only ext4 used (a fresh copy too), and tmpfs.  The same files on
+# each (bench/mkrwimages); rwbench does the writes and prints KEY=VALUE.
+RW_COUNTERS="pfn_mkwrite page_mkwrite writeback_pages xip_synced write_cow write_inplace free_pages clusters"
+rw_mount() {	# NAME: a fresh copy mounted rw at /m/NAME
+	local n=$1 m=/m/$1 wd
+	mkdir -p "$m"
+	case $n in
+	xipfs-rw)
+		[ "$(grep -c xipfs /proc/filesystems)" != 0 ] || load_xipfs >/dev/null 2>&1
+		wd=$(load_phram >/dev/null 2>&1 && window_dev) || { note "$n: no phram device over the window"; return 1; }
+		dd if="/dev/$RW_XIPFS" of="$wd" bs=1M status=none || { note "$n: cannot copy into the window"; return 1; }
+		rmmod phram 2>/dev/null
+		mount -t xipfs -o rw,physaddr=$XIPFS_WINDOW_ADDR none "$m" ;;
+	ext4-dax-rw)
+		[ -b "$rw_pmem" ] || { note "$n: no pmem device"; return 1; }
+		dd if="/dev/$RW_EXT4" of="$rw_pmem" bs=1M oflag=direct status=none || return 1
+		mount -t ext4 -o dax "$rw_pmem" "$m" ;;
+	tmpfs-rw)
+		mount -t tmpfs -o size=256m tmpfs "$m" && cp -p /tmp/rwsrc/*.bin "$m/" ;;
+	esac
+}
+rw_test() {
+	local n=$1 m=/m/$1 S="" a=() out f
+	if ! err=$(rw_mount "$n" 2>&1); then
+		R "$n" skip "cannot mount rw: $err"
+		return
+	fi
+	case $n in xipfs-rw)
+		S=/sys/fs/xipfs/phys:${XIPFS_WINDOW_ADDR#0x}
+		a=(-S "$S") ;;
+	esac
+	[ "$r" != 1 ] || note "$n: $(grep " $m " /proc/mounts)"
+	drop
+	out=$(rwbench "${a[@]}" seq "$m/xip.bin" 16) && R "$n" rw_seq_xip "$out" || note "$n: seq xip.bin failed"
+	out=$(rwbench "${a[@]}" seq "$m/zw.bin" 16) && R "$n" rw_seq_z "$out" || note "$n: seq zw.bin failed"
+	out=$(rwbench "${a[@]}" append "$m/grow.bin" 16) && R "$n" rw_append "$out" || note "$n: append failed"
+	out=$(rwbench "${a[@]}" rand "$m/xip.bin" 256) && R "$n" rw_rand "$out" || note "$n: rand failed"
+	drop
+	out=$(rwbench "${a[@]}" mmap "$m/xip.bin" 16) && R "$n" rw_mmap_xip "$out" || note "$n: mmap xip.bin failed"
+	drop
+	out=$(rwbench "${a[@]}" mmap "$m/zc.bin" 16) && R "$n" rw_mmap_z "$out" || note "$n: mmap zc.bin failed"
+	if [ -n "$S" ] && [ "$r" = 1 ]; then
+		out=
+		for f in $RW_COUNTERS; do out="$out $f=$(cat "$S/$f")"; done
+		note "$n: sysfs after the rows:$out"
+	fi
+	sync
+	umount "$m" || note "umount $m failed"
+}
+if [ "${RW_REPS:-0}" -gt 0 ] && [ -n "${RW_XIPFS:-}" ]; then
+	[ -z "${XIPFS_WINDOW_ADDR:-}" ] && [ -f /xipfs/env ] && . /xipfs/env
+	modprobe -q ext4 2>/dev/null
+	rw_pmem=${ext4_pmem:-/dev/pmem$pmem_next}
+	mkdir -p /tmp/rwsrc
+	mount -t ext4 -o ro,noload "/dev/$RW_EXT4" /tmp/rwsrc || note "cannot mount /dev/$RW_EXT4 for tmpfs's copy"
+	rw_names="xipfs-rw ext4-dax-rw tmpfs-rw"
+	for r in $(seq 1 "$RW_REPS"); do
+		order=$(printf '%s\n' $rw_names | shuf)
+		note "rw repetition $r: $(echo $order)"
+		for n in $order; do rw_test "$n"; done
+	done
+	umount /tmp/rwsrc
+fi
 exit 0

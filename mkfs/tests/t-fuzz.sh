@@ -22,6 +22,11 @@ for opts in "-z lz4 --xip=none" "-z zstd --xip=all" "-z zlib --xip=none -C 4K" \
 	n=$((n + 1))
 	"$MKFS" -q $opts "$tmp/corpus/img$n" "$src" || fail "mkfs $opts"
 done
+# One as a read-write mount leaves it: a moved map, stale entries, unclean.
+"$MKFS" -q -z zlib --xip=none -C 4K --free-space=16K "$tmp/corpus/rw" "$src" || fail "mkfs rw"
+"$BUILD/tests/rwedit" "$tmp/corpus/rw" move-map /d/numbers -- shrink /d/numbers 5000 -- \
+	unclean || fail "rwedit"
+"$FSCK" -q "$tmp/corpus/rw" || fail "the read-write corpus image is not clean"
 
 # -seed: reproducible given the same corpus.  Reproducers are kept in
 # $BUILD/fuzz-artifacts (run: $FUZZ FILE).

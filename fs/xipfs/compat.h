@@ -15,6 +15,7 @@
 #include <linux/crc32c.h>
 #include <linux/splice.h>
 #include <linux/writeback.h>
+#include <linux/uio.h>
 
 /* The one version test; checkpatch's LINUX_VERSION_CODE warning is expected. */
 #define XIPFS_KERNEL_BEFORE(a, b)	\
@@ -45,15 +46,39 @@ static inline vm_fault_t xipfs_insert_pfn(struct vm_area_struct *vma,
 #endif
 }
 
-/* Make the read-only PTE of a window page writable in place. */
+/*
+ * Make the read-only PTE of a window page writable in place, from
+ * ->pfn_mkwrite, before the caller drops the lock that orders it against
+ * writeback's write-protect (so no store can slip past a sync).
+ *
+ * 6.12 unexported vmf_insert_mixed_mkwrite() (commit cd1e0dac3a3e, "mm:
+ * unexport vmf_insert_mixed_mkwrite").  Since, the same PTE is made by
+ * zapping the read-only one (in every shared mapping of that page: there is
+ * no exported per-VMA zap for VM_MIXEDMAP) and inserting the PFN with the
+ * VMA's writable protection: vm_page_prot is the write-notify (read-only)
+ * one, vm_get_page_prot(vm_flags) the one it was derived from.  A racing
+ * read fault may put a read-only PTE back in between; insert_pfn() then
+ * leaves it and the store faults again, into ->pfn_mkwrite again.  Returns
+ * VM_FAULT_NOPAGE as vmf_insert_mixed_mkwrite() does.  A PFN with a struct
+ * page (not expected for a window) is left to the core: returning 0 from
+ * ->pfn_mkwrite makes wp_pfn_shared() -> finish_mkwrite_fault() set the
+ * PTE writable after the caller's locks are gone.
+ */
 static inline vm_fault_t xipfs_insert_pfn_mkwrite(struct vm_area_struct *vma,
 						  unsigned long addr,
 						  unsigned long pfn)
 {
-#if XIPFS_KERNEL_BEFORE(6, 17)
+#if XIPFS_KERNEL_BEFORE(6, 12)
 	return vmf_insert_mixed_mkwrite(vma, addr, __pfn_to_pfn_t(pfn, PFN_DEV));
 #else
-	return vmf_insert_mixed_mkwrite(vma, addr, pfn);
+	/* Not pgprot_modify(): on x86 it needs cc_mask, not exported. */
+	pgprot_t prot = vm_get_page_prot(vma->vm_flags);
+
+	if (pfn_valid(pfn))
+		return 0;
+	unmap_mapping_pages(vma->vm_file->f_mapping,
+			    linear_page_index(vma, addr), 1, false);
+	return vmf_insert_pfn_prot(vma, addr, pfn, prot);
 #endif
 }
 
@@ -110,14 +135,25 @@ static inline struct folio *xipfs_grab_folio_nowait(struct address_space *m,
 	return IS_ERR(folio) ? NULL : folio;
 }
 
-/* The zero page, mapped into a VM_MIXEDMAP VMA like a window PFN. */
+/*
+ * The zero page, mapped into a VM_MIXEDMAP VMA like a window PFN.  (7.x
+ * renamed my_zero_pfn() to zero_pfn(), which was a variable before; the
+ * page itself has been ZERO_PAGE() throughout.)  Since mid-2024 (6.10 or
+ * 6.11; in 6.12: vm_mixed_zeropage_allowed(), "mm/memory: cleanly support
+ * zeropage in ... vmf_insert_mixed()"), vmf_insert_mixed() refuses it with
+ * VM_FAULT_SIGBUS in a shared VMA that may be written (VM_WRITE or
+ * VM_MAYWRITE), unless it is fsdax or VM_IO: the caller must then serve
+ * the hole otherwise (from the page cache).
+ */
 static inline vm_fault_t xipfs_insert_zero(struct vm_area_struct *vma,
 					   unsigned long addr)
 {
+	unsigned long pfn = page_to_pfn(ZERO_PAGE(addr));
+
 #if XIPFS_KERNEL_BEFORE(6, 17)
-	return vmf_insert_mixed(vma, addr, __pfn_to_pfn_t(my_zero_pfn(addr), 0));
+	return vmf_insert_mixed(vma, addr, __pfn_to_pfn_t(pfn, 0));
 #else
-	return vmf_insert_mixed(vma, addr, my_zero_pfn(addr));
+	return vmf_insert_mixed(vma, addr, pfn);
 #endif
 }
 
@@ -157,6 +193,32 @@ static inline struct folio *xipfs_grab_folio_write(struct address_space *m,
 #define XIPFS_MKDIR_ERR(err)	ERR_PTR(err)
 #endif
 
+/* 7.3: ->create lost its "bool excl" (it was always an exclusive create). */
+#if XIPFS_KERNEL_BEFORE(7, 3)
+#define XIPFS_CREATE_EXCL	, bool excl
+#else
+#define XIPFS_CREATE_EXCL
+#endif
+
+/* 6.19 hid i_state behind accessors (a plain read no longer compiles). */
+static inline unsigned long xipfs_inode_state(struct inode *inode)
+{
+#if XIPFS_KERNEL_BEFORE(6, 19)
+	return READ_ONCE(inode->i_state);
+#else
+	return inode_state_read_once(inode);
+#endif
+}
+
+/*
+ * 7.1 widened i_ino from unsigned long to u64: print it as %llu of this
+ * (the same on every kernel).
+ */
+static inline unsigned long long xipfs_ino(const struct inode *inode)
+{
+	return inode->i_ino;
+}
+
 /* write_cache_pages() calls back with a page before 6.3, a folio since. */
 struct xipfs_wcp {
 	int (*fn)(struct folio *folio, struct writeback_control *wbc,
@@ -182,12 +244,55 @@ static inline int xipfs_wcp_one(struct folio *folio,
 }
 #endif
 
+/*
+ * write_cache_pages() is gone in 7.x; 6.9 added writeback_iter(), and
+ * 6.12 has both (write_cache_pages() there is this very loop).  From 6.12
+ * on, the loop is here, with write_cache_pages()'s contract: fn is called
+ * with each dirty folio locked, in wbc's range and order, and unlocks it
+ * (or returns AOP_WRITEPAGE_ACTIVATE with it still locked); the first
+ * error is returned once the walk is done (writeback_iter() goes on over
+ * the rest of the range for data integrity writeback, stops early for
+ * WB_SYNC_NONE).  Never break out of the loop: writeback_iter() must run
+ * until it returns NULL.
+ */
 static inline int xipfs_write_cache_pages(struct address_space *m,
 					  struct writeback_control *wbc,
 					  struct xipfs_wcp *w)
 {
+#if XIPFS_KERNEL_BEFORE(6, 12)
 	return write_cache_pages(m, wbc, xipfs_wcp_one, w);
+#else
+	struct folio *folio = NULL;
+	int error = 0;
+
+	while ((folio = writeback_iter(m, wbc, folio, &error))) {
+		error = xipfs_wcp_one(folio, wbc, w);
+		if (error == AOP_WRITEPAGE_ACTIVATE) {
+			folio_unlock(folio);
+			error = 0;
+		}
+	}
+	return error;
+#endif
 }
+
+/*
+ * copy_page_from_iter_atomic() is gone in 7.x; copy_folio_from_iter_atomic()
+ * (an inline over it in 6.12) replaced it.  From 6.12 on, the old name is
+ * provided over the new one, with the offset taken from the folio's start.
+ */
+#if !XIPFS_KERNEL_BEFORE(6, 12)
+static inline size_t xipfs_copy_page_from_iter_atomic(struct page *page,
+						      size_t off, size_t bytes,
+						      struct iov_iter *i)
+{
+	struct folio *folio = page_folio(page);
+
+	return copy_folio_from_iter_atomic(folio,
+			off + folio_page_idx(folio, page) * PAGE_SIZE, bytes, i);
+}
+#define copy_page_from_iter_atomic	xipfs_copy_page_from_iter_atomic
+#endif
 
 /* generic_file_splice_read() went away in 6.5; it used ->read_iter. */
 #if XIPFS_KERNEL_BEFORE(6, 5)

@@ -29,7 +29,8 @@
  *    (i_data page-aligned there, ceil(i_map_cap * 8 / page size) pages);
  *  - each page of the data region is used by at most one of: an XIP entry,
  *    a moved page map, live clusters.  A cluster is live while a COMP entry
- *    names it; a dead cluster's bytes may have been reused;
+ *    below the end of its file names it; a dead cluster's bytes may have
+ *    been reused.  Clusters stay where mkfs put them (compressed area);
  *  - entries at or past page ceil(i_size / page size) are ignored (a power
  *    cut may leave them behind); readers treat them as holes;
  *  - s_free_off and s_free_size still describe mkfs's free area, not what

@@ -77,7 +77,7 @@ cp -a .config "$save/config"
 
 log=$srcdir/build-y.log
 : >"$log"
-# to_m: back to =m and built, with the checkout's driver if it builds
+# to_m: back to =m and built, with the committed driver if it builds
 # there, else with the one the tree had.
 to_m() {
 	cp "$save/config" .config

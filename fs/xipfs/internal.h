@@ -238,7 +238,8 @@ int xipfs_read_folio_locked(struct inode *inode, struct folio *folio);
 int xipfs_space_build(struct super_block *sb);
 int xipfs_space_recover(struct super_block *sb);
 void xipfs_space_free(struct super_block *sb);
-int xipfs_space_alloc(struct super_block *sb, u64 n, bool reserved, u64 *pgno);
+int xipfs_space_alloc(struct super_block *sb, u64 n, bool reserved, bool map,
+		      u64 *pgno);
 void xipfs_space_release(struct super_block *sb, u64 pgno, u64 n);
 int xipfs_space_reserve(struct super_block *sb);
 void xipfs_space_unreserve(struct super_block *sb);

@@ -261,15 +261,64 @@ u64 xipfs_space_free_pages(struct super_block *sb)
 	return n;
 }
 
+/* The last run of @n free pages, searching down from the region's end. */
+static bool xipfs_space_find_top(struct xipfs_space *sp, u64 n, u64 *start)
+{
+	u64 i, run = 0;
+
+	for (i = sp->npages; i-- > 0;) {
+		if (sp->users[i]) {
+			run = 0;
+			continue;
+		}
+		if (++run == n) {
+			*start = i;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The next run of @n free pages from the hint, once around. */
+static bool xipfs_space_find_next(struct xipfs_space *sp, u64 n, u64 *start)
+{
+	u64 i, run = 0, tried;
+
+	i = sp->hint < sp->npages ? sp->hint : 0;
+	*start = i;
+	for (tried = 0; tried < sp->npages + n; tried++, i++) {
+		if (i == sp->npages) {
+			i = 0;
+			run = 0;
+		}
+		if (sp->users[i]) {
+			run = 0;
+			continue;
+		}
+		if (!run)
+			*start = i;
+		if (++run == n) {
+			sp->hint = *start + n;
+			return true;
+		}
+	}
+	return false;
+}
+
 /*
  * Allocate @n contiguous free pages; their image page number in *@pgno.
  * @reserved: the caller holds a reservation for this one page (writeback
  * of a dirty cache page) and gets it even when the rest is promised.
+ * @map: the pages are for a page map, which needs a contiguous run: maps
+ * come from the top of the region and data pages, next fit, from the
+ * bottom, so that rewriting data does not cut up the runs maps need.
  */
-int xipfs_space_alloc(struct super_block *sb, u64 n, bool reserved, u64 *pgno)
+int xipfs_space_alloc(struct super_block *sb, u64 n, bool reserved, bool map,
+		      u64 *pgno)
 {
 	struct xipfs_space *sp = xipfs_space(sb);
-	u64 start, i, run = 0, tried;
+	bool found;
+	u64 start, i;
 
 	if (WARN_ON_ONCE(!sp || !n || (reserved && n != 1)))
 		return -EROFS;
@@ -281,24 +330,9 @@ int xipfs_space_alloc(struct super_block *sb, u64 n, bool reserved, u64 *pgno)
 	} else if (sp->nfree - sp->reserved < n) {
 		goto nospc;
 	}
-	/* Next fit from the hint, once around. */
-	i = sp->hint < sp->npages ? sp->hint : 0;
-	start = i;
-	for (tried = 0; tried < sp->npages + n; tried++, i++) {
-		if (i == sp->npages) {
-			i = 0;
-			run = 0;
-		}
-		if (sp->users[i]) {
-			run = 0;
-			continue;
-		}
-		if (!run)
-			start = i;
-		if (++run == n)
-			break;
-	}
-	if (run < n) {
+	found = map ? xipfs_space_find_top(sp, n, &start) :
+		      xipfs_space_find_next(sp, n, &start);
+	if (!found) {
 		if (reserved)
 			sp->reserved++;
 		goto nospc;
@@ -306,7 +340,6 @@ int xipfs_space_alloc(struct super_block *sb, u64 n, bool reserved, u64 *pgno)
 	for (i = start; i < start + n; i++)
 		sp->users[i] = XIPFS_PAGE_OWNED;
 	sp->nfree -= n;
-	sp->hint = start + n;
 	spin_unlock(&sp->lock);
 	*pgno = sp->first + start;
 	return 0;

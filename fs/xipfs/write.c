@@ -135,13 +135,13 @@ static int xipfs_map_grow(struct inode *inode, u64 npages)
 
 	if (npages <= old_cap)
 		return 0;
-	/* Half again as much room, in whole pages. */
-	cap = max_t(u64, npages, (u64)old_cap + old_cap / 2);
+	/* Twice the room, in whole pages: a map moves O(log size) times. */
+	cap = max_t(u64, npages, 2 * (u64)old_cap);
 	cap = round_up(cap * 8, PAGE_SIZE) / 8;
 	if (cap > U32_MAX)
 		return -EFBIG;
 	n = cap * 8 >> PAGE_SHIFT;
-	err = xipfs_space_alloc(sb, n, false, &pgno);
+	err = xipfs_space_alloc(sb, n, false, true, &pgno);
 	if (err)
 		return err;
 	dst = xipfs_window(sb, pgno);
@@ -271,7 +271,7 @@ static ssize_t xipfs_write_cow(struct inode *inode, pgoff_t index, u64 old_e,
 	u64 pgno, e;
 	int err;
 
-	err = xipfs_space_alloc(sb, 1, false, &pgno);
+	err = xipfs_space_alloc(sb, 1, false, false, &pgno);
 	if (err)
 		return err;
 	dst = xipfs_window(sb, pgno);
@@ -401,7 +401,7 @@ static int xipfs_untail(struct inode *inode, u64 size)
 	if (err || pg.type != XIPFS_PTE_TYPE_TAIL)
 		return err;
 	/* Writeback may replace it meanwhile: checked again below. */
-	err = xipfs_space_alloc(sb, 1, false, &pgno);
+	err = xipfs_space_alloc(sb, 1, false, false, &pgno);
 	if (err)
 		return err;
 	dst = xipfs_window(sb, pgno);
@@ -690,7 +690,7 @@ static int xipfs_alloc_range(struct inode *inode, pgoff_t from, pgoff_t to)
 		/* Past EOF a page reads as a hole whatever the entry says. */
 		if (e && ((u64)i << PAGE_SHIFT) < i_size_read(inode))
 			continue;
-		err = xipfs_space_alloc(sb, 1, false, &pgno);
+		err = xipfs_space_alloc(sb, 1, false, false, &pgno);
 		if (err)
 			return err;
 		memset(xipfs_window(sb, pgno), 0, PAGE_SIZE);
@@ -848,7 +848,7 @@ static int xipfs_writeback_folio(struct folio *folio,
 		return 0;
 	}
 	len = min_t(u64, PAGE_SIZE, isize - pos);
-	err = xipfs_space_alloc(sb, 1, reserved, &pgno);
+	err = xipfs_space_alloc(sb, 1, reserved, false, &pgno);
 	if (err) {
 		folio_redirty_for_writepage(wbc, folio);
 		folio_unlock(folio);
@@ -974,7 +974,7 @@ static vm_fault_t xipfs_fill_hole(struct vm_fault *vmf, struct inode *inode)
 	struct xipfs_page pg;
 	u64 pgno, e;
 
-	if (xipfs_space_alloc(sb, 1, false, &pgno))
+	if (xipfs_space_alloc(sb, 1, false, false, &pgno))
 		return VM_FAULT_SIGBUS;
 	memset(xipfs_window(sb, pgno), 0, PAGE_SIZE);
 	xipfs_persist(xipfs_window(sb, pgno), PAGE_SIZE);

@@ -23,7 +23,9 @@
  *    s_uuid and s_checksum zero, marked as an RFC 9562 version 8 UUID.
  *  - With fragments, shared clusters follow all other clusters (in the
  *    table and in the compressed area); their pieces are in packing
- *    order (writer_data.c), and no page is tail-packed.
+ *    order (writer_data.c); a lone partial last page is a tail only if
+ *    its raw bytes cost no more than the page compressed with its zero
+ *    padding.
  */
 #include <dirent.h>
 #include <errno.h>

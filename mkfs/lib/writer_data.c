@@ -116,6 +116,8 @@ static int add_tail(struct xw_data *d, const void *buf, size_t len, uint64_t *of
 	return 0;
 }
 
+static int save_piece(struct xw_data *d, struct xw_job *j);
+
 /* Take the oldest job's result: place it, in order. */
 static int retire_one(struct xw_data *d)
 {
@@ -140,6 +142,24 @@ static int retire_one(struct xw_data *d)
 		data = j->in_buf;
 		clen = j->ulen;
 		alg = XIPFS_COMP_NONE;
+	}
+	/*
+	 * With fragments, a file's partial last page alone was compressed
+	 * padded to a page, as it would sit in a shared cluster: it goes
+	 * into the metadata when its raw bytes cost no more than that, else
+	 * it becomes a piece.  (LZ4 spends about a byte per 255 zeros of
+	 * padding: raw is better for tiny files.)
+	 */
+	if (j->frag_cand) {
+		uint64_t off;
+
+		j->ulen = j->real_len;
+		if (((j->ulen + 7) & ~7UL) > clen)
+			return save_piece(d, j);
+		if (add_tail(d, j->in_buf, j->ulen, &off))
+			return -1;
+		j->in->map[j->first] = XIPFS_PTE_TAIL(off);
+		return 0;
 	}
 	/*
 	 * Tail packing: a file's partial last page that would be a cluster
@@ -311,10 +331,9 @@ static int pread_all(int fd, void *buf, size_t len, uint64_t off, const char *wh
 	return 0;
 }
 
-/* Keep the job being filled as a piece instead of compressing it. */
-static int save_piece(struct xw_data *d, unsigned int kind)
+/* Keep job j's pages (j->kind of file) as a piece instead of a cluster. */
+static int save_piece(struct xw_data *d, struct xw_job *j)
 {
-	struct xw_job *j = d->cur;
 	struct xw_piece *p;
 	uint64_t off = d->frag_size;
 	const unsigned char *b = j->in_buf;
@@ -351,14 +370,13 @@ static int save_piece(struct xw_data *d, unsigned int kind)
 	p->foff = d->frag_size;
 	p->ulen = j->ulen;
 	p->npages = j->npages;
-	p->kind = kind;
+	p->kind = j->kind;
 	p->dup = SIZE_MAX;
 	p->hash[0] = crc64_ecma_refl(0, j->in_buf, j->ulen);
 	p->hash[1] = crc64_iso_refl(0, j->in_buf, j->ulen);
 	file_ext(j->in->path, p->ext);
 	d->frag_size += j->ulen;
 	d->frag_pages += j->npages;
-	d->cur = NULL;		/* the job slot stays free */
 	return 0;
 }
 
@@ -367,8 +385,23 @@ static int end_run(struct xw_data *d, unsigned int kind)
 {
 	size_t cpages = 1U << (d->o->cluster_shift - d->o->page_shift);
 
-	if (d->o->fragments && d->cur->npages < cpages)
-		return save_piece(d, kind);
+	struct xw_job *j = d->cur;
+	size_t page = (size_t)1 << d->o->page_shift;
+
+	j->kind = kind;
+	j->frag_cand = false;
+	if (d->o->fragments && j->npages < cpages) {
+		if (!j->tail_cand) {
+			d->cur = NULL;		/* the job slot stays free */
+			return save_piece(d, j);
+		}
+		/* Tail or piece?  retire_one() decides. */
+		j->frag_cand = true;
+		j->real_len = j->ulen;
+		memset(j->in_buf + j->ulen, 0, page - j->ulen);
+		j->ulen = page;
+		j->tail_cand = false;
+	}
 	submit(d);
 	return 0;
 }
@@ -514,6 +547,7 @@ static int pack_fragments(struct xw_data *d)
 				j->npages = 0;
 				j->ulen = 0;
 				j->tail_cand = false;
+				j->frag_cand = false;
 				j->shared = true;
 				j->p0 = k;
 				j->off0 = done;
@@ -588,6 +622,9 @@ int xw_data_finish(struct xw_data *d, bool ok)
 
 	if (ok && d->cur)
 		submit(d);
+	/* Every file's pieces are known once its tail candidates are placed. */
+	while (!ret && d->retired < d->submitted)
+		ret = retire_one(d);
 	if (!ret && d->npieces)
 		ret = pack_fragments(d);
 	while (!ret && d->retired < d->submitted)

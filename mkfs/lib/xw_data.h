@@ -15,6 +15,9 @@ struct xw_job {
 	unsigned int npages;
 	size_t ulen;
 	bool tail_cand;
+	bool frag_cand;			/* fragments: tail or piece, real_len bytes */
+	size_t real_len;
+	unsigned int kind;		/* of the file, for a piece */
 	bool shared;			/* pages from page off0 of piece order[p0] on */
 	size_t p0;
 	unsigned int off0;

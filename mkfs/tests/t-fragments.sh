@@ -108,6 +108,13 @@ for opts in "-E fragments" "-E fragments -z zstd -C 16K --xip=none" "-E fragment
 	cmp "$tmp/r1.img" "$tmp/r3.img" || fail "$opts: -j 1 gives another image"
 done
 
+# A tar archive of the tree gives the same image (file data from the spool).
+tar --format=pax -C "$src" -cf "$tmp/src.tar" . || fail "tar"
+"$MKFS" -q -E fragments "$tmp/d.img" "$src" || fail "mkfs -E fragments (dir)"
+"$MKFS" -q -E fragments --tar "$tmp/t.img" "$tmp/src.tar" || fail "mkfs -E fragments --tar"
+cmp "$tmp/d.img" "$tmp/t.img" || fail "--tar -E fragments gives another image than the directory"
+"$FSCK" "$tmp/t.img" || fail "fsck of the --tar image"
+
 # Bad extended options are usage errors.
 "$MKFS" -E frags "$tmp/bad.img" "$src" >"$tmp/log" 2>&1
 [ $? = 2 ] || fail "-E frags: exit not 2"

@@ -18,7 +18,8 @@ ln "$src/a" "$src/d/e/hard"
 mkfifo "$src/d/fifo"
 n=0
 for opts in "-z lz4 --xip=none" "-z zstd --xip=all" "-z zlib --xip=none -C 4K" \
-	    "-z xz --xip=none" "-z lz4hc --xip=elf --free-space=8K"; do
+	    "-z xz --xip=none" "-z lz4hc --xip=elf --free-space=8K" \
+	    "-z lz4 --xip=none -C 16K -E fragments,span"; do
 	n=$((n + 1))
 	"$MKFS" -q $opts "$tmp/corpus/img$n" "$src" || fail "mkfs $opts"
 done

@@ -803,7 +803,7 @@ static void check_shared_cluster(struct ck *ck, uint64_t i, struct cluster_state
 	uint64_t all = c->c.pages >= 64 ? ~0ULL : (1ULL << c->c.pages) - 1;
 
 	if (!ck->img->rw && c->used != all)
-		problem(ck, c->ino, "shared cluster %llu: page %u used by no file",
+		problem(ck, 0, "shared cluster %llu: page %u used by no file",
 			(unsigned long long)i, __builtin_ctzll(~c->used & all));
 	if (c->c.ulen <= ((uint32_t)(c->c.pages - 1) << shift))
 		problem(ck, c->ino, "cluster %llu: %u bytes leave its last page empty",

@@ -115,6 +115,23 @@ tar --format=pax -C "$src" -cf "$tmp/src.tar" . || fail "tar"
 cmp "$tmp/d.img" "$tmp/t.img" || fail "--tar -E fragments gives another image than the directory"
 "$FSCK" "$tmp/t.img" || fail "fsck of the --tar image"
 
+# fsck finds damage behind valid checksums: a shared page no file names,
+# a shared cluster that lost its flag, the flag without the feature.
+if command -v python3 >/dev/null; then
+	ino=$("$DUMP" -m /small/text/t99.txt "$tmp/frag-long.img" | sed -n 's/.*: inode \([0-9]*\),.*/\1/p')
+	[ -n "$ino" ] || fail "dump -m: no inode number"
+	for a in hole:"used by no file" unshare:"before the start of the file" \
+		 nofeat:"flags or reserved field not zero"; do
+		python3 "$SRCDIR/tests/frag_edit.py" "$tmp/frag-long.img" "$tmp/bad.img" \
+			"${a%%:*}" "$ino" >/dev/null || fail "frag_edit.py ${a%%:*}"
+		"$FSCK" "$tmp/bad.img" >"$tmp/out" 2>&1
+		rc=$?
+		[ $rc = 4 ] || fail "${a%%:*}: fsck exit $rc: $(cat "$tmp/out")"
+		grep -q "${a#*:}" "$tmp/out" || fail "${a%%:*}: no '${a#*:}' in $(cat "$tmp/out")"
+	done
+	rm -f "$tmp/bad.img"
+fi
+
 # Bad extended options are usage errors.
 "$MKFS" -E frags "$tmp/bad.img" "$src" >"$tmp/log" 2>&1
 [ $? = 2 ] || fail "-E frags: exit not 2"

@@ -107,8 +107,8 @@ int xipfs_page_lookup(struct inode *inode, pgoff_t index,
 		return 0;
 	}
 bad:
-	xipfs_corrupt(sb, "inode %lu: page %lu: bad map entry 0x%016llx",
-		      inode->i_ino, index, e);
+	xipfs_corrupt(sb, "inode %llu: page %lu: bad map entry 0x%016llx",
+		      xipfs_ino(inode), index, e);
 	return -EFSCORRUPTED;
 }
 
@@ -254,8 +254,8 @@ static int xipfs_fill_comp(struct inode *inode, struct folio *folio,
 		if (err)
 			return err;
 		if (pg->cindex >= c.c_pages) {
-			xipfs_corrupt(sb, "inode %lu: page %lu: index %u outside cluster %llu",
-				      inode->i_ino, folio->index, pg->cindex,
+			xipfs_corrupt(sb, "inode %llu: page %lu: index %u outside cluster %llu",
+				      xipfs_ino(inode), folio->index, pg->cindex,
 				      pg->cluster);
 			return -EFSCORRUPTED;
 		}

@@ -25,8 +25,8 @@ int xipfs_dir_entry(struct inode *dir, u32 i, const struct xipfs_dirent **de,
 	off = le32_to_cpu(d->d_name_off);
 	len = d->d_name_len;
 	if (!len || off > size || len > size - off) {
-		xipfs_corrupt(dir->i_sb, "directory %lu: entry %u: name out of the block",
-			      dir->i_ino, i);
+		xipfs_corrupt(dir->i_sb, "directory %llu: entry %u: name out of the block",
+			      xipfs_ino(dir), i);
 		return -EFSCORRUPTED;
 	}
 	*name = xipfs_meta(sbi, block + off, len);
@@ -38,8 +38,8 @@ int xipfs_dir_entry(struct inode *dir, u32 i, const struct xipfs_dirent **de,
 	 */
 	if ((len <= 2 && !memcmp(*name, "..", len)) ||
 	    memchr(*name, '/', len) || memchr(*name, 0, len)) {
-		xipfs_corrupt(dir->i_sb, "directory %lu: entry %u: invalid name",
-			      dir->i_ino, i);
+		xipfs_corrupt(dir->i_sb, "directory %llu: entry %u: invalid name",
+			      xipfs_ino(dir), i);
 		return -EFSCORRUPTED;
 	}
 	*de = d;
@@ -78,8 +78,8 @@ static int xipfs_readdir(struct file *file, struct dir_context *ctx)
 			return err;
 		ino = le32_to_cpu(de->d_ino);
 		if (!ino || ino >= XIPFS_SB(dir->i_sb)->inode_count) {
-			xipfs_corrupt(dir->i_sb, "directory %lu: entry %lld: bad inode %u",
-				      dir->i_ino, ctx->pos - 2, ino);
+			xipfs_corrupt(dir->i_sb, "directory %llu: entry %lld: bad inode %u",
+				      xipfs_ino(dir), ctx->pos - 2, ino);
 			return -EFSCORRUPTED;
 		}
 		if (!dir_emit(ctx, name, de->d_name_len, ino,

@@ -128,6 +128,12 @@ static vm_fault_t xipfs_fault(struct vm_fault *vmf)
 	if (pg.type == XIPFS_PTE_TYPE_HOLE) {
 		/* The zero page; a store to it comes to pfn_mkwrite. */
 		ret = xipfs_insert_zero(vma, addr);
+		/*
+		 * Newer kernels refuse it in a shared VMA that may be written
+		 * (see xipfs_insert_zero()): a zeroed cache page instead.
+		 */
+		if (ret == VM_FAULT_SIGBUS && xipfs_rw(inode->i_sb))
+			goto cache;
 		goto unlock;
 	}
 	if (pg.type != XIPFS_PTE_TYPE_XIP)

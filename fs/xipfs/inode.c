@@ -137,8 +137,8 @@ static int xipfs_fill_inode(struct inode *inode)
 		if (!inode->i_link)
 			return -ENOMEM;
 		if (strlen(inode->i_link) != inode->i_size) {
-			xipfs_corrupt(sb, "inode %lu: NUL in symlink target",
-				      inode->i_ino);
+			xipfs_corrupt(sb, "inode %llu: NUL in symlink target",
+				      xipfs_ino(inode));
 			/* iget_failed() makes it S_IFREG: free_inode won't. */
 			kfree(inode->i_link);
 			inode->i_link = NULL;
@@ -168,7 +168,7 @@ struct inode *xipfs_iget(struct super_block *sb, u64 ino)
 	inode = iget_locked(sb, ino);
 	if (!inode)
 		return ERR_PTR(-ENOMEM);
-	if (!(inode->i_state & I_NEW))
+	if (!(xipfs_inode_state(inode) & I_NEW))
 		return inode;
 	err = xipfs_fill_inode(inode);
 	if (err) {

@@ -64,7 +64,7 @@ static int xipfs_no_dirop(struct inode *dir, const char *op)
 }
 
 static int xipfs_create(struct xipfs_idmap *idmap, struct inode *dir,
-			struct dentry *dentry, umode_t mode, bool excl)
+			struct dentry *dentry, umode_t mode XIPFS_CREATE_EXCL)
 {
 	return xipfs_no_dirop(dir, "create");
 }

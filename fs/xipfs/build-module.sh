@@ -25,6 +25,14 @@ out=${BUILD:-$top/build}/kernels/$name
 ARCH=
 CROSS_COMPILE=
 if [ -z "${KDIR:-}" ]; then
+	# tests/setup holds this lock (exclusive) while it changes kdir, e.g.
+	# kernel-debug-y.sh's flip of the debug tree to =y and back: wait
+	# for it, shared with other module builds.
+	lockf=$cache/locks/kernel-$name
+	if [ -f "$lockf" ]; then
+		exec {lockfd}<"$lockf"
+		flock -s "$lockfd"
+	fi
 	if [ ! -f "$kernel/env" ]; then
 		echo "$0: no $kernel/env: set up kernel $name first (or give KDIR=)" >&2
 		exit 1

@@ -94,7 +94,8 @@ int xipfs_page_lookup(struct inode *inode, pgoff_t index,
 		pg->cluster = e & XIPFS_PTE_CLUSTER_MASK;
 		pg->cindex = (e >> XIPFS_PTE_CINDEX_SHIFT) &
 			     XIPFS_PTE_CINDEX_MASK;
-		if (pg->cluster >= sbi->cluster_count || pg->cindex > index)
+		/* cindex <= index unless shared: checked with the cluster. */
+		if (pg->cluster >= sbi->cluster_count)
 			goto bad;
 		return 0;
 	case XIPFS_PTE_TYPE_TAIL:
@@ -117,6 +118,9 @@ int xipfs_get_cluster(struct super_block *sb, u64 idx,
 		      struct xipfs_cluster *c)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	u16 flags_ok = sbi->feature_incompat &
+		       XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS ?
+		       XIPFS_CLUSTER_SHARED : 0;
 	const struct xipfs_cluster *p;
 	unsigned int pages, max_pages;
 	u64 off;
@@ -134,7 +138,8 @@ int xipfs_get_cluster(struct super_block *sb, u64 idx,
 	max_pages = 1U << (sbi->max_cluster_shift - PAGE_SHIFT);
 	if (!pages || pages > max_pages || !clen || !ulen ||
 	    ulen > pages << PAGE_SHIFT || ulen <= (pages - 1) << PAGE_SHIFT ||
-	    c->c_flags || c->c_reserved || c->c_alg >= XIPFS_COMP_MAX ||
+	    (le16_to_cpu(c->c_flags) & ~flags_ok) || c->c_reserved ||
+	    c->c_alg >= XIPFS_COMP_MAX ||
 	    (c->c_alg != XIPFS_COMP_NONE &&
 	     !(sbi->comp_algs & BIT(c->c_alg))) ||
 	    (c->c_alg == XIPFS_COMP_NONE && clen != ulen))
@@ -153,6 +158,7 @@ struct xipfs_cbuf {
 	u64 idx;
 	void *buf;		/* c_pages pages, zero past c_ulen */
 	unsigned int pages;
+	bool shared;		/* XIPFS_CLUSTER_SHARED: pages of many files */
 };
 
 static int xipfs_decompress(struct super_block *sb, u64 idx,
@@ -209,28 +215,32 @@ static void xipfs_copy_page(struct folio *folio, const void *src,
 }
 
 /*
- * Fill the other pages of the cluster that page @index belongs to, when
- * they are not cached yet.  Only trylock: the caller holds @index's lock,
- * and a reader of a sibling may be waiting to take it.
+ * Fill the other pages of this file that the cluster page @index comes
+ * from holds, when they are not cached yet.  Such a run is contiguous in
+ * the file and in the cluster (a shared cluster holds other files' pages
+ * around it, which the entry check leaves out).  Only trylock: the caller
+ * holds @index's lock, and a reader of a sibling may be waiting to take it.
  */
 static void xipfs_fill_siblings(struct inode *inode, pgoff_t index,
 				const struct xipfs_page *pg,
 				const struct xipfs_cbuf *cb)
 {
-	pgoff_t first = index - pg->cindex;
 	unsigned int i;
 
 	for (i = 0; i < cb->pages; i++) {
 		struct xipfs_page sp;
 		struct folio *folio;
+		pgoff_t fp;
 
-		if (first + i == index)
+		/* File page fp sits at cluster page i, if it is this run's. */
+		if (index + i < pg->cindex || i == pg->cindex)
 			continue;
-		if (xipfs_page_lookup(inode, first + i, &sp) ||
+		fp = index + i - pg->cindex;
+		if (xipfs_page_lookup(inode, fp, &sp) ||
 		    sp.type != XIPFS_PTE_TYPE_COMP ||
 		    sp.cluster != pg->cluster || sp.cindex != i)
 			continue;
-		folio = xipfs_grab_folio_nowait(inode->i_mapping, first + i);
+		folio = xipfs_grab_folio_nowait(inode->i_mapping, fp);
 		if (!folio)
 			continue;
 		if (!folio_test_uptodate(folio)) {
@@ -253,7 +263,10 @@ static int xipfs_fill_comp(struct inode *inode, struct folio *folio,
 		err = xipfs_get_cluster(sb, pg->cluster, &c);
 		if (err)
 			return err;
-		if (pg->cindex >= c.c_pages) {
+		cb->shared = le16_to_cpu(c.c_flags) & XIPFS_CLUSTER_SHARED;
+		/* A file's own cluster starts at or before the page. */
+		if (pg->cindex >= c.c_pages ||
+		    (!cb->shared && pg->cindex > folio->index)) {
 			xipfs_corrupt(sb, "inode %llu: page %lu: index %u outside cluster %llu",
 				      xipfs_ino(inode), folio->index, pg->cindex,
 				      pg->cluster);
@@ -273,7 +286,8 @@ static int xipfs_fill_comp(struct inode *inode, struct folio *folio,
 		cb->pages = c.c_pages;
 		xipfs_fill_siblings(inode, folio->index, pg, cb);
 	}
-	if (pg->cindex >= cb->pages)
+	if (pg->cindex >= cb->pages ||
+	    (!cb->shared && pg->cindex > folio->index))
 		return -EFSCORRUPTED;
 	xipfs_copy_page(folio, cb->buf + pg->cindex * PAGE_SIZE, pg->len);
 	return 0;

@@ -172,12 +172,9 @@ static int validate_sb(struct xipfs_image *img)
 	if (sb->page_shift < XIPFS_MIN_PAGE_SHIFT || sb->page_shift > XIPFS_MAX_PAGE_SHIFT)
 		return fail(img, "page shift %u out of range %d..%d", sb->page_shift,
 			    XIPFS_MIN_PAGE_SHIFT, XIPFS_MAX_PAGE_SHIFT);
-	/* The tools read shared clusters before the driver does. */
-	if (sb->feature_incompat & ~(uint32_t)(XIPFS_FEATURE_INCOMPAT_ALL |
-					       XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS))
+	if (sb->feature_incompat & ~(uint32_t)XIPFS_FEATURE_INCOMPAT_ALL)
 		return fail(img, "unknown incompatible features 0x%x",
-			    sb->feature_incompat & ~(uint32_t)(XIPFS_FEATURE_INCOMPAT_ALL |
-							       XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS));
+			    sb->feature_incompat & ~(uint32_t)XIPFS_FEATURE_INCOMPAT_ALL);
 	/* Without FREE_SPACE the free area fields mean nothing (the kernel's view). */
 	if (!(sb->feature_compat & XIPFS_FEATURE_COMPAT_FREE_SPACE)) {
 		img->ignored_free_size = sb->free_size;

@@ -73,12 +73,12 @@
 #define XIPFS_FEATURE_INCOMPAT_TAIL		0x00000002 /* tail-packed pages */
 /*
  * Shared clusters (XIPFS_CLUSTER_SHARED): a cluster whose pages may belong
- * to several files, and to several places of one file.  Not in
- * XIPFS_FEATURE_INCOMPAT_ALL until the driver reads them.
+ * to several files, and to several places of one file.
  */
 #define XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS	0x00000004
 #define XIPFS_FEATURE_INCOMPAT_ALL		(XIPFS_FEATURE_INCOMPAT_CLUSTERS | \
-						 XIPFS_FEATURE_INCOMPAT_TAIL)
+						 XIPFS_FEATURE_INCOMPAT_TAIL | \
+						 XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS)
 
 /*
  * s_state.  A read-write mount changes metadata in place, which makes

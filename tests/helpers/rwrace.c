@@ -135,7 +135,7 @@ static void sizer(int fd, size_t max, uint64_t seed, double end)
 				die("ftruncate", "");
 			t++;
 		} else {
-			off_t len = rnd(&seed) % (4 * PS * 4);
+			off_t len = 1 + rnd(&seed) % (4 * PS * 4);
 
 			if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 				      size, len) && errno != EOPNOTSUPP)

@@ -564,27 +564,28 @@ static void xipfs_drop_entries(struct inode *inode, pgoff_t from, pgoff_t to,
 			       bool even_cows)
 {
 	struct xipfs_inode_info *xi = XIPFS_I(inode);
-	pgoff_t i;
-	u64 *old;
+	u64 old[64];
+	pgoff_t i, n, end;
 
-	if (from >= to)
-		return;
-	old = kvmalloc_array(to - from, sizeof(*old), GFP_KERNEL | __GFP_NOFAIL);
-	down_write(&xi->map_sem);
-	for (i = from; i < to && i < xi->map_cap; i++) {
-		if (xipfs_map_read(inode, i, &old[i - from]))
-			old[i - from] = 0;
-		if (old[i - from])
-			xipfs_store_entry(inode, i, 0);
+	/* In batches, so that a huge truncate needs no big allocation. */
+	for (; from < to; from = end) {
+		end = min_t(pgoff_t, to, from + ARRAY_SIZE(old));
+		down_write(&xi->map_sem);
+		for (i = from; i < end; i++) {
+			n = i - from;
+			if (i >= xi->map_cap || xipfs_map_read(inode, i, &old[n]))
+				old[n] = 0;
+			if (old[n])
+				xipfs_store_entry(inode, i, 0);
+		}
+		unmap_mapping_pages(inode->i_mapping, from, end - from,
+				    even_cows);
+		up_write(&xi->map_sem);
+		for (i = from; i < end; i++)
+			if (old[i - from])
+				xipfs_space_put_entry(inode->i_sb, old[i - from]);
+		cond_resched();
 	}
-	for (; i < to; i++)
-		old[i - from] = 0;
-	unmap_mapping_pages(inode->i_mapping, from, to - from, even_cows);
-	up_write(&xi->map_sem);
-	for (i = from; i < to; i++)
-		if (old[i - from])
-			xipfs_space_put_entry(inode->i_sb, old[i - from]);
-	kvfree(old);
 }
 
 /*

@@ -195,9 +195,13 @@ static inline struct folio *xipfs_grab_folio_write(struct address_space *m,
 
 /* 7.3: ->create lost its "bool excl" (it was always an exclusive create). */
 #if XIPFS_KERNEL_BEFORE(7, 3)
-#define XIPFS_CREATE_EXCL	, bool excl
+#define XIPFS_CREATE_PARAMS(idmap, dir, dentry, mode)			\
+	struct xipfs_idmap *idmap, struct inode *dir,			\
+	struct dentry *dentry, umode_t mode, bool excl
 #else
-#define XIPFS_CREATE_EXCL
+#define XIPFS_CREATE_PARAMS(idmap, dir, dentry, mode)			\
+	struct xipfs_idmap *idmap, struct inode *dir,			\
+	struct dentry *dentry, umode_t mode
 #endif
 
 /* 6.19 hid i_state behind accessors (a plain read no longer compiles). */

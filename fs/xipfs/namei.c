@@ -63,8 +63,7 @@ static int xipfs_no_dirop(struct inode *dir, const char *op)
 	return -EOPNOTSUPP;
 }
 
-static int xipfs_create(struct xipfs_idmap *idmap, struct inode *dir,
-			struct dentry *dentry, umode_t mode XIPFS_CREATE_EXCL)
+static int xipfs_create(XIPFS_CREATE_PARAMS(idmap, dir, dentry, mode))
 {
 	return xipfs_no_dirop(dir, "create");
 }

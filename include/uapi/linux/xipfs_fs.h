@@ -76,9 +76,12 @@
  * to several files, and to several places of one file.
  */
 #define XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS	0x00000004
+/* Grouped page maps (i_data bits 0..2, see "Grouped page maps"). */
+#define XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS	0x00000008
 #define XIPFS_FEATURE_INCOMPAT_ALL		(XIPFS_FEATURE_INCOMPAT_CLUSTERS | \
 						 XIPFS_FEATURE_INCOMPAT_TAIL | \
-						 XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS)
+						 XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS | \
+						 XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS)
 
 /*
  * s_state.  A read-write mount changes metadata in place, which makes
@@ -95,7 +98,7 @@ enum xipfs_comp_alg {
 	XIPFS_COMP_LZ4	= 1,	/* raw LZ4 block (lz4 and lz4hc write it) */
 	XIPFS_COMP_ZSTD	= 2,	/* one zstd frame */
 	XIPFS_COMP_ZLIB	= 3,	/* one zlib (RFC 1950) stream */
-	XIPFS_COMP_XZ	= 4,	/* one .xz stream, LZMA2, check NONE or CRC32 */
+	XIPFS_COMP_XZ	= 4,	/* raw LZMA2 chunks (the .xz filter), no container */
 	XIPFS_COMP_MAX
 };
 
@@ -151,13 +154,14 @@ struct xipfs_inode {
 	__le32 i_mtime_nsec;
 	__le32 i_rdev;		/* CHR/BLK: new_encode_dev() encoding */
 	/*
-	 * REG: byte offset of the page map (8-byte aligned);
+	 * REG: byte offset of the page map (8-byte aligned) ORed with its
+	 *      group shift (XIPFS_MAP_SHIFT: see "Grouped page maps");
 	 * DIR: byte offset of the directory block (8-byte aligned);
 	 * LNK: byte offset of the target (not NUL-terminated);
 	 * others: zero.
 	 */
 	__le64 i_data;
-	__le32 i_map_cap;	/* REG: page map capacity in entries, >= pages */
+	__le32 i_map_cap;	/* REG: page map capacity in pages, >= i_size pages */
 	__le32 i_reserved0;
 	__le64 i_reserved1;
 };
@@ -204,6 +208,48 @@ struct xipfs_inode {
 				 ((__u64)(cl) & XIPFS_PTE_CLUSTER_MASK))
 #define XIPFS_PTE_TAIL(off)	((XIPFS_PTE_TYPE_TAIL << XIPFS_PTE_TYPE_SHIFT) | \
 				 ((__u64)(off) & XIPFS_PTE_TAIL_MASK))
+
+/*
+ * Grouped page maps.  The low three bits of a regular file's i_data are
+ * the map's group shift G; the map itself starts at i_data with those bits
+ * cleared.  G = 0: one entry per page, as above.  G = 1..7: one entry per
+ * group of 2^G pages, ceil(i_map_cap / 2^G) entries, and page p's entry
+ * is xipfs_pte_in_group(map[p >> G], p & (2^G - 1)).  A group's entry
+ * names its first page; the others follow it: the next XIP pages, or the
+ * next pages of the same cluster.  A TAIL entry only describes the first
+ * page of its group.  Derived entries that do not fit are invalid (their
+ * reserved bits are set).  mkfs writes a grouped map for a file whose
+ * pages all follow that rule (a whole-cluster file, a run of XIP pages);
+ * grouped maps lie in the metadata area only.  A read-write mount never
+ * changes one: before it changes any entry of such a file it writes the
+ * per-page map to free pages and stores i_data (pointer and G = 0) with
+ * one aligned 8-byte store.
+ */
+#define XIPFS_MAP_SHIFT_MASK	7ULL
+#define XIPFS_MAP_MAX_SHIFT	7
+#define XIPFS_MAP_SHIFT(data)	((unsigned int)((__u64)(data) & XIPFS_MAP_SHIFT_MASK))
+#define XIPFS_MAP_OFF(data)	((__u64)(data) & ~XIPFS_MAP_SHIFT_MASK)
+#define XIPFS_PTE_INVALID	XIPFS_PTE_RESERVED_MASK
+
+/* The entry of page @k (< 128) of a group whose entry is @e. */
+static inline __u64 xipfs_pte_in_group(__u64 e, unsigned int k)
+{
+	switch (XIPFS_PTE_TYPE(e)) {
+	case XIPFS_PTE_TYPE_XIP:
+		if ((e & XIPFS_PTE_XIP_MASK) + k > XIPFS_PTE_XIP_MASK)
+			return XIPFS_PTE_INVALID;
+		return e + k;
+	case XIPFS_PTE_TYPE_COMP:
+		if (((e >> XIPFS_PTE_CINDEX_SHIFT) & XIPFS_PTE_CINDEX_MASK) + k >
+		    XIPFS_PTE_CINDEX_MASK)
+			return XIPFS_PTE_INVALID;
+		return e + ((__u64)k << XIPFS_PTE_CINDEX_SHIFT);
+	case XIPFS_PTE_TYPE_TAIL:
+		return k ? XIPFS_PTE_INVALID : e;
+	default:
+		return e;	/* HOLE: the whole group is a hole */
+	}
+}
 
 /*
  * Cluster descriptor: 24 bytes, at s_cluster_off + index * 24.  A cluster

@@ -14,6 +14,35 @@
 #include <linux/sched/signal.h>
 #include "internal.h"
 
+/* Bytes read() copies from the window in one go, map_sem held. */
+#define XIPFS_READ_RUN	SZ_1M
+
+/*
+ * @n bytes at @pos (< @isize) are in the window page at @off: extend them over the
+ * following pages while those are the next window pages, so that a run of
+ * XIP pages (mkfs lays a file's out in order) is one copy.  map_sem held.
+ */
+static size_t xipfs_xip_run(struct inode *inode, loff_t pos, size_t n,
+			    u64 off, struct iov_iter *to, u64 isize, bool rw)
+{
+	u64 next = off + PAGE_SIZE;
+	size_t want = min_t(u64, iov_iter_count(to), isize - pos);
+	struct xipfs_page pg;
+	pgoff_t index;
+
+	want = min_t(size_t, want, XIPFS_READ_RUN);
+	while (n < want && !((pos + n) & ~PAGE_MASK)) {
+		index = (pos + n) >> PAGE_SHIFT;
+		if ((rw && xipfs_cached_uptodate(inode->i_mapping, index)) ||
+		    xipfs_page_lookup(inode, index, &pg) ||
+		    pg.type != XIPFS_PTE_TYPE_XIP || pg.off != next)
+			break;
+		n += min_t(size_t, PAGE_SIZE, want - n);
+		next += PAGE_SIZE;
+	}
+	return n;
+}
+
 static ssize_t xipfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct file *file = iocb->ki_filp;
@@ -61,6 +90,7 @@ static ssize_t xipfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			break;
 		}
 		if (pg.type == XIPFS_PTE_TYPE_XIP) {
+			n = xipfs_xip_run(inode, pos, n, pg.off, to, isize, rw);
 			pagefault_disable();
 			copied = copy_to_iter(sbi->virt + pg.off + off, n, to);
 			pagefault_enable();

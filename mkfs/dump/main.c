@@ -312,9 +312,9 @@ static int do_map(struct xipfs_image *img, const char *path)
 			       (unsigned long long)m.off, (unsigned long long)m.pages,
 			       m.pages == 1 ? "" : "s");
 		else if (m.shift)
-			printf("map: offset %llu, in the metadata area, grouped: 1 entry per %u pages (%llu entries)\n",
+			printf("map: offset %llu, in the metadata area, grouped: 1 entry per %u pages (%llu entr%s)\n",
 			       (unsigned long long)m.off, 1U << m.shift,
-			       (unsigned long long)m.entries);
+			       (unsigned long long)m.entries, m.entries == 1 ? "y" : "ies");
 		else
 			printf("map: offset %llu, in the metadata area\n",
 			       (unsigned long long)m.off);

@@ -77,11 +77,14 @@ static void show_super(struct xipfs_image *img)
 	printf("state:            0x%x%s%s\n", sb->state,
 	       sb->state & XIPFS_STATE_CLEAN ? " clean" : "",
 	       sb->state & XIPFS_STATE_META_MODIFIED ? " meta-modified" : "");
-	printf("features:         compat 0x%x ro_compat 0x%x incompat 0x%x%s%s%s\n",
+	printf("features:         compat 0x%x ro_compat 0x%x incompat 0x%x%s%s%s%s%s\n",
 	       sb->feature_compat, sb->feature_ro_compat, sb->feature_incompat,
 	       sb->feature_compat & XIPFS_FEATURE_COMPAT_FREE_SPACE ? " free_space" : "",
 	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_CLUSTERS ? " clusters" : "",
-	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_TAIL ? " tail" : "");
+	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_TAIL ? " tail" : "",
+	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS ?
+	       " shared_clusters" : "",
+	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS ? " grouped_maps" : "");
 	printf("algorithms:       ");
 	for (unsigned int a = 0; a < 16; a++)
 		if (sb->comp_algs & (1U << a))
@@ -289,9 +292,9 @@ static int do_cat(struct xipfs_image *img, const char *path)
 static int do_map(struct xipfs_image *img, const char *path)
 {
 	struct xipfs_inode_info in;
-	uint64_t pages, n[4] = { 0 }, last_cl = UINT64_MAX, nclusters = 0, stale = 0, np;
+	struct xipfs_map m = { 0 };
+	uint64_t pages, n[4] = { 0 }, last_cl = UINT64_MAX, nclusters = 0, stale = 0;
 	static const char *const names[4] = { "hole", "xip", "compressed", "tail" };
-	bool moved = false;
 	int ret = 0;
 
 	if (open_file(img, path, &in))
@@ -300,16 +303,21 @@ static int do_map(struct xipfs_image *img, const char *path)
 	printf("%s: inode %u, %llu bytes, %llu pages, map capacity %u\n", path, in.ino,
 	       (unsigned long long)in.size, (unsigned long long)pages, in.map_cap);
 	if (in.map_cap) {
-		if (xipfs_map_locate(img, &in, &moved, &np)) {
+		if (xipfs_map_get(img, &in, &m)) {
 			fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
 			return 1;
 		}
-		if (moved)
+		if (m.moved)
 			printf("map: offset %llu, %llu page%s of the data region (moved by a read-write mount)\n",
-			       (unsigned long long)in.data, (unsigned long long)np, np == 1 ? "" : "s");
+			       (unsigned long long)m.off, (unsigned long long)m.pages,
+			       m.pages == 1 ? "" : "s");
+		else if (m.shift)
+			printf("map: offset %llu, in the metadata area, grouped: 1 entry per %u pages (%llu entr%s)\n",
+			       (unsigned long long)m.off, 1U << m.shift,
+			       (unsigned long long)m.entries, m.entries == 1 ? "y" : "ies");
 		else
 			printf("map: offset %llu, in the metadata area\n",
-			       (unsigned long long)in.data);
+			       (unsigned long long)m.off);
 	}
 	for (uint64_t p = 0; p < pages; p++) {
 		uint64_t e;
@@ -318,8 +326,14 @@ static int do_map(struct xipfs_image *img, const char *path)
 			fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
 			return 1;
 		}
-		n[xipfs_pte_type(e)]++;
 		printf("page %llu: ", (unsigned long long)p);
+		/* Also what a group's entry derives for a page it can't describe. */
+		if (e & XIPFS_PTE_RESERVED_MASK) {
+			printf("invalid entry 0x%016llx (reserved bits set)\n", (unsigned long long)e);
+			ret = 1;
+			continue;
+		}
+		n[xipfs_pte_type(e)]++;
 		switch (xipfs_pte_type(e)) {
 		case XIPFS_PTE_TYPE_HOLE:
 			printf("hole\n");
@@ -355,19 +369,28 @@ static int do_map(struct xipfs_image *img, const char *path)
 			break;
 		}
 	}
-	/* Entries past the end of the file read as holes: shown, not used. */
-	for (uint64_t p = pages; p < in.map_cap; p++) {
+	/*
+	 * Entries past the end of the file read as holes: shown, not used.
+	 * Of a grouped map, those of groups wholly past the end.
+	 */
+	for (uint64_t i = (pages + (1ULL << m.shift) - 1) >> m.shift; i < m.entries; i++) {
 		uint64_t e;
 
-		if (xipfs_map_entry(img, &in, p, &e)) {
+		if (xipfs_map_raw(img, &in, i, &e)) {
 			fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
 			return 1;
 		}
 		if (!e)
 			continue;
 		stale++;
-		printf("stale entry %llu: 0x%016llx (past the end of the file: ignored)\n",
-		       (unsigned long long)p, (unsigned long long)e);
+		if (m.shift)
+			printf("stale group entry %llu (pages %llu-%llu): 0x%016llx (past the end of the file: ignored)\n",
+			       (unsigned long long)i, (unsigned long long)(i << m.shift),
+			       (unsigned long long)(((i + 1) << m.shift) - 1),
+			       (unsigned long long)e);
+		else
+			printf("stale entry %llu: 0x%016llx (past the end of the file: ignored)\n",
+			       (unsigned long long)i, (unsigned long long)e);
 	}
 	printf("summary: %llu pages: %llu %s, %llu %s (%llu clusters), %llu %s, %llu %s",
 	       (unsigned long long)pages, (unsigned long long)n[1], names[1],

@@ -134,6 +134,8 @@ int main(int argc, char **argv)
 		       (unsigned long long)st.pages, (unsigned long long)st.xip_pages,
 		       (unsigned long long)st.comp_pages, (unsigned long long)st.holes,
 		       (unsigned long long)st.tails);
+		printf("grouped page maps: %llu files (one entry per group of pages)\n",
+		       (unsigned long long)st.grouped_maps);
 		printf("clusters: %llu, %s %llu bytes\n", (unsigned long long)st.clusters,
 		       opts.skip_data ? "not decompressed," : "decompressed to",
 		       (unsigned long long)st.cluster_bytes);

@@ -408,9 +408,13 @@ static void check_inode(struct ck *ck, uint32_t ino)
 		uint64_t pages = xipfs_size_pages(img, in.size);
 
 		ck->st->files++;
-		if (in.data % 8)
-			problem(ck, ino, "page map offset %llu not 8-byte aligned",
-				(unsigned long long)in.data);
+		/* The low bits are the group shift: only with the feature. */
+		if (XIPFS_MAP_SHIFT(in.data) &&
+		    !(img->sb.feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS)) {
+			problem(ck, ino, "page map offset %llu not 8-byte aligned (group shift %u without the GROUPED_MAPS feature)",
+				(unsigned long long)in.data, XIPFS_MAP_SHIFT(in.data));
+			return;
+		}
 		if (pages > in.map_cap) {
 			problem(ck, ino, "page map capacity %u < %llu pages", in.map_cap,
 				(unsigned long long)pages);
@@ -418,21 +422,22 @@ static void check_inode(struct ck *ck, uint32_t ino)
 		}
 		/* An empty map references nothing (mkfs leaves i_data 0). */
 		if (in.map_cap) {
-			uint64_t np;
-			bool moved;
+			struct xipfs_map m;
 
-			if (xipfs_map_locate(img, &in, &moved, &np)) {
+			if (xipfs_map_get(img, &in, &m)) {
 				accessor_problem(ck, ino);
 				return;
 			}
-			if (!moved) {
-				add_extent(ck, in.data, (uint64_t)in.map_cap * 8, ino, M_MAP);
+			if (m.shift)
+				ck->st->grouped_maps++;
+			if (!m.moved) {
+				add_extent(ck, m.off, m.entries * 8, ino, M_MAP);
 				break;
 			}
 			/* Whole pages of the data region, after a read-write mount. */
 			ck->st->moved_maps++;
-			for (uint64_t i = 0; i < np; i++)
-				if (!claim_page(ck, (in.data >> img->sb.page_shift) + i, U_MAP,
+			for (uint64_t i = 0; i < m.pages; i++)
+				if (!claim_page(ck, (m.off >> img->sb.page_shift) + i, U_MAP,
 						ino, 0))
 					break;
 		}
@@ -659,29 +664,54 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 	unsigned int shift = sb->page_shift;
 	uint64_t ps = img->page_size, pages;
 	struct xipfs_inode_info in;
+	struct xipfs_map m = { 0 };
 	const uint8_t *map;
+	unsigned int g;
 
 	if (xipfs_inode_get(img, ino, &in))
 		return;
 	/* check_inode() validated the map's range and capacity. */
-	map = img->base + in.data;
+	if (in.map_cap && xipfs_map_get(img, &in, &m))
+		return;
+	map = img->base + m.off;
+	g = m.shift;
 	pages = xipfs_size_pages(img, in.size);
 	ck->st->pages += pages;
-	for (uint64_t p = 0; p < in.map_cap; p++) {
-		uint64_t e, valid;
+	/*
+	 * Readers ignore entries past the end of the file (a power cut during
+	 * a read-write truncate may leave them): information.  For a grouped
+	 * map those are the entries of groups wholly past the end.
+	 */
+	for (uint64_t i = (pages + (1ULL << g) - 1) >> g; i < m.entries; i++) {
+		uint64_t e;
 
-		memcpy(&e, map + p * 8, 8);
+		memcpy(&e, map + i * 8, 8);
+		if (e)
+			ck->st->stale_entries++;
+	}
+	for (uint64_t p = 0; p < pages; p++) {
+		uint64_t e, valid, k = p & ((1ULL << g) - 1);
+
+		memcpy(&e, map + (p >> g) * 8, 8);
 		e = le64toh(e);
-		/*
-		 * Readers ignore entries past the end of the file (a power cut
-		 * during a read-write truncate may leave them): information.
-		 */
-		if (p >= pages) {
-			if (e)
-				ck->st->stale_entries++;
-			continue;
-		}
 		valid = p + 1 < pages ? ps : in.size - (p << shift);
+		if (k) {
+			uint64_t ge = e;
+
+			/* Derived entries are checked like stored ones, below. */
+			e = xipfs_pte_in_group(ge, (unsigned int)k);
+			if (e == XIPFS_PTE_INVALID && !(ge & XIPFS_PTE_RESERVED_MASK)) {
+				problem(ck, ino, "page %llu: page %llu of a %llu-page group whose entry 0x%016llx %s",
+					(unsigned long long)p, (unsigned long long)k,
+					1ULL << g, (unsigned long long)ge,
+					xipfs_pte_type(ge) == XIPFS_PTE_TYPE_TAIL ?
+					"is a tail (only the group's first page may be one)" :
+					xipfs_pte_type(ge) == XIPFS_PTE_TYPE_COMP ?
+					"names a cluster index past 255 for it" :
+					"names an XIP page number past the maximum for it");
+				continue;
+			}
+		}
 		if (e & XIPFS_PTE_RESERVED_MASK) {
 			problem(ck, ino, "page %llu: reserved bits set in map entry 0x%016llx",
 				(unsigned long long)p, (unsigned long long)e);

@@ -569,18 +569,31 @@ bool xipfs_xip_page_ok(const struct xipfs_image *img, uint64_t off)
 	return xipfs_range_in(off, img->page_size, sb->xip_off, sb->xip_size);
 }
 
-int xipfs_map_locate(struct xipfs_image *img, const struct xipfs_inode_info *in,
-		     bool *moved, uint64_t *pages)
+int xipfs_map_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
+		  struct xipfs_map *m)
 {
 	const struct xipfs_sb *sb = &img->sb;
-	uint64_t bytes = (uint64_t)in->map_cap * 8, ps = img->page_size, np;
+	uint64_t bytes, ps = img->page_size, np;
 
 	if (!S_ISREG(in->mode))
 		return fail(img, "inode %u is not a regular file", in->ino);
-	*moved = false;
-	*pages = 0;
-	if (xipfs_range_in(in->data, bytes, sb->meta_off, sb->meta_size))
+	m->off = XIPFS_MAP_OFF(in->data);
+	m->shift = XIPFS_MAP_SHIFT(in->data);
+	/* i_map_cap is 32-bit: neither this nor bytes can overflow. */
+	m->entries = ((uint64_t)in->map_cap + (1ULL << m->shift) - 1) >> m->shift;
+	m->moved = false;
+	m->pages = 0;
+	bytes = m->entries * 8;
+	/* To a reader without the feature these bits misalign the map. */
+	if (m->shift && !(sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS))
+		return fail(img, "inode %u: page map offset %llu not 8-byte aligned (group shift %u without the GROUPED_MAPS feature)",
+			    in->ino, (unsigned long long)in->data, m->shift);
+	if (xipfs_range_in(m->off, bytes, sb->meta_off, sb->meta_size))
 		return 0;
+	/* Grouped maps stay where mkfs put them: a rw mount never moves one. */
+	if (m->shift)
+		return fail(img, "inode %u: grouped page map [%llu, +%llu entries) outside the metadata area",
+			    in->ino, (unsigned long long)m->off, (unsigned long long)m->entries);
 	/* A read-write mount may move a map to whole pages of the data region. */
 	if (!img->rw || in->data < img->data_off || in->data >= sb->image_size)
 		return fail(img, "inode %u: page map [%llu, +%u entries) outside the metadata area%s",
@@ -594,25 +607,53 @@ int xipfs_map_locate(struct xipfs_image *img, const struct xipfs_inode_info *in,
 		return fail(img, "inode %u: page map [%llu, +%llu pages) runs past the end of the image (%llu bytes)",
 			    in->ino, (unsigned long long)in->data, (unsigned long long)np,
 			    (unsigned long long)sb->image_size);
-	*moved = true;
-	*pages = np;
+	m->moved = true;
+	m->pages = np;
+	return 0;
+}
+
+int xipfs_map_locate(struct xipfs_image *img, const struct xipfs_inode_info *in,
+		     bool *moved, uint64_t *pages)
+{
+	struct xipfs_map m = { 0 };
+	int ret = xipfs_map_get(img, in, &m);
+
+	*moved = m.moved;
+	*pages = m.pages;
+	return ret;
+}
+
+int xipfs_map_raw(struct xipfs_image *img, const struct xipfs_inode_info *in,
+		  uint64_t i, uint64_t *pte)
+{
+	struct xipfs_map m;
+	int ret;
+
+	ret = xipfs_map_get(img, in, &m);
+	if (ret)
+		return ret;
+	if (i >= m.entries)
+		return fail(img, "inode %u: page map entry %llu beyond its %llu entries", in->ino,
+			    (unsigned long long)i, (unsigned long long)m.entries);
+	*pte = ld64(img->base + m.off + i * 8);
 	return 0;
 }
 
 int xipfs_map_entry(struct xipfs_image *img, const struct xipfs_inode_info *in,
 		    uint64_t idx, uint64_t *pte)
 {
-	uint64_t np;
-	bool moved;
+	struct xipfs_map m;
 	int ret;
 
-	ret = xipfs_map_locate(img, in, &moved, &np);
+	ret = xipfs_map_get(img, in, &m);
 	if (ret)
 		return ret;
 	if (idx >= in->map_cap)
 		return fail(img, "inode %u: page map entry %llu beyond its capacity %u", in->ino,
 			    (unsigned long long)idx, in->map_cap);
-	*pte = ld64(img->base + in->data + idx * 8);
+	*pte = ld64(img->base + m.off + (idx >> m.shift) * 8);
+	if (m.shift)
+		*pte = xipfs_pte_in_group(*pte, idx & ((1U << m.shift) - 1));
 	return 0;
 }
 

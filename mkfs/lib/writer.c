@@ -19,6 +19,12 @@
  *    (page-aligned) and s_free_size 0.  The free area is zero-filled.
  *  - With --free-space, each file's page map gets room to grow:
  *    i_map_cap = pages + max(pages / 4, 16), rounded up to 8 entries.
+ *  - Grouped maps (the default without --free-space, -E maps=): each file
+ *    gets the largest group shift G <= 7 its pages allow (every page's
+ *    entry is what its group's first entry derives for it), i_map_cap =
+ *    pages and ceil(pages / 2^G) entries; no growth room, since a rw
+ *    mount rewrites such a map as a per-page one first.  Files without
+ *    pages keep G = 0.  INCOMPAT_GROUPED_MAPS is set iff some G > 0.
  *  - s_uuid is a 128-bit hash (two CRC-64s) of the whole image with
  *    s_uuid and s_checksum zero, marked as an RFC 9562 version 8 UUID.
  *  - With fragments, shared clusters follow all other clusters (in the
@@ -200,10 +206,38 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static uint32_t map_cap(const struct xw_options *o, uint64_t pages)
+static bool grouped_maps(const struct xw_options *o)
 {
-	uint64_t cap = pages;
+	return o->maps == XW_MAPS_GROUPED || (o->maps == XW_MAPS_AUTO && !o->free_space);
+}
 
+/*
+ * The largest group shift such that every page's entry is the one its
+ * group's first entry derives for it.  Decided on the entries before
+ * relocation: that adds one constant to every XIP page number (and TAIL
+ * offset), which keeps the rule.
+ */
+static unsigned int pick_map_shift(const struct xw_inode *in)
+{
+	for (unsigned int g = XIPFS_MAP_MAX_SHIFT; g; g--) {
+		uint64_t mask = (1ULL << g) - 1, p;
+
+		for (p = 0; p < in->npages; p++)
+			if (in->map[p] != xipfs_pte_in_group(in->map[p & ~mask],
+							     (unsigned int)(p & mask)))
+				break;
+		if (p == in->npages)
+			return g;
+	}
+	return 0;
+}
+
+static uint32_t map_cap(const struct xw_options *o, const struct xw_inode *in)
+{
+	uint64_t cap = in->npages, pages = in->npages;
+
+	if (in->map_shift)
+		return cap;
 	if (o->free_space) {
 		cap += pages / 4 > 16 ? pages / 4 : 16;
 		cap = round_up(cap, 8);
@@ -287,7 +321,14 @@ static void print_ranges(const struct xw_inode *in, uint64_t type)
 struct layout {
 	uint64_t page, meta_off, meta_size, inode_off, tails_off, cl_off;
 	uint64_t xip_off, comp_off, free_off, free_size, image_size;
+	bool grouped;			/* some file's map has G > 0 */
 };
+
+/* Stored entries of a file's map: one per group of 2^G pages. */
+static uint64_t map_entries(const struct xw_options *o, const struct xw_inode *in)
+{
+	return ((uint64_t)map_cap(o, in) + (1ULL << in->map_shift) - 1) >> in->map_shift;
+}
 
 static int build_meta(struct xw_tree *t, const struct xw_options *o,
 		      struct xw_data *d, struct layout *L, unsigned char **out,
@@ -309,15 +350,16 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 			pos = round_up(pos + in->size, 8);
 		}
 	}
+	L->grouped = false;
 	for (uint32_t i = 1; i < t->ninodes; i++) {
 		struct xw_inode *in = t->inodes[i];
-		uint32_t cap;
 
 		if (!S_ISREG(in->mode))
 			continue;
-		cap = map_cap(o, in->npages);
+		in->map_shift = grouped_maps(o) && in->npages ? pick_map_shift(in) : 0;
+		L->grouped |= in->map_shift > 0;
 		in->data_off = pos;
-		pos += (uint64_t)cap * 8;
+		pos += map_entries(o, in) * 8;
 	}
 	for (uint32_t i = 1; i < t->ninodes; i++) {
 		struct xw_inode *in = t->inodes[i];
@@ -364,21 +406,28 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 		if (S_ISREG(in->mode)) {
 			uint64_t *map = (uint64_t *)data;
 			uint64_t n[4] = { 0 };
+			unsigned int g = in->map_shift;
 
-			di->i_map_cap = htole32(map_cap(o, in->npages));
+			di->i_data = htole64(in->data_off | g);
+			di->i_map_cap = htole32(map_cap(o, in));
 			st->files++;
 			st->data_pages += in->npages;
+			st->map_bytes += map_entries(o, in) * 8;
+			st->grouped_files += g > 0;
 			for (uint64_t p = 0; p < in->npages; p++) {
 				uint64_t e = in->map[p], ty = XIPFS_PTE_TYPE(e);
 
 				n[ty]++;
+				/* A grouped map stores its groups' first entries. */
+				if (p & ((1ULL << g) - 1))
+					continue;
 				if (ty == XIPFS_PTE_TYPE_XIP)
 					e = XIPFS_PTE_XIP((e & XIPFS_PTE_XIP_MASK) +
 							  (L->xip_off >> o->page_shift));
 				else if (ty == XIPFS_PTE_TYPE_TAIL)
 					e = XIPFS_PTE_TAIL((e & XIPFS_PTE_TAIL_MASK) +
 							   L->tails_off - L->meta_off);
-				map[p] = htole64(e);
+				map[p >> g] = htole64(e);
 			}
 			st->hole_pages += n[XIPFS_PTE_TYPE_HOLE];
 			st->xip_pages += n[XIPFS_PTE_TYPE_XIP];
@@ -391,6 +440,8 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 				       in->path, (unsigned long long)in->npages,
 				       (unsigned long long)n[1], (unsigned long long)n[2],
 				       (unsigned long long)n[0], (unsigned long long)n[3]);
+				if (g)
+					printf(", map 1 entry per %u pages", 1U << g);
 				if (n[1]) {
 					printf(", xip pages ");
 					print_ranges(in, XIPFS_PTE_TYPE_XIP);
@@ -457,6 +508,8 @@ static void fill_sb(struct xipfs_super_block *sb, const struct xw_tree *t,
 		incompat |= XIPFS_FEATURE_INCOMPAT_TAIL;
 	if (d->shared_clusters)
 		incompat |= XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS;
+	if (L->grouped)
+		incompat |= XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS;
 	sb->s_feature_incompat = htole32(incompat);
 	if (o->free_space)
 		sb->s_feature_compat = htole32(XIPFS_FEATURE_COMPAT_FREE_SPACE);

@@ -158,18 +158,38 @@ int xipfs_read_link(struct xipfs_image *img, const struct xipfs_inode_info *inod
 		    const char **target, size_t *len);
 
 /*
- * Where a regular file's page map is: in the metadata area (*moved false),
- * or, after a read-write mount, in whole pages of the data region (*moved
- * true; *pages of them from i_data).  -EUCLEAN if neither.
+ * A regular file's page map (see "Grouped page maps" in the format
+ * header): i_data without its group shift bits, the shift, and the
+ * number of 8-byte entries, ceil(i_map_cap / 2^shift).
  */
+struct xipfs_map {
+	uint64_t off;		/* image offset of entry 0 */
+	unsigned int shift;	/* G: one entry per 2^G pages (0: per page) */
+	uint64_t entries;
+	bool moved;		/* in whole pages of the data region (rw) */
+	uint64_t pages;		/* moved: how many */
+};
+/*
+ * Where a regular file's page map is, validated: in the metadata area, or
+ * (a per-page map only) after a read-write mount in whole pages of the
+ * data region.  A group shift needs INCOMPAT_GROUPED_MAPS.  -EUCLEAN if
+ * not so.
+ */
+int xipfs_map_get(struct xipfs_image *img, const struct xipfs_inode_info *inode,
+		  struct xipfs_map *map);
+/* The same, for callers that only need where: *moved, and *pages if so. */
 int xipfs_map_locate(struct xipfs_image *img, const struct xipfs_inode_info *inode,
 		     bool *moved, uint64_t *pages);
 /*
- * Raw page map entry idx < i_map_cap, also past the end of the file (where
- * readers ignore it: it reads as a hole).
+ * Page map entry of page idx < i_map_cap, decoded from its group's entry
+ * for a grouped map (XIPFS_PTE_INVALID where it does not fit); also past
+ * the end of the file (where readers ignore it: it reads as a hole).
  */
 int xipfs_map_entry(struct xipfs_image *img, const struct xipfs_inode_info *inode,
 		    uint64_t idx, uint64_t *pte);
+/* Stored entry i < xipfs_map.entries: a group's entry for a grouped map. */
+int xipfs_map_raw(struct xipfs_image *img, const struct xipfs_inode_info *inode,
+		  uint64_t i, uint64_t *pte);
 /* Page map entry pgno of a regular file (pgno < pages). */
 int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_inode_info *inode,
 		  uint64_t pgno, uint64_t *pte);
@@ -213,6 +233,8 @@ struct xipfs_check_stats {
 	uint64_t data_pages, free_pages;
 	/* After a read-write mount: maps moved to the data region, dead clusters. */
 	uint64_t moved_maps, dead_clusters;
+	/* Regular files with a grouped page map (group shift > 0). */
+	uint64_t grouped_maps;
 };
 
 /* Returns the number of problems (also in stats->errors). */

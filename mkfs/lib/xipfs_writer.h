@@ -22,6 +22,13 @@ enum xw_xip_policy {
 	XW_XIP_LIST,		/* the paths (and page ranges) of a list file */
 };
 
+/* Page map form (i_data's group shift, see "Grouped page maps"). */
+enum xw_maps {
+	XW_MAPS_AUTO,		/* grouped, but flat with free space (rw images) */
+	XW_MAPS_FLAT,		/* one entry per page: G = 0 */
+	XW_MAPS_GROUPED,	/* each file's largest G its pages allow */
+};
+
 struct xw_options {
 	unsigned int page_shift;	/* 12..16 */
 	unsigned int cluster_shift;	/* page_shift..18 */
@@ -44,6 +51,7 @@ struct xw_options {
 	 */
 	bool fragments;
 	bool frag_span;			/* a piece may continue in the next one */
+	enum xw_maps maps;
 };
 
 struct xw_stats {
@@ -52,6 +60,8 @@ struct xw_stats {
 	uint64_t clusters, stored_clusters;
 	uint64_t shared_clusters, frag_pieces, frag_dups, frag_pages;
 	uint64_t comp_in, comp_out;	/* bytes into and out of the compressor */
+	uint64_t map_bytes;		/* page maps, capacity included */
+	uint64_t grouped_files;		/* files with a grouped map (G > 0) */
 	uint64_t meta_size, image_size;
 };
 

@@ -44,7 +44,8 @@ struct xw_inode {
 	uint64_t npages;
 	struct xw_range *xip;		/* XIP page ranges */
 	int nxip;
-	uint64_t data_off;		/* i_data once laid out */
+	uint64_t data_off;		/* i_data once laid out (without G) */
+	unsigned int map_shift;		/* G: one map entry per 2^G pages */
 };
 
 struct xw_tree {

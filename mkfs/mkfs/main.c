@@ -68,7 +68,11 @@ static void usage(FILE *f)
 "                                yet); nofragments (default);\n"
 "                                span: with fragments, a piece may continue\n"
 "                                in the next shared cluster (fuller clusters;\n"
-"                                a read may decompress two); nospan (default)\n"
+"                                a read may decompress two); nospan (default);\n"
+"                              maps=grouped: one page map entry per group of\n"
+"                                up to 128 pages where a file's pages allow\n"
+"                                (default without --free-space); maps=flat:\n"
+"                                one entry per page (default with it)\n"
 "      --fragments             the same as -E fragments\n"
 "  -T, --timestamp=SECONDS     every inode's mtime and the build time\n"
 "                              (default: SOURCE_DATE_EPOCH clamps mtimes; else\n"
@@ -276,8 +280,16 @@ int main(int argc, char **argv)
 					o.frag_span = true;
 				} else if (!strcmp(tok, "nospan") || !strcmp(tok, "^span")) {
 					o.frag_span = false;
+				} else if (!strcmp(tok, "maps=grouped")) {
+					o.maps = XW_MAPS_GROUPED;
+				} else if (!strcmp(tok, "maps=flat")) {
+					o.maps = XW_MAPS_FLAT;
+				} else if (!strncmp(tok, "maps=", 5)) {
+					ret = bad("-E: unknown page map form '%s' (maps=grouped or maps=flat)", tok);
+					free(opts);
+					goto out;
 				} else {
-					ret = bad("-E: unknown extended option '%s' (fragments, nofragments, span, nospan)", tok);
+					ret = bad("-E: unknown extended option '%s' (fragments, nofragments, span, nospan, maps=grouped, maps=flat)", tok);
 					free(opts);
 					goto out;
 				}
@@ -418,6 +430,9 @@ int main(int argc, char **argv)
 			       (unsigned long long)st.frag_pages,
 			       (unsigned long long)st.frag_dups,
 			       (unsigned long long)st.shared_clusters);
+		printf("  page maps %llu bytes, %llu of %llu files grouped\n",
+		       (unsigned long long)st.map_bytes, (unsigned long long)st.grouped_files,
+		       (unsigned long long)st.files);
 		printf("  metadata %llu bytes, image %llu bytes\n",
 		       (unsigned long long)st.meta_size, (unsigned long long)st.image_size);
 	}

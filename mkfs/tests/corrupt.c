@@ -85,8 +85,13 @@ static void classify(struct xipfs_image *img, bool comp_data)
 			continue;
 		if (S_ISDIR(in.mode))
 			mark(in.data, in.size, R_DIRS);
-		else if (S_ISREG(in.mode))
-			mark(in.data, (uint64_t)in.map_cap * 8, R_MAPS);
+		else if (S_ISREG(in.mode)) {
+			struct xipfs_map m;
+
+			/* A grouped map: fewer entries, i_data without the shift. */
+			if (!xipfs_map_get(img, &in, &m))
+				mark(m.off, m.entries * 8, R_MAPS);
+		}
 	}
 	for (uint64_t i = 0; i < img->len; i++)
 		if (cls[i] < R_MAX)

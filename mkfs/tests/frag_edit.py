@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 """Damage an image with shared clusters behind valid checksums, for
 t-fragments: frag_edit.py IMAGE OUT ACTION INO
-  hole     the inode's page 0 entry becomes a hole
+  hole     the inode's page 0 entry (its group's, in a grouped map)
+           becomes a hole
   unshare  the cluster of the inode's page 0 loses XIPFS_CLUSTER_SHARED
   nofeat   the superblock loses INCOMPAT_SHARED_CLUSTERS
 Prints the cluster and index that page 0 named."""
@@ -33,6 +34,8 @@ incompat, = struct.unpack_from('<I', b, 24)
 inode_off, meta_off, meta_size = struct.unpack_from('<QQQ', b, 56)
 cluster_off, = struct.unpack_from('<Q', b, 88)
 i_data, = struct.unpack_from('<Q', b, inode_off + ino * 64 + 40)
+# The low 3 bits are a grouped map's group shift; entry 0 is page 0's either way.
+i_data &= ~7
 e, = struct.unpack_from('<Q', b, i_data)
 if e >> 62 != 2:
     sys.exit('page 0 of inode %d is not compressed' % ino)

@@ -74,15 +74,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if (!xipfs_read_link(img, &in, &target, &len))
 				(void)memchr(target, 0, len);
 		} else if (S_ISREG(in.mode)) {
-			uint64_t pages = xipfs_size_pages(img, in.size), e, np;
-			bool moved;
+			uint64_t pages = xipfs_size_pages(img, in.size), e;
+			struct xipfs_map m;
 
 			for (uint64_t p = 0; p < pages && budget; p++, budget--)
 				(void)xipfs_read_page(img, &in, p, page);
 			/* Entries past the end (stale after a read-write mount). */
-			if (!xipfs_map_locate(img, &in, &moved, &np))
+			if (!xipfs_map_get(img, &in, &m)) {
 				for (uint64_t p = pages; p < in.map_cap && budget; p++, budget--)
 					(void)xipfs_map_entry(img, &in, p, &e);
+				/* A grouped map's stored entries, past its groups too. */
+				for (uint64_t i = 0; i <= m.entries && budget; i++, budget--)
+					(void)xipfs_map_raw(img, &in, i, &e);
+			}
 		}
 	}
 	free(page);

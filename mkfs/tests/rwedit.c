@@ -28,6 +28,20 @@
  *   map-on-xip PATH PATH2  PATH's map copied onto the XIP page of PATH2's
  *                          first XIP entry, i_data pointing there
  *   map-at PATH WHERE      i_data = WHERE: a number, free+N or end-N
+ *
+ * A file with a grouped page map first gets a per-page one in free pages
+ * (i_data with G = 0), as a read-write mount writes it before it changes
+ * any entry: move-map does only that for such a file.
+ *
+ *   rwedit --fixed IMAGE OP...
+ * edits a pristine image instead: META_MODIFIED stays clear and both
+ * checksums are recomputed, so that only the structural checks can tell.
+ * Its operations (on the stored entries, for grouped maps):
+ *   map-shift PATH G       i_data's group shift bits = G
+ *   map-cap PATH N         i_map_cap = N
+ *   copy-entry PATH I J    stored entry J = stored entry I
+ *   set-cindex PATH I IDX  the cluster index of (COMP) stored entry I = IDX
+ *   incompat-clear MASK    clear these INCOMPAT feature bits
  */
 #include <endian.h>
 #include <errno.h>
@@ -99,13 +113,50 @@ static uint64_t alloc_page(void)
 	return off;
 }
 
-static uint64_t entry_off(const struct xipfs_inode_info *in, uint64_t pg)
+/*
+ * A grouped map becomes a per-page map in free pages (as a read-write
+ * mount does before it changes an entry); *in is re-read.
+ */
+static void ungroup(struct xipfs_inode_info *in)
+{
+	uint64_t bytes = (uint64_t)in->map_cap * 8, np = (bytes + ps - 1) / ps, off, e;
+
+	if (!XIPFS_MAP_SHIFT(in->data))
+		return;
+	if (!np)
+		die("%s", "empty grouped map");
+	off = alloc_page();
+	for (uint64_t i = 1; i < np; i++)
+		alloc_page();
+	memset(buf + off, 0x99, np * ps);
+	for (uint64_t p = 0; p < in->map_cap; p++) {
+		if (xipfs_map_entry(img, in, p, &e))
+			die("%s", "map entry");
+		st64(off + p * 8, e);
+	}
+	st64(inode_field(in->ino, offsetof(struct xipfs_inode, i_data)), off);
+	if (xipfs_inode_get(img, in->ino, in))
+		die("%s", "inode");
+}
+
+static uint64_t entry_off(struct xipfs_inode_info *in, uint64_t pg)
 {
 	uint64_t e;
 
+	ungroup(in);
 	if (xipfs_map_entry(img, in, pg, &e))
 		die("%s", "map entry");
 	return in->data + pg * 8;
+}
+
+/* Image offset of stored entry i (a group's entry in a grouped map). */
+static uint64_t raw_off(const struct xipfs_inode_info *in, uint64_t i)
+{
+	uint64_t e;
+
+	if (xipfs_map_raw(img, in, i, &e))
+		die("%s", "map entry");
+	return XIPFS_MAP_OFF(in->data) + i * 8;
 }
 
 /* Is any page map entry below EOF, of any file, naming cluster cl? */
@@ -139,7 +190,7 @@ static uint64_t first_cluster(const char *path, const struct xipfs_inode_info *i
 }
 
 /* A page's data as XIP: copy it to off, junk past EOF, point the entry. */
-static void page_to(const struct xipfs_inode_info *in, uint64_t pg, uint64_t off)
+static void page_to(struct xipfs_inode_info *in, uint64_t pg, uint64_t off)
 {
 	uint64_t valid = in->size - pg * ps < ps ? in->size - pg * ps : ps, e;
 
@@ -159,6 +210,10 @@ static void move_map(const char *path)
 	uint64_t bytes, off, np;
 
 	get_file(path, &in);
+	if (XIPFS_MAP_SHIFT(in.data)) {
+		ungroup(&in);
+		return;
+	}
 	bytes = (uint64_t)in.map_cap * 8;
 	np = (bytes + ps - 1) / ps;
 	if (!np)
@@ -235,6 +290,8 @@ static int nargs(const char *op)
 		{ "move-map", 1 }, { "kill-cluster", 1 }, { "xip-to-freed", 2 },
 		{ "shrink", 2 }, { "unclean", 0 }, { "xip-dup", 4 },
 		{ "xip-on-cluster", 3 }, { "map-on-xip", 2 }, { "map-at", 2 },
+		{ "map-shift", 2 }, { "map-cap", 2 }, { "copy-entry", 3 },
+		{ "set-cindex", 3 }, { "incompat-clear", 1 },
 	};
 
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
@@ -295,11 +352,39 @@ static void run(char **a)
 				off = (e & XIPFS_PTE_XIP_MASK) * ps;
 		if (!off || (uint64_t)in.map_cap * 8 > ps)
 			die("%s: no XIP page, or a map of more than a page", a[2]);
+		ungroup(&in);
 		memmove(buf + off, buf + in.data, (uint64_t)in.map_cap * 8);
 		st64(inode_field(in.ino, offsetof(struct xipfs_inode, i_data)), off);
 	} else if (!strcmp(a[0], "map-at")) {
 		get_file(a[1], &in);
 		st64(inode_field(in.ino, offsetof(struct xipfs_inode, i_data)), where(a[2]));
+	} else if (!strcmp(a[0], "map-shift")) {
+		get_file(a[1], &in);
+		st64(inode_field(in.ino, offsetof(struct xipfs_inode, i_data)),
+		     XIPFS_MAP_OFF(in.data) | (num(a[2]) & XIPFS_MAP_SHIFT_MASK));
+	} else if (!strcmp(a[0], "map-cap")) {
+		uint32_t v;
+
+		get_file(a[1], &in);
+		v = htole32((uint32_t)num(a[2]));
+		memcpy(buf + inode_field(in.ino, offsetof(struct xipfs_inode, i_map_cap)), &v, 4);
+	} else if (!strcmp(a[0], "copy-entry")) {
+		get_file(a[1], &in);
+		st64(raw_off(&in, num(a[3])), ld64(raw_off(&in, num(a[2]))));
+	} else if (!strcmp(a[0], "set-cindex")) {
+		get_file(a[1], &in);
+		e = ld64(raw_off(&in, num(a[2])));
+		if (xipfs_pte_type(e) != XIPFS_PTE_TYPE_COMP)
+			die("%s: that entry is not COMP", a[1]);
+		e &= ~(XIPFS_PTE_CINDEX_MASK << XIPFS_PTE_CINDEX_SHIFT);
+		st64(raw_off(&in, num(a[2])),
+		     e | ((num(a[3]) & XIPFS_PTE_CINDEX_MASK) << XIPFS_PTE_CINDEX_SHIFT));
+	} else if (!strcmp(a[0], "incompat-clear")) {
+		uint32_t v;
+
+		memcpy(&v, buf + offsetof(struct xipfs_super_block, s_feature_incompat), 4);
+		v = htole32(le32toh(v) & ~(uint32_t)num(a[1]));
+		memcpy(buf + offsetof(struct xipfs_super_block, s_feature_incompat), &v, 4);
 	}
 }
 
@@ -310,10 +395,16 @@ int main(int argc, char **argv)
 	uint32_t crc;
 	char err[256];
 	struct stat st;
+	bool fixed = false;
 	int fd, i;
 
+	if (argc >= 2 && !strcmp(argv[1], "--fixed")) {
+		fixed = true;
+		argv++;
+		argc--;
+	}
 	if (argc < 3) {
-		fprintf(stderr, "usage: rwedit IMAGE OP [ARG...] [-- OP [ARG...]]...\n");
+		fprintf(stderr, "usage: rwedit [--fixed] IMAGE OP [ARG...] [-- OP [ARG...]]...\n");
 		return 2;
 	}
 	fd = open(argv[1], O_RDWR);
@@ -325,7 +416,8 @@ int main(int argc, char **argv)
 	if (len < XIPFS_SB_SIZE)
 		die("%s: too small", argv[1]);
 	memcpy(&state, buf + offsetof(struct xipfs_super_block, s_state), 2);
-	state = htole16(le16toh(state) | XIPFS_STATE_META_MODIFIED);
+	if (!fixed)
+		state = htole16(le16toh(state) | XIPFS_STATE_META_MODIFIED);
 	memcpy(buf + offsetof(struct xipfs_super_block, s_state), &state, 2);
 	if (xipfs_image_open_mem(buf, len, &img, err, sizeof(err)))
 		die("open: %s", err);
@@ -347,6 +439,8 @@ int main(int argc, char **argv)
 		}
 	}
 
+	if (fixed)
+		xipfs_fix_checksums(buf, len);
 	/* Only the superblock checksum, s_checksum and s_state taken as zero. */
 	memcpy(sb, buf, sizeof(sb));
 	memset(sb + offsetof(struct xipfs_super_block, s_checksum), 0, 4);

@@ -23,12 +23,15 @@ echo long >"$src/a/$(printf 'l%.0s' $(seq 200))"
 "$MKFS" -q -z lz4 --xip=none -C 8K "$tmp/lz4.img" "$src" || fail "mkfs lz4"
 "$MKFS" -q -z xz --xip=elf "$tmp/xz.img" "$src" || fail "mkfs xz"
 "$MKFS" -q -z zlib --xip=elf -C 16K -E fragments "$tmp/frag.img" "$src" || fail "mkfs fragments"
+# Grouped page maps are the default above: per-page ones too.
+"$MKFS" -q -z zlib --xip=elf -E maps=flat "$tmp/flat.img" "$src" || fail "mkfs flat maps"
 
 # In-process: every flip detected, every truncation refused, no crash.
 "$CORRUPT" "$tmp/zlib.img" "$seed" 800 --comp-data || fail "zlib image: undetected damage"
 "$CORRUPT" "$tmp/lz4.img" $((seed + 1)) 800 || fail "lz4 image: undetected damage"
 "$CORRUPT" "$tmp/xz.img" $((seed + 2)) 400 --comp-data || fail "xz image: undetected damage"
 "$CORRUPT" "$tmp/frag.img" $((seed + 3)) 400 --comp-data || fail "fragments image: undetected damage"
+"$CORRUPT" "$tmp/flat.img" $((seed + 4)) 400 --comp-data || fail "flat maps image: undetected damage"
 
 # The front end: exit 4 with a message (8 only when it cannot open at all).
 for i in $(seq 30); do
@@ -50,6 +53,7 @@ done
 # readers and extraction: findings or not, nothing may crash.
 for i in $(seq 60); do
 	img=$tmp/zlib.img
+	[ $i -gt 30 ] && img=$tmp/flat.img	# per-page maps
 	[ $i -gt 40 ] && img=$tmp/frag.img	# shared clusters
 	where=$("$CORRUPT" --write-fixed "$img" $((seed + 100 + i)) "$tmp/bad.img") ||
 		fail "corrupt --write-fixed"

@@ -19,7 +19,9 @@ mkfifo "$src/d/fifo"
 n=0
 for opts in "-z lz4 --xip=none" "-z zstd --xip=all" "-z zlib --xip=none -C 4K" \
 	    "-z xz --xip=none" "-z lz4hc --xip=elf --free-space=8K" \
-	    "-z lz4 --xip=none -C 16K -E fragments,span"; do
+	    "-z lz4 --xip=none -C 16K -E fragments,span" \
+	    "-z zstd --xip=elf -C 16K -E maps=flat" \
+	    "-z lz4 --xip=all --free-space=8K -E maps=grouped"; do
 	n=$((n + 1))
 	"$MKFS" -q $opts "$tmp/corpus/img$n" "$src" || fail "mkfs $opts"
 done
@@ -28,6 +30,12 @@ done
 "$BUILD/tests/rwedit" "$tmp/corpus/rw" move-map /d/numbers -- shrink /d/numbers 5000 -- \
 	unclean || fail "rwedit"
 "$FSCK" -q "$tmp/corpus/rw" || fail "the read-write corpus image is not clean"
+# Grouped maps after a read-write mount: one rewritten per-page, one kept.
+"$MKFS" -q -z zlib --xip=none -C 4K --free-space=16K -E maps=grouped "$tmp/corpus/rwg" "$src" ||
+	fail "mkfs rw grouped"
+"$BUILD/tests/rwedit" "$tmp/corpus/rwg" move-map /d/numbers -- shrink /d/e/random 100 ||
+	fail "rwedit grouped"
+"$FSCK" -q "$tmp/corpus/rwg" || fail "the grouped read-write corpus image is not clean"
 
 # -seed: reproducible given the same corpus.  Reproducers are kept in
 # $BUILD/fuzz-artifacts (run: $FUZZ FILE).

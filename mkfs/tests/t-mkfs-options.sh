@@ -42,6 +42,7 @@ usage_error "not a valid id" --force-uid=-1 "$I" "$S"
 usage_error "not a valid id" --force-gid=4294967296 "$I" "$S"
 usage_error "bad size" --free-space=lots "$I" "$S"
 usage_error "thread count" -j 0 "$I" "$S"
+usage_error "unknown page map form 'maps=tiny'" -E maps=tiny "$I" "$S"
 usage_error "--help" --no-such-option "$I" "$S"
 SOURCE_DATE_EPOCH=soon usage_error "SOURCE_DATE_EPOCH='soon'" "$I" "$S"
 

@@ -892,6 +892,166 @@ static void test_rw(void)
 	build();
 }
 
+/* xipfs_pte_in_group(): what a group's entry derives for page k. */
+static void test_pte_in_group(void)
+{
+	const uint64_t xmax = XIPFS_PTE_XIP_MASK, cmax = XIPFS_PTE_CLUSTER_MASK;
+	const uint64_t tail = XIPFS_PTE_TAIL(1234);
+
+	for (unsigned int k = 0; k < 128; k++)
+		CHECK(xipfs_pte_in_group(0, k) == 0, "hole group, page %u", k);
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(5), 0) == XIPFS_PTE_XIP(5), "xip k=0");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(5), 127) == XIPFS_PTE_XIP(132), "xip k=127");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(xmax - 127), 127) == XIPFS_PTE_XIP(xmax),
+	      "xip up to the largest page number");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(xmax), 0) == XIPFS_PTE_XIP(xmax), "xip max k=0");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(xmax), 1) == XIPFS_PTE_INVALID,
+	      "xip page number overflow");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(xmax - 3), 4) == XIPFS_PTE_INVALID,
+	      "xip page number overflow by one");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 0), 127) == XIPFS_PTE_COMP(7, 127), "comp k=127");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 128), 127) == XIPFS_PTE_COMP(7, 255),
+	      "comp up to index 255");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 250), 6) == XIPFS_PTE_INVALID,
+	      "comp index overflow (not into the reserved bits)");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 255), 1) == XIPFS_PTE_INVALID,
+	      "comp index 255 + 1");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(cmax, 3), 4) == XIPFS_PTE_COMP(cmax, 7),
+	      "comp: the cluster number is left alone");
+	CHECK(xipfs_pte_in_group(tail, 0) == tail, "tail k=0");
+	CHECK(xipfs_pte_in_group(tail, 1) == XIPFS_PTE_INVALID, "tail k=1");
+	CHECK(xipfs_pte_in_group(tail, 127) == XIPFS_PTE_INVALID, "tail k=127");
+	CHECK(XIPFS_PTE_INVALID & XIPFS_PTE_RESERVED_MASK, "invalid entries have reserved bits");
+	CHECK(xipfs_pte_type(XIPFS_PTE_INVALID) == XIPFS_PTE_TYPE_HOLE &&
+	      xipfs_pte_in_group(XIPFS_PTE_INVALID, 3) == XIPFS_PTE_INVALID,
+	      "an invalid group entry stays invalid");
+	CHECK(XIPFS_MAP_SHIFT(0x1005) == 5 && XIPFS_MAP_OFF(0x1005) == 0x1000, "i_data split");
+}
+
+/* b's map as one group of 4 pages: COMP(1, 0) derives its 3 pages. */
+static void make_b_grouped(void)
+{
+	uint32_t f;
+
+	memcpy(&f, img + SB(s_feature_incompat), 4);
+	st32(SB(s_feature_incompat), le32toh(f) | XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS);
+	st64(off_map_b, XIPFS_PTE_COMP(1, 0));
+	st64(off_map_b + 8, 0);
+	st64(off_map_b + 16, 0);
+	st64(IN(6, i_data), off_map_b | 2);
+	xipfs_fix_checksums(img, img_len);
+}
+
+static void test_grouped(void)
+{
+	struct xipfs_check_stats st;
+	struct xipfs_image *im;
+	struct xipfs_inode_info in;
+	struct xipfs_map m;
+	uint8_t page[PS];
+	uint64_t n, e;
+
+	build();
+	make_b_grouped();
+	n = run_check(0, &st);
+	CHECK(n == 0 && st.grouped_maps == 1 && st.comp_pages == 4,
+	      "grouped b: %llu problems, %llu grouped:\n%s", (unsigned long long)n,
+	      (unsigned long long)st.grouped_maps, msgs);
+	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open grouped image");
+	if (im) {
+		CHECK(!xipfs_inode_get(im, 6, &in) && !xipfs_map_get(im, &in, &m) &&
+		      m.off == off_map_b && m.shift == 2 && m.entries == 1 && !m.moved,
+		      "b's map: one entry of a 4-page group");
+		for (uint64_t p = 0; p < 3; p++) {
+			size_t len = p < 2 ? PS : 10;
+
+			CHECK(!xipfs_map_entry(im, &in, p, &e) && e == XIPFS_PTE_COMP(1, p),
+			      "b's derived entry %llu", (unsigned long long)p);
+			CHECK(!xipfs_read_page(im, &in, p, page) &&
+			      !memcmp(page, content_b + p * PS, len), "grouped b page %llu",
+			      (unsigned long long)p);
+		}
+		CHECK(!xipfs_map_raw(im, &in, 0, &e) && e == XIPFS_PTE_COMP(1, 0), "raw entry 0");
+		CHECK(xipfs_map_raw(im, &in, 1, &e) == -EUCLEAN, "raw entry past the map");
+		CHECK(xipfs_map_entry(im, &in, 3, &e) == -EUCLEAN, "entry past the capacity");
+		xipfs_image_close(im);
+	}
+
+	/* Group entries wholly past the end: stale, information only. */
+	make_b_grouped();
+	st32(IN(6, i_map_cap), 8);
+	st64(off_map_b + 8, XIPFS_PTE_COMP(1, 0));
+	xipfs_fix_checksums(img, img_len);
+	n = run_check(0, &st);
+	CHECK(n == 0 && st.stale_entries == 1, "grouped stale: %llu problems, %llu stale:\n%s",
+	      (unsigned long long)n, (unsigned long long)st.stale_entries, msgs);
+	build();
+
+	/* The shift bits without the feature: a misaligned map to old readers. */
+	st64(IN(6, i_data), off_map_b | 2);
+	expect_problem("shift without the feature",
+		       "not 8-byte aligned (group shift 2 without the GROUPED_MAPS feature)");
+	st64(IN(6, i_data), off_map_b | 2);
+	xipfs_fix_checksums(img, img_len);
+	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open");
+	if (im) {
+		CHECK(!xipfs_inode_get(im, 6, &in) && xipfs_read_page(im, &in, 0, page) == -EUCLEAN &&
+		      strstr(xipfs_image_error(im), "GROUPED_MAPS"),
+		      "readers refuse the shift without the feature: %s", xipfs_image_error(im));
+		xipfs_image_close(im);
+	}
+	build();
+	/* A zero-capacity map too (nothing to read, still a bad i_data). */
+	st64(IN(6, i_size), 0);
+	st32(IN(6, i_map_cap), 0);
+	st64(IN(6, i_data), off_map_b | 1);
+	st64(off_clusters + 24, 0);
+	expect_problem("shift on an empty map without the feature", "without the GROUPED_MAPS");
+
+	/* The map must lie in the metadata: a huge capacity takes it out. */
+	make_b_grouped();
+	st32(IN(6, i_map_cap), UINT32_MAX);
+	expect_problem("grouped map out of the metadata",
+		       "grouped page map [");
+	make_b_grouped();
+	st32(IN(6, i_map_cap), 8);	/* 2 entries, 16 bytes from 8 before the end */
+	st64(IN(6, i_data), ((meta_pos - 8) & ~7ULL) | 2);
+	expect_problem("grouped map across the end of the metadata", "outside the metadata area");
+
+	/* Derived entries are checked like stored ones. */
+	make_b_grouped();
+	st64(off_map_b, XIPFS_PTE_COMP(1, 254));
+	expect_problem("cluster index overflow", "names a cluster index past 255 for it");
+	make_b_grouped();
+	st64(off_map_b, XIPFS_PTE_TAIL(off_tail - META_OFF));
+	expect_problem("tail at k > 0", "page 1: page 1 of a 4-page group whose entry");
+	make_b_grouped();
+	st64(off_map_b, XIPFS_PTE_TAIL(off_tail - META_OFF));
+	expect_problem("tail at k > 0: said so", "is a tail (only the group's first page may be one)");
+	make_b_grouped();
+	st64(off_map_b, XIPFS_PTE_XIP(xip_off / PS));
+	expect_problem("xip group over another page", "used twice");
+	make_b_grouped();
+	st64(off_map_b, XIPFS_PTE_COMP(1, 0) | (1ULL << 57));
+	expect_problem("reserved bits in a group entry", "page 2: reserved bits set");
+	make_b_grouped();
+	st64(IN(6, i_data), off_map_a | 2);
+	expect_problem("grouped map over another map", "metadata overlap");
+
+	/* After a read-write mount grouped maps still stay in the metadata. */
+	rw_setup();
+	{
+		uint32_t f;
+
+		memcpy(&f, img + SB(s_feature_incompat), 4);
+		st32(SB(s_feature_incompat), le32toh(f) | XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS);
+	}
+	st64(IN(2, i_data), rw_free_pg * PS | 3);
+	expect_rw_problem("grouped map in the data region",
+			  "grouped page map [");
+	build();
+}
+
 int main(void)
 {
 	build();
@@ -899,6 +1059,8 @@ int main(void)
 	test_extract();
 	test_corruptions();
 	test_rw();
+	test_pte_in_group();
+	test_grouped();
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
 }

@@ -1,0 +1,191 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Grouped page maps (-E maps=grouped, the default without --free-space):
+# round trips equal to -E maps=flat ones; each file gets the largest group
+# its pages allow (whole clusters, runs of XIP pages), a file mixing XIP,
+# compressed pages and holes a smaller one or none; shared clusters too;
+# smaller metadata; the feature bit only when some map is grouped;
+# reproducible output; damaged grouped maps are found (fsck exit 4) and
+# crash nothing (run under make SAN=1 check too).
+. "$SRCDIR/tests/common.sh"
+RWEDIT=$BUILD/tests/rwedit
+
+src=$tmp/src
+mkdir -p "$src/text" "$src/bin" "$src/sparse" "$src/small"
+seq 1 200000 >"$src/text/big"				# 315 pages
+for i in $(seq 1 20); do seq "$i" 3 $((i * 3000)) >"$src/text/t$i"; done
+{ seq 1 20000 | head -c $((16 * 4096)); head -c 100 /dev/urandom; } >"$src/text/c16k+100" # a tail
+seq 1 20000 | head -c $((12 * 4096)) >"$src/text/list"
+head -c 1000000 /dev/urandom >"$src/bin/random"
+cp /bin/true /bin/ls "$src/bin/"
+# Data at pages 100-102 and at the end, holes around: no group fits.
+truncate -s 2M "$src/sparse/holes"
+echo end >>"$src/sparse/holes"
+seq 1 2000 | dd of="$src/sparse/holes" bs=4096 seek=100 conv=notrunc status=none
+for i in $(seq 1 30); do echo "small $i" >"$src/small/s$i"; done
+: >"$src/small/empty"
+fix_dir_times "$src"
+
+roundtrip "$src" grouped -z lz4hc -C 128K --xip=none
+roundtrip "$src" flat -z lz4hc -C 128K --xip=none -E maps=flat
+roundtrip "$src" g-elf -z zstd -C 16K --xip=elf
+roundtrip "$src" f-elf -z zstd -C 16K --xip=elf -E maps=flat
+roundtrip "$src" g-all --xip=all
+roundtrip "$src" g-frag -E fragments --xip=none
+roundtrip "$src" g-span -E fragments,span -C 16K -z zlib
+roundtrip "$src" g-free --free-space=1M -E maps=grouped
+roundtrip "$src" f-free --free-space=1M
+roundtrip "$src" g-64k --page-size 64K -C 256K -z xz
+
+# The feature bit iff some map is grouped; -s names it (and the others).
+incompat() { "$DUMP" -s "$1" | sed -n 's/.*incompat 0x\([0-9a-f]*\).*/\1/p'; }
+grouped_bit() { echo $(( 0x$(incompat "$1") & 8 )); }
+for n in grouped g-elf g-all g-frag g-span g-free g-64k; do
+	[ "$(grouped_bit "$tmp/$n.img")" = 8 ] || fail "$n: GROUPED_MAPS not set"
+done
+for n in flat f-elf f-free; do
+	[ "$(grouped_bit "$tmp/$n.img")" = 0 ] || fail "$n: GROUPED_MAPS set"
+done
+"$DUMP" -s "$tmp/g-frag.img" | grep -q '^features: .* clusters tail shared_clusters grouped_maps$' ||
+	fail "-s: $("$DUMP" -s "$tmp/g-frag.img" | grep features)"
+"$FSCK" -v "$tmp/grouped.img" | grep -q '^grouped page maps: [1-9][0-9]* files' ||
+	fail "fsck -v: no grouped maps counted"
+# Defaults: grouped without free space, flat with it.
+"$MKFS" -q -z lz4hc -C 128K --xip=none -E maps=grouped "$tmp/d1.img" "$src" || fail "mkfs -E maps=grouped"
+cmp "$tmp/grouped.img" "$tmp/d1.img" || fail "grouped maps are not the default"
+"$MKFS" -q --free-space=1M -E maps=flat "$tmp/d2.img" "$src" || fail "mkfs --free-space -E maps=flat"
+cmp "$tmp/f-free.img" "$tmp/d2.img" || fail "flat maps are not the default with --free-space"
+"$MKFS" -q -E maps=flat,maps=grouped "$tmp/d3.img" "$src" || fail "mkfs -E maps=flat,maps=grouped"
+[ "$(grouped_bit "$tmp/d3.img")" = 8 ] || fail "the last -E maps= does not win"
+
+# group IMAGE PATH: the pages an entry of PATH's map covers (1: flat).
+group() {
+	local m
+	m=$("$DUMP" -m "$2" "$1" | sed -n 2p)
+	case $m in
+	*"grouped: 1 entry per "*) echo "$m" | sed 's/.*grouped: 1 entry per \([0-9]*\) pages.*/\1/' ;;
+	"map: offset "*", in the metadata area") echo 1 ;;
+	*) echo "?$m" ;;
+	esac
+}
+expect_group() {
+	local got
+	got=$(group "$1" "$2")
+	[ "$got" = "$3" ] || fail "$(basename "$1") $2: groups of $got pages, want $3"
+}
+# Whole 128K clusters: 32 pages; a file of one cluster (or one page): 128.
+expect_group "$tmp/grouped.img" /text/big 32
+expect_group "$tmp/grouped.img" /bin/random 32
+expect_group "$tmp/grouped.img" /bin/true 128
+expect_group "$tmp/grouped.img" /text/t1 128
+expect_group "$tmp/grouped.img" /sparse/holes 1
+expect_group "$tmp/flat.img" /text/big 1
+"$DUMP" -m /text/big "$tmp/grouped.img" | grep -q '^map: .*(10 entries)$' || fail "/text/big: not 10 entries"
+# 16K clusters: 4 pages, the tail first in its group.
+expect_group "$tmp/g-elf.img" /text/c16k+100 4
+"$DUMP" -m /text/c16k+100 "$tmp/g-elf.img" | grep -q '^page 16: tail' || fail "c16k+100: no tail"
+# Every XIP page in one run: one entry.
+expect_group "$tmp/g-all.img" /text/big 128
+"$DUMP" -m /text/big "$tmp/g-all.img" | grep -q '^map: .*(3 entries)$' || fail "--xip=all: not 3 entries"
+# List policies mixing XIP and compressed pages.
+printf '/text/list 0-3\n/text/big 1-2,5\n/bin/true\n' >"$tmp/xiplist"
+roundtrip "$src" g-list -z zstd -C 16K --xip=list:"$tmp/xiplist"
+roundtrip "$src" f-list -z zstd -C 16K --xip=list:"$tmp/xiplist" -E maps=flat
+expect_group "$tmp/g-list.img" /text/list 4	# XIP 0-3, then 16K clusters
+expect_group "$tmp/g-list.img" /text/big 1	# XIP 1-2 and 5 inside clusters
+expect_group "$tmp/g-list.img" /bin/true 128	# all XIP
+expect_group "$tmp/g-list.img" /text/c16k+100 4
+# Decoded per page, grouped maps say what flat ones say (XIP page numbers
+# aside: the metadata before the XIP area differs in size).
+norm() {
+	"$DUMP" -m "$2" "$1" |
+		sed -n 's/^page \([0-9]*\): \(xip\|hole\|tail\|compressed cluster [0-9]* index [0-9]*\).*/\1 \2/p'
+}
+for pair in g-elf:f-elf g-list:f-list grouped:flat; do
+	for f in /bin/ls /bin/true /text/big /text/list /text/c16k+100 /sparse/holes /bin/random; do
+		a=$(norm "$tmp/${pair%%:*}.img" "$f") b=$(norm "$tmp/${pair#*:}.img" "$f")
+		[ -n "$a" ] && [ "$a" = "$b" ] || fail "$pair $f: grouped and flat maps differ"
+	done
+done
+# Under --xip=elf, ELF files whose XIP pages sit between compressed ones
+# get smaller groups or none, and all files still check out (roundtrip).
+"$MKFS" -v -z zstd -C 16K --xip=elf "$tmp/v.img" "$src" >"$tmp/v.log" || fail "mkfs -v"
+if grep -q '^/bin/ls: .* [1-9][0-9]* xip, [1-9][0-9]* comp, ' "$tmp/v.log"; then
+	grep '^/bin/ls: ' "$tmp/v.log" | grep -q 'map 1 entry per 128 pages' &&
+		fail "/bin/ls mixes XIP and compressed pages but got one group: $(grep '^/bin/ls' "$tmp/v.log")"
+fi
+grep -q '^/text/big: .*, map 1 entry per 4 pages$' "$tmp/v.log" || fail "mkfs -v: $(grep '^/text/big' "$tmp/v.log")"
+
+# Shared clusters: a file's end as a piece keeps its group.
+expect_group "$tmp/g-frag.img" /text/big 16
+"$DUMP" -m /text/big "$tmp/g-frag.img" | grep -q '^page 314: compressed cluster' || fail "g-frag: last page"
+n=0
+for i in $(seq 1 20); do
+	"$DUMP" -m /text/t$i "$tmp/g-frag.img" | grep -q '^page 0: compressed cluster [0-9]* index [1-9]' &&
+		[ "$(group "$tmp/g-frag.img" /text/t$i)" -gt 1 ] && n=$((n + 1))
+done
+[ $n -gt 0 ] || fail "no grouped file starts inside a shared cluster"
+
+# Smaller metadata: by exactly the page map bytes saved.
+"$MKFS" -z lz4hc -C 128K --xip=none "$tmp/s1.img" "$src" >"$tmp/s1.log" || fail "mkfs (summary)"
+"$MKFS" -z lz4hc -C 128K --xip=none -E maps=flat "$tmp/s2.img" "$src" >"$tmp/s2.log" || fail "mkfs flat (summary)"
+meta() { sed -n 's/.*metadata \([0-9]*\) bytes.*/\1/p' "$1"; }
+maps() { sed -n 's/^  page maps \([0-9]*\) bytes, .*/\1/p' "$1"; }
+mg=$(meta "$tmp/s1.log") mf=$(meta "$tmp/s2.log") pg=$(maps "$tmp/s1.log") pf=$(maps "$tmp/s2.log")
+pages=$(sed -n 's/^  data pages \([0-9]*\):.*/\1/p' "$tmp/s2.log")
+[ -n "$mg" ] && [ -n "$pg" ] && [ "$mg" -lt "$mf" ] || fail "metadata: grouped $mg, flat $mf bytes"
+[ $((mf - mg)) = $((pf - pg)) ] || fail "metadata shrank by $((mf - mg)), page maps by $((pf - pg))"
+[ "$pf" = $((8 * pages)) ] || fail "flat page maps $pf bytes for $pages pages"
+grep -q '^  page maps [0-9]* bytes, 0 of [0-9]* files grouped$' "$tmp/s2.log" || fail "flat summary"
+echo "ok metadata: $mg bytes grouped, $mf flat (page maps $pg / $pf)"
+
+# Reproducible: another run, and one thread.
+for opts in "-z lz4hc" "-E fragments,span -C 16K" "--xip=elf -z zstd -C 16K"; do
+	"$MKFS" -q $opts "$tmp/r1.img" "$src" || fail "mkfs $opts"
+	"$MKFS" -q $opts "$tmp/r2.img" "$src" || fail "mkfs $opts (again)"
+	"$MKFS" -q -j 1 $opts "$tmp/r3.img" "$src" || fail "mkfs -j 1 $opts"
+	cmp "$tmp/r1.img" "$tmp/r2.img" || fail "$opts: two runs differ"
+	cmp "$tmp/r1.img" "$tmp/r3.img" || fail "$opts: -j 1 gives another image"
+done
+
+# A read-write mount rewrites a grouped map per page before an edit
+# (rwedit does as the driver does): still clean, same contents.
+cp "$tmp/g-free.img" "$tmp/rw.img"
+"$RWEDIT" "$tmp/rw.img" kill-cluster /text/big -- xip-to-freed /text/big 1 -- \
+	move-map /bin/random -- shrink /text/t5 100 || fail "rwedit of a grouped image"
+"$FSCK" "$tmp/rw.img" || fail "rw edits of grouped maps: fsck"
+"$DUMP" -m /text/big "$tmp/rw.img" | grep -q '^map: offset [0-9]*, 1 page of the data region' ||
+	fail "the edited grouped map was not rewritten per page"
+for f in text/big bin/random text/t1; do
+	"$DUMP" -c /$f "$tmp/rw.img" | cmp -s - "$src/$f" || fail "rw: /$f differs"
+done
+
+# Damage behind valid checksums: exit 4 with the message, no crash.
+# bad BASE NAME MESSAGE RWEDIT-ARGS...
+bad() {
+	local base=$1 name=$2 msg=$3 rc
+	shift 3
+	cp "$tmp/$base.img" "$tmp/$name.img"
+	"$RWEDIT" "$@" || fail "$name: rwedit $*"
+	"$FSCK" "$tmp/$name.img" >"$tmp/$name.fsck" 2>&1
+	rc=$?
+	[ $rc = 4 ] || { cat "$tmp/$name.fsck"; fail "$name: fsck exit $rc, want 4"; }
+	grep -qF -- "$msg" "$tmp/$name.fsck" || { cat "$tmp/$name.fsck"; fail "$name: no \"$msg\""; }
+	"$DUMP" -m /text/big "$tmp/$name.img" >/dev/null 2>&1
+	[ $? -le 1 ] || fail "$name: dump -m crashed"
+	"$DUMP" --extract "$tmp/x" "$tmp/$name.img" >/dev/null 2>&1
+	[ $? -le 1 ] || fail "$name: dump --extract crashed"
+	rm -rf "$tmp/x"
+	echo "ok $name: $(grep -F -- "$msg" "$tmp/$name.fsck" | head -1)"
+}
+bad grouped nofeature "without the GROUPED_MAPS feature" --fixed "$tmp/nofeature.img" incompat-clear 8
+bad flat shift-in-flat "not 8-byte aligned (group shift 3 without the GROUPED_MAPS feature)" \
+	--fixed "$tmp/shift-in-flat.img" map-shift /text/big 3
+bad grouped map-out "grouped page map [" --fixed "$tmp/map-out.img" map-cap /text/big 4294967295
+bad grouped cindex "names a cluster index past 255" --fixed "$tmp/cindex.img" set-cindex /text/big 0 250
+bad g-elf tail-k "is a tail (only the group's first page may be one)" \
+	--fixed "$tmp/tail-k.img" copy-entry /text/c16k+100 4 3
+bad g-free rw-map-data "grouped page map [" "$tmp/rw-map-data.img" map-at /text/big free+5
+"$DUMP" -m /text/big "$tmp/cindex.img" | grep -q '^page 6: invalid entry' ||
+	fail "dump -m: an invalid derived entry not shown"
+exit 0

@@ -12,27 +12,39 @@
 #include "decompressor.h"
 
 /*
- * Is a page map of @cap entries at @data where one may be: in the metadata
- * area (as mkfs puts it), or in whole pages of the data region (where a
- * read-write mount moves a map that must grow)?
+ * Is a page map for @cap pages at i_data @data where one may be: in the
+ * metadata area (as mkfs puts it), or, if it has one entry per page, in
+ * whole pages of the data region (where a read-write mount moves a map
+ * that must grow or stop being grouped)?
  */
 bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap)
 {
-	if (data & 7)
-		return false;
-	if (!cap || xipfs_meta(sbi, data, (u64)cap * 8))
+	unsigned int shift = XIPFS_MAP_SHIFT(data);
+	u64 off = XIPFS_MAP_OFF(data);
+
+	if (shift)
+		return (sbi->feature_incompat &
+			XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS) &&
+		       xipfs_meta(sbi, off, (((u64)cap + (1U << shift) - 1) >>
+					     shift) * 8);
+	if (!cap || xipfs_meta(sbi, off, (u64)cap * 8))
 		return true;
-	return PAGE_ALIGNED(data) &&
-	       xipfs_in_data(sbi, data, round_up((u64)cap * 8, PAGE_SIZE));
+	return PAGE_ALIGNED(off) &&
+	       xipfs_in_data(sbi, off, round_up((u64)cap * 8, PAGE_SIZE));
 }
 
-/* Entry @index (< i_map_cap) of @inode's page map, in CPU order. */
+/*
+ * Entry @index (< i_map_cap) of @inode's page map, in CPU order; from a
+ * grouped map, the entry derived for that page.  map_sem held, or the map
+ * cannot change (read-only).
+ */
 int xipfs_map_read(struct inode *inode, pgoff_t index, u64 *e)
 {
 	struct super_block *sb = inode->i_sb;
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 	struct xipfs_inode_info *xi = XIPFS_I(inode);
-	u64 off = xi->data + (u64)index * 8;
+	unsigned int shift = xi->map_shift;
+	u64 off = xi->data + (u64)(index >> shift) * 8;
 	const __le64 *p;
 	__le64 v;
 	int err;
@@ -43,12 +55,16 @@ int xipfs_map_read(struct inode *inode, pgoff_t index, u64 *e)
 	if (!p && sbi->virt)
 		p = sbi->virt + off;	/* a moved map: checked at iget */
 	if (p) {
-		*e = le64_to_cpu(READ_ONCE(*p));
-		return 0;
+		v = READ_ONCE(*p);
+	} else {
+		err = xipfs_medium_read(sb, off, &v, sizeof(v));
+		if (err)
+			return err;
 	}
-	err = xipfs_medium_read(sb, off, &v, sizeof(v));
 	*e = le64_to_cpu(v);
-	return err;
+	if (shift)
+		*e = xipfs_pte_in_group(*e, index & ((1U << shift) - 1));
+	return 0;
 }
 
 /*

@@ -114,6 +114,10 @@ static int xipfs_fill_inode(struct inode *inode)
 	ts.tv_nsec = le32_to_cpu(di.i_mtime_nsec);
 	xipfs_inode_set_times(inode, ts);
 	xi->data = le64_to_cpu(di.i_data);
+	if (S_ISREG(mode)) {
+		xi->map_shift = XIPFS_MAP_SHIFT(xi->data);
+		xi->data = XIPFS_MAP_OFF(xi->data);
+	}
 	xi->map_cap = le32_to_cpu(di.i_map_cap);
 	inode->i_size = le64_to_cpu(di.i_size);
 	xi->disk_size = inode->i_size;

@@ -128,8 +128,9 @@ static inline struct xipfs_sb_info *XIPFS_SB(struct super_block *sb)
 }
 
 struct xipfs_inode_info {
-	u64 data;		/* i_data: page map, dir block or target */
-	u32 map_cap;		/* REG: page map entries */
+	u64 data;		/* i_data: page map (less its group shift), dir block or target */
+	u32 map_cap;		/* REG: page map capacity, in pages */
+	u8 map_shift;		/* REG: group shift of the map: 0 = one entry per page */
 	/*
 	 * REG: orders page map changes against the users of what an entry
 	 * names: readers (faults inserting window PFNs, read() from the

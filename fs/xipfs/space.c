@@ -57,7 +57,8 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 
 	for (ino = 1; ino < sbi->inode_count; ino++) {
 		const struct xipfs_inode *di = xipfs_space_reg(sbi, ino);
-		u64 size, data, npages, i, idx, n;
+		u64 size, data, npages, i, idx, n, end;
+		unsigned int shift;
 		__le64 *map;
 		u32 cap;
 
@@ -66,16 +67,19 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 		size = le64_to_cpu(di->i_size);
 		data = le64_to_cpu(di->i_data);
 		cap = le32_to_cpu(di->i_map_cap);
-		if ((data & 7) || size > (u64)cap << PAGE_SHIFT ||
+		if (size > (u64)cap << PAGE_SHIFT ||
 		    !xipfs_map_ok(sbi, data, cap)) {
-			xipfs_err(sb, "inode %u: bad page map (%u entries at %llu)",
+			xipfs_err(sb, "inode %u: bad page map (%u pages at %llu)",
 				  ino, cap, data);
 			return -EFSCORRUPTED;
 		}
 		npages = DIV_ROUND_UP(size, PAGE_SIZE);
+		shift = XIPFS_MAP_SHIFT(data);
+		data = XIPFS_MAP_OFF(data);
 		map = sbi->virt + data;
 
-		if (pass == XIPFS_MARK_OWNED && cap &&
+		/* A grouped map lies in the metadata area: map_ok. */
+		if (pass == XIPFS_MARK_OWNED && cap && !shift &&
 		    !xipfs_meta(sbi, data, (u64)cap * 8)) {
 			idx = xipfs_space_idx(sp, data);
 			n = DIV_ROUND_UP((u64)cap * 8, PAGE_SIZE);
@@ -89,9 +93,13 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 			}
 		}
 
-		for (i = 0; i < cap; i++) {
-			u64 e = le64_to_cpu(READ_ONCE(map[i])), v;
+		/* Nothing changes a grouped map: no stale entries to clear. */
+		end = shift ? npages : cap;
+		for (i = 0; i < end; i++) {
+			u64 e = le64_to_cpu(READ_ONCE(map[i >> shift])), v;
 
+			if (shift)
+				e = xipfs_pte_in_group(e, i & ((1U << shift) - 1));
 			if (!(i & 4095))
 				cond_resched();
 			if (i >= npages) {

@@ -75,6 +75,7 @@ static struct inode *xipfs_alloc_inode(struct super_block *sb)
 		return NULL;
 	xi->data = 0;
 	xi->map_cap = 0;
+	xi->map_shift = 0;
 	xi->disk_size = 0;
 	xa_init(&xi->xip_dirty);
 	return &xi->vfs_inode;

@@ -61,6 +61,9 @@ void xipfs_store_entry(struct inode *inode, pgoff_t index, u64 e)
 	struct xipfs_sb_info *sbi = XIPFS_SB(inode->i_sb);
 	__le64 *p = sbi->virt + XIPFS_I(inode)->data + (u64)index * 8;
 
+	/* A grouped map is made per-page before any change: map_grow. */
+	if (WARN_ON_ONCE(XIPFS_I(inode)->map_shift))
+		return;
 	WRITE_ONCE(*p, cpu_to_le64(e));
 	xipfs_persist(p, sizeof(*p));
 }
@@ -117,9 +120,13 @@ void xipfs_store_inode(struct inode *inode)
 }
 
 /*
- * Give @inode's page map room for @npages entries, moving it to whole free
- * pages when it is too small.  The new map is complete before i_data points
- * at it, and i_data changes before i_map_cap grows: a power cut leaves the
+ * Give @inode's page map room for @npages pages and one entry per page,
+ * moving it to whole free pages when it is too small or grouped (a grouped
+ * map, from mkfs, is never changed in place: its entries stand for several
+ * pages each).  Every caller that may change an entry calls this first,
+ * with @npages 0 if it only needs the map per-page.  The new map is
+ * complete before i_data points at it, and i_data (offset and group shift
+ * 0 in one store) changes before i_map_cap grows: a power cut leaves the
  * old map, or the new one with the old capacity.
  */
 static int xipfs_map_grow(struct inode *inode, u64 npages)
@@ -128,16 +135,25 @@ static int xipfs_map_grow(struct inode *inode, u64 npages)
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 	struct xipfs_inode_info *xi = XIPFS_I(inode);
 	struct xipfs_inode *di = xipfs_dinode(inode);
-	u64 cap, old_data = xi->data, used, pgno, n;
-	u32 old_cap = xi->map_cap;
-	void *dst;
+	u64 cap, old_data, used, pgno, n, i, e;
+	unsigned int old_shift, mask;
+	const __le64 *old;
+	__le64 *dst;
+	u32 old_cap;
 	int err;
 
-	if (npages <= old_cap)
+again:
+	/* page_mkwrite and hole fills come here without i_rwsem. */
+	down_read(&xi->map_sem);
+	old_data = xi->data;
+	old_cap = xi->map_cap;
+	old_shift = xi->map_shift;
+	up_read(&xi->map_sem);
+	if (npages <= old_cap && !old_shift)
 		return 0;
 	/* Twice the room, in whole pages: a map moves O(log size) times. */
-	cap = max_t(u64, npages, 2 * (u64)old_cap);
-	cap = round_up(cap * 8, PAGE_SIZE) / 8;
+	cap = npages > old_cap ? max_t(u64, npages, 2 * (u64)old_cap) : old_cap;
+	cap = round_up(max_t(u64, cap, 1) * 8, PAGE_SIZE) / 8;
 	if (cap > U32_MAX)
 		return -EFBIG;
 	n = cap * 8 >> PAGE_SHIFT;
@@ -145,22 +161,43 @@ static int xipfs_map_grow(struct inode *inode, u64 npages)
 	if (err)
 		return err;
 	dst = xipfs_window(sb, pgno);
-	used = min_t(u64, xipfs_npages(inode), old_cap);
 
 	down_write(&xi->map_sem);
-	memcpy(dst, sbi->virt + old_data, used * 8);
-	memset(dst + used * 8, 0, (cap - used) * 8);
+	if (xi->data != old_data || xi->map_shift != old_shift) {
+		/* Moved meanwhile by a racing caller: look again. */
+		up_write(&xi->map_sem);
+		xipfs_space_release(sb, pgno, n);
+		goto again;
+	}
+	used = min_t(u64, xipfs_npages(inode), old_cap);
+	old = sbi->virt + old_data;
+	if (old_shift) {
+		mask = (1U << old_shift) - 1;
+		for (i = 0; i < used; i++) {
+			e = le64_to_cpu(old[i >> old_shift]);
+			dst[i] = cpu_to_le64(xipfs_pte_in_group(e, i & mask));
+		}
+	} else {
+		memcpy(dst, old, used * 8);
+	}
+	memset(dst + used, 0, (cap - used) * 8);
 	xipfs_persist(dst, n << PAGE_SHIFT);
 	WRITE_ONCE(di->i_data, cpu_to_le64(pgno << PAGE_SHIFT));
 	xipfs_persist(&di->i_data, sizeof(di->i_data));
-	WRITE_ONCE(di->i_map_cap, cpu_to_le32(cap));
-	xipfs_persist(&di->i_map_cap, sizeof(di->i_map_cap));
+	if (cap != old_cap) {
+		WRITE_ONCE(di->i_map_cap, cpu_to_le32(cap));
+		xipfs_persist(&di->i_map_cap, sizeof(di->i_map_cap));
+	}
 	xi->data = pgno << PAGE_SHIFT;
 	xi->map_cap = cap;
+	xi->map_shift = 0;
 	up_write(&xi->map_sem);
 
-	/* A map in the metadata area stays where it was: that space is not managed. */
-	if (old_cap && !xipfs_meta(sbi, old_data, (u64)old_cap * 8))
+	/*
+	 * A map in the metadata area (every grouped one) stays where it was:
+	 * that space is not managed.
+	 */
+	if (old_cap && !old_shift && !xipfs_meta(sbi, old_data, (u64)old_cap * 8))
 		xipfs_space_release(sb, old_data >> PAGE_SHIFT,
 				    DIV_ROUND_UP((u64)old_cap * 8, PAGE_SIZE));
 	return 0;
@@ -630,8 +667,11 @@ static int xipfs_truncate(struct inode *inode, u64 size)
 	 * The partial last page keeps its head; its bytes past the new EOF
 	 * are zeroed in the page cache by truncate_pagecache(), and on the
 	 * medium when the file grows over them again (xipfs_zero_past_eof()),
-	 * so shrinking needs no space.
+	 * so shrinking needs no space (but for making a grouped map per-page).
 	 */
+	err = xipfs_map_grow(inode, 0);
+	if (err)
+		return err;
 	filemap_invalidate_lock(mapping);
 	i_size_write(inode, size);
 	xipfs_set_disk_size(inode, size);
@@ -751,6 +791,9 @@ long xipfs_fallocate(struct file *file, int mode, loff_t off, loff_t len)
 	/* Punch a hole inside EOF: zero the partial pages, drop the whole ones. */
 	end = min(end, size);
 	if (off >= end)
+		goto out;
+	err = xipfs_map_grow(inode, 0);
+	if (err)
 		goto out;
 	first = DIV_ROUND_UP(off, PAGE_SIZE);
 	last = end >> PAGE_SHIFT;
@@ -940,6 +983,11 @@ vm_fault_t xipfs_page_mkwrite(struct vm_fault *vmf)
 
 	sb_start_pagefault(sb);
 	file_update_time(vmf->vma->vm_file);
+	/* Writeback will change this page's entry. */
+	if (xipfs_map_grow(inode, 0)) {
+		ret = VM_FAULT_SIGBUS;
+		goto out;
+	}
 	folio_lock(folio);
 	if (folio->mapping != inode->i_mapping ||
 	    folio_pos(folio) >= i_size_read(inode)) {
@@ -975,7 +1023,8 @@ static vm_fault_t xipfs_fill_hole(struct vm_fault *vmf, struct inode *inode)
 	struct xipfs_page pg;
 	u64 pgno, e;
 
-	if (xipfs_space_alloc(sb, 1, false, false, &pgno))
+	if (xipfs_map_grow(inode, 0) ||
+	    xipfs_space_alloc(sb, 1, false, false, &pgno))
 		return VM_FAULT_SIGBUS;
 	memset(xipfs_window(sb, pgno), 0, PAGE_SIZE);
 	xipfs_persist(xipfs_window(sb, pgno), PAGE_SIZE);

@@ -31,7 +31,8 @@
  *    table and in the compressed area); their pieces are in packing
  *    order (writer_data.c); a lone partial last page is a tail only if
  *    its raw bytes cost no more than the page compressed with its zero
- *    padding.
+ *    padding.  With grouped maps and span, only pieces that are whole
+ *    files span two shared clusters.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -206,11 +207,6 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static bool grouped_maps(const struct xw_options *o)
-{
-	return o->maps == XW_MAPS_GROUPED || (o->maps == XW_MAPS_AUTO && !o->free_space);
-}
-
 /*
  * The largest group shift such that every page's entry is the one its
  * group's first entry derives for it.  Decided on the entries before
@@ -356,7 +352,7 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 
 		if (!S_ISREG(in->mode))
 			continue;
-		in->map_shift = grouped_maps(o) && in->npages ? pick_map_shift(in) : 0;
+		in->map_shift = xw_grouped_maps(o) && in->npages ? pick_map_shift(in) : 0;
 		L->grouped |= in->map_shift > 0;
 		in->data_off = pos;
 		pos += map_entries(o, in) * 8;

@@ -258,9 +258,11 @@ static void submit(struct xw_data *d)
  * aside until every file is read, then sorted so that similar data sits
  * together and packed, each starting on a page boundary, into shared
  * clusters of up to the cluster size.  A piece never spans two clusters,
- * so reading one costs one decompression, unless o->frag_span: then each
- * shared cluster but the last is full, and a piece may continue in the
- * next one.  Identical pieces are stored once.
+ * so reading one costs one decompression, unless o->frag_span: then a
+ * piece may continue in the next one, so that each shared cluster but the
+ * last is full (with grouped maps only a piece that is a whole file may:
+ * the clusters before the end of a larger file's piece may be short).
+ * Identical pieces are stored once.
  */
 enum {
 	KIND_ELF, KIND_AR, KIND_SCRIPT, KIND_TEXT, KIND_BINARY, KIND_PACKED,
@@ -495,7 +497,7 @@ static int pack_fragments(struct xw_data *d)
 	size_t page = (size_t)1 << shift, cpages = 1U << (d->o->cluster_shift - shift);
 	struct xw_job *j = NULL;
 	unsigned char *pbuf;
-	bool span = d->o->frag_span;
+	bool span = d->o->frag_span, grouped = xw_grouped_maps(d->o);
 	int ret;
 
 	d->order = malloc(d->npieces * sizeof(*d->order));
@@ -533,7 +535,13 @@ static int pack_fragments(struct xw_data *d)
 		while (done < p->npages) {
 			unsigned int n = p->npages - done;
 
-			if (j && !span && j->npages + n > cpages) {
+			/*
+			 * With grouped maps the end of a larger file never
+			 * spans: split across two clusters, it would cost the
+			 * whole file its groups (an entry per page instead of
+			 * one per cluster), far more than span saves.
+			 */
+			if (j && (!span || (grouped && p->first)) && j->npages + n > cpages) {
 				d->cur = j;
 				submit(d);
 				j = NULL;

@@ -79,6 +79,12 @@ struct xw_data {
 	struct xw_job *cur;		/* being filled, not yet submitted */
 };
 
+/* Page maps grouped (INCOMPAT_GROUPED_MAPS) where files allow? */
+static inline bool xw_grouped_maps(const struct xw_options *o)
+{
+	return o->maps == XW_MAPS_GROUPED || (o->maps == XW_MAPS_AUTO && !o->free_space);
+}
+
 int xw_data_start(struct xw_data *d);
 /* Map one regular file's pages; XIP entries are area-relative page
  * numbers and TAIL entries offsets into d->tails until laid out. */

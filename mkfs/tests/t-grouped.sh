@@ -125,6 +125,22 @@ for i in $(seq 1 20); do
 		[ "$(group "$tmp/g-frag.img" /text/t$i)" -gt 1 ] && n=$((n + 1))
 done
 [ $n -gt 0 ] || fail "no grouped file starts inside a shared cluster"
+# With span, the end of a larger file still lies in one shared cluster
+# (else the whole file would lose its groups); with flat maps it may span.
+for f in /text/big /bin/random /text/c16k+100; do
+	expect_group "$tmp/g-span.img" $f 4
+done
+# Packed after a 2-page file into 4-page clusters, a 3-page end would span.
+mkdir "$tmp/sp"
+seq 1 3000 | head -c 8192 >"$tmp/sp/a"
+seq 1 100000 | head -c $(((4 * 10 + 3) * 4096)) >"$tmp/sp/big"
+roundtrip "$tmp/sp" sp-g -E fragments,span -C 16K -z zlib --xip=none
+roundtrip "$tmp/sp" sp-f -E fragments,span,maps=flat -C 16K -z zlib --xip=none
+expect_group "$tmp/sp-g.img" /big 4
+"$DUMP" -m /big "$tmp/sp-g.img" | grep -q '^page 42: compressed cluster [0-9]* index 2 ' ||
+	fail "grouped, span: the end of /big is not in one cluster"
+"$DUMP" -m /big "$tmp/sp-f.img" | grep -q '^page 42: compressed cluster [0-9]* index 0 ' ||
+	fail "flat, span: the end of /big does not span (span lost?)"
 
 # Smaller metadata: by exactly the page map bytes saved.
 "$MKFS" -z lz4hc -C 128K --xip=none "$tmp/s1.img" "$src" >"$tmp/s1.log" || fail "mkfs (summary)"

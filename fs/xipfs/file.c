@@ -164,6 +164,8 @@ static vm_fault_t xipfs_fault(struct vm_fault *vmf)
 		 */
 		if (ret == VM_FAULT_SIGBUS && xipfs_rw(inode->i_sb))
 			goto cache;
+		if (!(ret & VM_FAULT_ERROR))
+			xipfs_fault_around(vmf, inode);
 		goto unlock;
 	}
 	if (pg.type != XIPFS_PTE_TYPE_XIP)
@@ -194,8 +196,10 @@ cache:
  * under rcu_read_lock() on newer kernels and may not allocate page tables,
  * so window pages are mapped from ->fault instead.  Same span as the core
  * fault-around (64 KiB aligned, inside the VMA): an XIP file takes no more
- * faults than the same file through the page cache.  Slots already mapped
- * (PFNs, COW copies) are left as they are by vmf_insert_mixed().
+ * faults than the same file through the page cache.  Holes get the zero
+ * page (a run of zero pages between an ELF file's segments would otherwise
+ * take a fault each).  Slots already mapped (PFNs, COW copies) are left as
+ * they are by vmf_insert_mixed().
  */
 #define XIPFS_FAULT_AROUND_BYTES	SZ_64K
 
@@ -220,11 +224,18 @@ static void xipfs_fault_around(struct vm_fault *vmf, struct inode *inode)
 		if (pgoff >= npages)
 			break;
 		if (xipfs_page_lookup(inode, pgoff, &pg) ||
-		    pg.type != XIPFS_PTE_TYPE_XIP)
+		    (pg.type != XIPFS_PTE_TYPE_XIP &&
+		     pg.type != XIPFS_PTE_TYPE_HOLE))
 			continue;
 		if (xipfs_rw(inode->i_sb) &&
 		    xipfs_cached_uptodate(inode->i_mapping, pgoff))
 			continue;
+		/* Holes get the zero page, as in xipfs_fault(). */
+		if (pg.type == XIPFS_PTE_TYPE_HOLE) {
+			if (xipfs_insert_zero(vma, addr) & VM_FAULT_ERROR)
+				break;
+			continue;
+		}
 		if (xipfs_insert_pfn(vma, addr, PHYS_PFN(sbi->phys + pg.off)) &
 		    VM_FAULT_ERROR)
 			break;

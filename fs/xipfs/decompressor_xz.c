@@ -19,14 +19,17 @@
  * stream, ending with its end marker at its last byte, of exactly dlen
  * bytes: a truncated, padded or overlong cluster fails.  xz_dec never reads
  * past b.in_size nor writes past b.out_size, so each step stays in its own
- * buffer, src and dst included.
+ * buffer, src and dst included.  It accepts what liblzma's raw decoder
+ * (fsck.xipfs) accepts, but for one byte it ignores: the first range coder
+ * byte of an LZMA chunk, which cannot change the output (mkfs/tests/
+ * t-kernel-xz.sh runs this file with lib/xz in userspace to show it).
  *
  * Multi-call mode decodes into its own dictionary and copies out to dst;
  * single-call mode would need header, cluster and trailer in one buffer,
  * the same copy.  The dictionary (XZ_PREALLOC, XIPFS_MAX_CLUSTER_SIZE) is
  * allocated with the workspace, in the pool's NOFS scope, never while
- * decoding.  Same API and behaviour from 6.1 (lib/xz/xz_dec_stream.c) to
- * 6.12 and later, which only dropped the XZ_EXTERN markers.
+ * decoding.  Same API and stream parser from 6.1 (lib/xz/xz_dec_stream.c)
+ * to 6.12 and later, which only dropped the XZ_EXTERN markers.
  */
 #include <linux/build_bug.h>
 #include <linux/crc32.h>

@@ -21,8 +21,8 @@
  * past b.in_size nor writes past b.out_size, so each step stays in its own
  * buffer, src and dst included.  It accepts what liblzma's raw decoder
  * (fsck.xipfs) accepts, but for one byte it ignores: the first range coder
- * byte of an LZMA chunk, which cannot change the output (mkfs/tests/
- * t-kernel-xz.sh runs this file with lib/xz in userspace to show it).
+ * byte of an LZMA chunk, which cannot change the output (t-kernel-xz.sh
+ * in mkfs/tests runs this file with lib/xz in userspace to show it).
  *
  * Multi-call mode decodes into its own dictionary and copies out to dst;
  * single-call mode would need header, cluster and trailer in one buffer,

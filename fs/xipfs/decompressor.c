@@ -2,14 +2,15 @@
 /*
  * xipfs decompressor table, the "stored" algorithm and the workspace pool.
  *
- * Why a pool: zstd, zlib and xz need 30-160 KiB of scratch memory per
- * decompression.  Allocating it per cluster would put a large vmalloc on
- * every page cache miss, where it is slow and may fail under memory
- * pressure.  Per-CPU workspaces would cost memory on every CPU for every
- * built-in algorithm, and would need preemption off for the whole (long)
- * decompression.  A few shared workspaces, made on first use of an
- * algorithm and kept, cost nothing for algorithms an image never uses,
- * let several CPUs decompress at once, and let the caller sleep.
+ * Why a pool: zstd, zlib and xz need 30-290 KiB of scratch memory per
+ * decompression (xz: a 256 KiB dictionary).  Allocating it per cluster
+ * would put a large vmalloc on every page cache miss, where it is slow
+ * and may fail under memory pressure.  Per-CPU workspaces would cost
+ * memory on every CPU for every built-in algorithm, and would need
+ * preemption off for the whole (long) decompression.  A few shared
+ * workspaces, made on first use of an algorithm and kept, cost nothing
+ * for algorithms an image never uses, let several CPUs decompress at
+ * once, and let the caller sleep.
  */
 #include <linux/cpumask.h>
 #include <linux/err.h>

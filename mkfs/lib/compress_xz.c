@@ -1,14 +1,34 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * xz: one .xz stream, LZMA2 only, check CRC32: what the kernel's xz_dec
- * accepts (it knows LZMA2 and BCJ filters, and CRC32 or no check).  The
- * dictionary is the smallest power of two covering the cluster: a bigger
- * one cannot help and would only ask the decoder for more memory.
+ * xz: raw LZMA2 chunks (the .xz format's LZMA2 filter data), without the
+ * .xz container: no stream header or footer, block header, index or
+ * check, which would cost about 60 bytes per cluster.  The kernel frames
+ * the chunks itself (fs/xipfs/decompressor_xz.c); c_clen and c_ulen are
+ * the sizes, and the data must end with the LZMA2 end marker.
+ *
+ * The kernel's decoder has a fixed dictionary of XIPFS_MAX_CLUSTER_SIZE,
+ * so neither side may use a larger one: the encoder's dictionary is the
+ * smallest power of two covering the cluster (a bigger one cannot help),
+ * the decoder's is the kernel's.
  */
 #include <lzma.h>
 #include <stdint.h>
 
 #include "compress_impl.h"
+
+/* LZMA2 with the given dictionary and preset (or the decoder's defaults). */
+static int xz_filters(lzma_filter filters[2], lzma_options_lzma *opt,
+		      uint32_t dict, int level)
+{
+	if (lzma_lzma_preset(opt, (uint32_t)level))
+		return -1;
+	opt->dict_size = dict;
+	filters[0].id = LZMA_FILTER_LZMA2;
+	filters[0].options = opt;
+	filters[1].id = LZMA_VLI_UNKNOWN;
+	filters[1].options = NULL;
+	return 0;
+}
 
 static size_t xz_compress(const void *src, size_t src_len,
 			  void *dst, size_t dst_cap, int level)
@@ -18,17 +38,15 @@ static size_t xz_compress(const void *src, size_t src_len,
 	size_t out_pos = 0;
 	uint32_t dict = LZMA_DICT_SIZE_MIN;
 
-	if (lzma_lzma_preset(&opt, (uint32_t)level))
+	/* More would need a dictionary larger than the kernel's. */
+	if (src_len > XIPFS_MAX_CLUSTER_SIZE)
 		return 0;
-	while (dict < src_len && dict < (1U << 30))
+	while (dict < src_len)
 		dict <<= 1;
-	opt.dict_size = dict;
-	filters[0].id = LZMA_FILTER_LZMA2;
-	filters[0].options = &opt;
-	filters[1].id = LZMA_VLI_UNKNOWN;
-	filters[1].options = NULL;
-	if (lzma_stream_buffer_encode(filters, LZMA_CHECK_CRC32, NULL,
-				      src, src_len, dst, &out_pos, dst_cap) != LZMA_OK)
+	if (xz_filters(filters, &opt, dict, level))
+		return 0;
+	if (lzma_raw_buffer_encode(filters, NULL, src, src_len,
+				   dst, &out_pos, dst_cap) != LZMA_OK)
 		return 0;
 	return out_pos;
 }
@@ -36,20 +54,20 @@ static size_t xz_compress(const void *src, size_t src_len,
 static int xz_decompress(const void *src, size_t src_len,
 			 void *dst, size_t dst_len)
 {
-	const unsigned char *p = src;
-	/* A cluster needs at most a 256 KiB dictionary: bound hostile input. */
-	uint64_t memlimit = 64 << 20;
+	lzma_options_lzma opt;
+	lzma_filter filters[2];
 	size_t in_pos = 0, out_pos = 0;
 
-	/*
-	 * Stream flags (bytes 6 and 7 of the header): refuse a check the
-	 * kernel cannot verify, as the kernel would.
-	 */
-	if (src_len < 12 || p[6] != 0 ||
-	    (p[7] != LZMA_CHECK_NONE && p[7] != LZMA_CHECK_CRC32))
+	if (!dst_len || dst_len > XIPFS_MAX_CLUSTER_SIZE)
 		return -1;
-	if (lzma_stream_buffer_decode(&memlimit, 0, NULL, src, &in_pos, src_len,
-				      dst, &out_pos, dst_len) != LZMA_OK)
+	if (xz_filters(filters, &opt, XIPFS_MAX_CLUSTER_SIZE, LZMA_PRESET_DEFAULT))
+		return -1;
+	/*
+	 * LZMA_OK only once the end marker is decoded, without writing past
+	 * dst_len; the end must also be the last byte of the input.
+	 */
+	if (lzma_raw_buffer_decode(filters, NULL, src, &in_pos, src_len,
+				   dst, &out_pos, dst_len) != LZMA_OK)
 		return -1;
 	return in_pos == src_len && out_pos == dst_len ? 0 : -1;
 }

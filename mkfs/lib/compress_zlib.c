@@ -1,8 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * zlib: one RFC 1950 stream with the default 32 KiB window (windowBits 15),
- * which the kernel's zlib_inflate reads.
+ * zlib: one RFC 1950 stream with a window of at most 32 KiB, which the
+ * kernel's zlib_inflate reads.  Written by libdeflate, whose whole-buffer
+ * parser (levels 10-12: near-optimal) makes smaller streams than zlib's
+ * deflate at any level; levels 1-12, default 9 (zlib's -9, and squashfs's
+ * gzip default).  Read back with zlib, the kernel's inflate's ancestor.
  */
+#include <libdeflate.h>
 #include <stdint.h>
 #include <zlib.h>
 
@@ -11,12 +15,16 @@
 static size_t zlib_compress(const void *src, size_t src_len,
 			    void *dst, size_t dst_cap, int level)
 {
-	uLongf n = dst_cap;
+	struct libdeflate_compressor *c;
+	size_t n;
 
-	if (src_len > UINT32_MAX || dst_cap > UINT32_MAX)
+	/* Per call: a compressor is not thread-safe, and cheap next to 9+. */
+	c = libdeflate_alloc_compressor(level);
+	if (!c)
 		return 0;
-	if (compress2(dst, &n, src, src_len, level) != Z_OK)
-		return 0;
+	/* 0 when it does not fit */
+	n = libdeflate_zlib_compress(c, src, src_len, dst, dst_cap);
+	libdeflate_free_compressor(c);
 	return n;
 }
 
@@ -53,7 +61,7 @@ static int zlib_decompress(const void *src, size_t src_len,
 const struct xipfs_compressor xipfs_comp_zlib = {
 	.name = "zlib",
 	.alg = XIPFS_COMP_ZLIB,
-	.min_level = 1, .max_level = 9, .default_level = 6,
+	.min_level = 1, .max_level = 12, .default_level = 9,
 	.compress = zlib_compress,
 	.decompress = zlib_decompress,
 };

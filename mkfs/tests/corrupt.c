@@ -17,8 +17,9 @@
  *       the same with the checksums recomputed after the flip.
  *
  * --comp-data includes the compressed data of clusters whose streams carry
- * a checksum (zlib, xz): a flipped LZ4 literal or stored byte decompresses
- * fine to different bytes.
+ * a checksum (zlib's Adler-32): a flipped LZ4 literal, stored byte or byte
+ * of an uncompressed LZMA2 chunk (xz clusters are raw LZMA2, no check)
+ * decompresses fine to different bytes.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,14 +69,14 @@ static void classify(struct xipfs_image *img, bool comp_data)
 	mark(0, XIPFS_SB_SIZE, R_SB);
 	mark(sb->inode_off, (uint64_t)sb->inode_count * XIPFS_INODE_SIZE, R_INODES);
 	mark(sb->cluster_off, sb->cluster_count * XIPFS_CLUSTER_SIZE, R_CLUSTERS);
-	/* Stored, LZ4 and zstd (no frame checksum) clusters can't be checked. */
+	/* Stored, LZ4, zstd (no frame checksum) and xz clusters can't be checked. */
 	for (uint64_t i = 0; i < sb->cluster_count; i++) {
 		struct xipfs_cluster_info c;
 		bool checked;
 
 		if (xipfs_cluster_get(img, i, &c))
 			continue;
-		checked = c.alg == XIPFS_COMP_ZLIB || c.alg == XIPFS_COMP_XZ;
+		checked = c.alg == XIPFS_COMP_ZLIB;
 		mark(c.off, c.clen, comp_data && checked ? R_COMP : R_MAX);
 	}
 	for (uint32_t ino = 1; ino < sb->inode_count; ino++) {

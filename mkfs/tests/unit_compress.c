@@ -5,8 +5,8 @@
  * output buffer, and its decompressor refuses truncated, corrupted,
  * too-short and too-long input without reading or writing out of bounds
  * (run under ASan for the last part to mean something).  Also the forms
- * the kernel needs: a zstd frame with its content size, an xz stream with
- * a CRC32 check.
+ * the kernel needs: a zstd frame with its content size, raw LZMA2 for xz,
+ * a zlib stream.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -122,16 +122,40 @@ int main(void)
 		CHECK(xipfs_compressor_by_name("zstd")->decompress(two, 2 * n, back, sizeof(back)),
 		      "zstd: accepted two frames");
 	}
-	/* xz: CRC32 check (stream flags byte 7 = 1); other checks refused. */
+	/*
+	 * xz: raw LZMA2, no .xz container: it starts with a chunk that resets
+	 * the dictionary (control 0x01 or >= 0xe0), not the .xz magic, and
+	 * ends with the end marker, which must be there and be the last byte.
+	 */
 	n = xipfs_compressor_by_name("xz")->compress(src, sizeof(src), dst, sizeof(dst), 6);
-	CHECK(n > 12 && dst[7] == 1, "xz stream check is not CRC32");
-	if (n > 12) {
+	CHECK(n > 6 && memcmp(dst, "\xfd" "7zXZ", 6) && (dst[0] == 1 || dst[0] >= 0xe0) &&
+	      dst[n - 1] == 0, "xz: not one raw LZMA2 stream");
+	if (n > 6 && n < sizeof(dst)) {
 		unsigned char back[4096];
 
-		dst[7] = 4;	/* CRC64: xz_dec in the kernel cannot check it */
-		CHECK(xipfs_compressor_by_name("xz")->decompress(dst, n, back, sizeof(back)),
-		      "xz: accepted a CRC64 stream");
+		/* Without the end marker, the data is all there but must not do. */
+		CHECK(xipfs_compressor_by_name("xz")->decompress(dst, n - 1, back, sizeof(back)),
+		      "xz: accepted a stream without its end marker");
+		dst[n] = 0;
+		CHECK(xipfs_compressor_by_name("xz")->decompress(dst, n + 1, back, sizeof(back)),
+		      "xz: accepted a byte after the end marker");
 	}
+	/* xz: the kernel's dictionary is a cluster: no more in one stream. */
+	{
+		size_t big = XIPFS_MAX_CLUSTER_SIZE + 4096;
+		unsigned char *in = calloc(1, big), *out = malloc(big);
+
+		if (!in || !out)
+			abort();
+		CHECK(!xipfs_compressor_by_name("xz")->compress(in, big, out, big, 6),
+		      "xz: compressed more than a cluster");
+		free(in);
+		free(out);
+	}
+	/* zlib: deflate with a window of at most 32 KiB, no preset dictionary. */
+	n = xipfs_compressor_by_name("zlib")->compress(src, sizeof(src), dst, sizeof(dst), 12);
+	CHECK(n > 6 && (dst[0] & 0x0f) == 8 && (dst[0] >> 4) <= 7 && !(dst[1] & 0x20) &&
+	      (dst[0] * 256 + dst[1]) % 31 == 0, "zlib: not an RFC 1950 stream");
 	if (failures) {
 		fprintf(stderr, "%d failures\n", failures);
 		return 1;

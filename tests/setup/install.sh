@@ -20,7 +20,7 @@ PACKAGES=(
 	fio stress-ng squashfs-tools erofs-utils mtd-utils e2fsprogs xfsprogs
 	sparse clang libclang-rt-14-dev
 	gcc-aarch64-linux-gnu libc6-dev-arm64-cross device-tree-compiler
-	liblz4-dev libzstd-dev liblzma-dev zlib1g-dev libarchive-dev libisal-dev
+	liblz4-dev libzstd-dev liblzma-dev zlib1g-dev libdeflate-dev libarchive-dev libisal-dev
 	gnuplot-nox
 )
 

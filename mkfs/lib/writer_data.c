@@ -732,6 +732,16 @@ static bool in_ranges(const struct xw_inode *in, uint64_t pg)
 	return false;
 }
 
+/* Do all of in's XIP ranges start and end on multiples of cpages pages? */
+static bool xip_aligned(const struct xw_inode *in, uint64_t cpages)
+{
+	for (int i = 0; i < in->nxip; i++)
+		if (in->xip[i].first % cpages ||
+		    ((in->xip[i].last + 1) % cpages && in->xip[i].last + 1 < in->npages))
+			return false;
+	return true;
+}
+
 static int xip_write(struct xw_data *d, const void *buf, size_t len)
 {
 	d->crc_xip[0] = crc64_ecma_refl(d->crc_xip[0], buf, len);
@@ -815,8 +825,8 @@ int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in)
 	uint64_t data_start = 0, data_end = 0;
 	struct stat st;
 	unsigned int kind = 0;
-	bool grouped = xw_grouped_maps(d->o), xip;
-	uint64_t zfirst = 0, nz = 0;	/* zero pages pending (grouped maps) */
+	bool grouped, xip;
+	uint64_t zfirst = 0, nz = 0;	/* zero pages pending (grouped) */
 	int ret = -1;
 
 	in->npages = (in->size + page - 1) >> shift;
@@ -875,6 +885,14 @@ int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in)
 		break;		/* ranges set up front */
 	}
 
+	/*
+	 * Grouped maps: clusters are aligned to the file's cluster-sized
+	 * groups and keep their zero pages (see below), unless XIP ranges
+	 * start or end inside such a group: then the file's groups are no
+	 * larger than those boundaries allow, and runs start after the XIP
+	 * pages as with flat maps.
+	 */
+	grouped = xw_grouped_maps(d->o) && xip_aligned(in, cpages);
 	for (uint64_t pg = 0; pg < in->npages; pg++) {
 		uint64_t off = pg << shift;
 		size_t len = in->size - off < page ? in->size - off : page;

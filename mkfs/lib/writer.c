@@ -25,6 +25,10 @@
  *    pages and ceil(pages / 2^G) entries; no growth room, since a rw
  *    mount rewrites such a map as a per-page one first.  Files without
  *    pages keep G = 0.  INCOMPAT_GROUPED_MAPS is set iff some G > 0.
+ *    For them (writer_data.c) clusters start at multiples of the cluster
+ *    size in the file and zero pages are compressed inside their cluster;
+ *    only a cluster-sized group without compressed data is holes (not
+ *    in a file whose XIP ranges cut such groups: there, as flat maps).
  *  - s_uuid is a 128-bit hash (two CRC-64s) of the whole image with
  *    s_uuid and s_checksum zero, marked as an RFC 9562 version 8 UUID.
  *  - With fragments, shared clusters follow all other clusters (in the

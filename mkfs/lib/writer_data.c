@@ -732,6 +732,16 @@ static bool in_ranges(const struct xw_inode *in, uint64_t pg)
 	return false;
 }
 
+/* Do all of in's XIP ranges start and end on multiples of cpages pages? */
+static bool xip_aligned(const struct xw_inode *in, uint64_t cpages)
+{
+	for (int i = 0; i < in->nxip; i++)
+		if (in->xip[i].first % cpages ||
+		    ((in->xip[i].last + 1) % cpages && in->xip[i].last + 1 < in->npages))
+			return false;
+	return true;
+}
+
 static int xip_write(struct xw_data *d, const void *buf, size_t len)
 {
 	d->crc_xip[0] = crc64_ecma_refl(d->crc_xip[0], buf, len);
@@ -756,6 +766,51 @@ static int elf_policy(struct xw_data *d, struct xw_inode *in, struct src *s)
 	return 0;
 }
 
+/* Append page pg (len bytes of buf; NULL: zeros) to the run in d->cur. */
+static int run_add(struct xw_data *d, struct xw_inode *in, uint64_t pg,
+		   const void *buf, size_t len)
+{
+	unsigned int shift = d->o->page_shift;
+	size_t page = (size_t)1 << shift;
+	unsigned char *dst;
+
+	if (!d->cur) {
+		d->cur = next_job(d);
+		if (!d->cur)
+			return -1;
+		d->cur->in = in;
+		d->cur->first = pg;
+		d->cur->npages = 0;
+		d->cur->ulen = 0;
+		d->cur->shared = false;
+	}
+	dst = d->cur->in_buf + ((size_t)d->cur->npages << shift);
+	if (buf)
+		memcpy(dst, buf, len);
+	else
+		memset(dst, 0, len);
+	d->cur->ulen = ((size_t)d->cur->npages << shift) + len;
+	d->cur->npages++;
+	/* Only a lone partial last page may become a tail. */
+	d->cur->tail_cand = d->cur->npages == 1 && len < page;
+	return 0;
+}
+
+/* Append the n zero pages from page first on to the run in d->cur. */
+static int add_zeros(struct xw_data *d, struct xw_inode *in, uint64_t first, uint64_t n)
+{
+	size_t page = (size_t)1 << d->o->page_shift;
+
+	for (uint64_t pg = first; pg < first + n; pg++) {
+		uint64_t off = pg << d->o->page_shift;
+		size_t len = in->size - off < page ? in->size - off : page;
+
+		if (run_add(d, in, pg, NULL, len))
+			return -1;
+	}
+	return 0;
+}
+
 static int file_changed(const char *path)
 {
 	xw_error("%s: file changed while being read", path);
@@ -770,6 +825,8 @@ int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in)
 	uint64_t data_start = 0, data_end = 0;
 	struct stat st;
 	unsigned int kind = 0;
+	bool grouped, xip;
+	uint64_t zfirst = 0, nz = 0;	/* zero pages pending (grouped) */
 	int ret = -1;
 
 	in->npages = (in->size + page - 1) >> shift;
@@ -828,6 +885,14 @@ int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in)
 		break;		/* ranges set up front */
 	}
 
+	/*
+	 * Grouped maps: clusters are aligned to the file's cluster-sized
+	 * groups and keep their zero pages (see below), unless XIP ranges
+	 * start or end inside such a group: then the file's groups are no
+	 * larger than those boundaries allow, and runs start after the XIP
+	 * pages as with flat maps.
+	 */
+	grouped = xw_grouped_maps(d->o) && xip_aligned(in, cpages);
 	for (uint64_t pg = 0; pg < in->npages; pg++) {
 		uint64_t off = pg << shift;
 		size_t len = in->size - off < page ? in->size - off : page;
@@ -861,7 +926,32 @@ int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in)
 		}
 		if (pg == 0)
 			kind = file_kind(hole ? NULL : d->page_buf, len);
-		if (hole || in_ranges(in, pg)) {
+		xip = in_ranges(in, pg);
+		if (grouped && hole && !xip) {
+			/*
+			 * Grouped maps: a zero page is kept for now; it joins
+			 * its cluster if other pages of that cluster hold data
+			 * (a hole inside a cluster costs the file its groups),
+			 * else it stays a hole.
+			 */
+			if (!nz)
+				zfirst = pg;
+			nz++;
+			in->map[pg] = 0;
+			if ((pg + 1) % cpages && pg + 1 != in->npages)
+				continue;
+			if (d->cur && (add_zeros(d, in, zfirst, nz) || end_run(d, kind)))
+				goto out;
+			nz = 0;
+			continue;
+		}
+		if (grouped && nz && (xip ? d->cur != NULL : true)) {
+			/* Before data: the zeros are part of its cluster. */
+			if (add_zeros(d, in, zfirst, nz))
+				goto out;
+		}
+		nz = 0;
+		if (hole || xip) {
 			if (d->cur && end_run(d, kind))
 				goto out;
 			if (hole) {
@@ -877,22 +967,14 @@ int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in)
 			in->map[pg] = XIPFS_PTE_XIP(d->xip_pages++);	/* relative */
 			continue;
 		}
-		if (!d->cur) {
-			d->cur = next_job(d);
-			if (!d->cur)
-				goto out;
-			d->cur->in = in;
-			d->cur->first = pg;
-			d->cur->npages = 0;
-			d->cur->ulen = 0;
-			d->cur->shared = false;
-		}
-		memcpy(d->cur->in_buf + ((size_t)d->cur->npages << shift), d->page_buf, len);
-		d->cur->ulen = ((size_t)d->cur->npages << shift) + len;
-		d->cur->npages++;
-		/* Only a lone partial last page may become a tail. */
-		d->cur->tail_cand = d->cur->npages == 1 && len < page;
-		if ((d->cur->npages == cpages || pg + 1 == in->npages) && end_run(d, kind))
+		if (run_add(d, in, pg, d->page_buf, len))
+			goto out;
+		/*
+		 * A cluster ends where a cluster-aligned group of the file
+		 * does (grouped maps), or once it is full.
+		 */
+		if ((d->cur->npages == cpages || pg + 1 == in->npages ||
+		     (grouped && (pg + 1) % cpages == 0)) && end_run(d, kind))
 			goto out;
 	}
 	if (in->src == XW_SRC_PATH) {

@@ -138,9 +138,20 @@ static vm_fault_t xipfs_fault(struct vm_fault *vmf)
 	struct xipfs_sb_info *sbi = XIPFS_SB(inode->i_sb);
 	struct xipfs_inode_info *xi = XIPFS_I(inode);
 	unsigned long addr = vmf->address & PAGE_MASK;
+	/*
+	 * A store to a page of a shared mapping that is not mapped yet: a
+	 * window page is mapped writable at once (what pfn_mkwrite would do
+	 * on the next fault), as DAX does.
+	 */
+	bool wr = (vmf->flags & FAULT_FLAG_WRITE) &&
+		  (vma->vm_flags & VM_SHARED) && xipfs_rw(inode->i_sb);
 	struct xipfs_page pg;
 	vm_fault_t ret;
 
+	if (wr) {
+		sb_start_pagefault(inode->i_sb);
+		file_update_time(vma->vm_file);
+	}
 	/* Writers change entries under map_sem exclusive, then zap. */
 	down_read(&xi->map_sem);
 	if (vmf->pgoff >= DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE)) {
@@ -171,12 +182,20 @@ static vm_fault_t xipfs_fault(struct vm_fault *vmf)
 	if (pg.type != XIPFS_PTE_TYPE_XIP)
 		goto cache;
 	/*
-	 * The window page, read-only: in a shared writable mapping the first
-	 * store comes back through do_wp_page() to pfn_mkwrite; in a private
-	 * one do_wp_page() copies it to an anonymous page, and the window is
-	 * never written.
+	 * The window page, read-only unless this is a store to a shared
+	 * mapping: in a shared writable mapping the first store to a
+	 * read-only one comes back through do_wp_page() to pfn_mkwrite; in a
+	 * private one do_wp_page() copies it to an anonymous page, and the
+	 * window is never written.
 	 */
-	ret = xipfs_insert_pfn(vma, addr, PHYS_PFN(sbi->phys + pg.off));
+	if (wr) {
+		xipfs_mark_xip_dirty(inode, vmf->pgoff);
+		ret = xipfs_insert_pfn_mkwrite(vma, addr,
+					       PHYS_PFN(sbi->phys + pg.off));
+		atomic64_inc(&sbi->stats.pfn_mkwrite);
+	} else {
+		ret = xipfs_insert_pfn(vma, addr, PHYS_PFN(sbi->phys + pg.off));
+	}
 	if (!(ret & VM_FAULT_ERROR)) {
 		atomic64_inc(&sbi->stats.xip_faults);
 		atomic64_inc(&sbi->stats.pfns_inserted);
@@ -184,9 +203,13 @@ static vm_fault_t xipfs_fault(struct vm_fault *vmf)
 	}
 unlock:
 	up_read(&xi->map_sem);
+	if (wr)
+		sb_end_pagefault(inode->i_sb);
 	return ret;
 cache:
 	up_read(&xi->map_sem);
+	if (wr)
+		sb_end_pagefault(inode->i_sb);
 	atomic64_inc(&sbi->stats.cache_faults);
 	return filemap_fault(vmf);
 }

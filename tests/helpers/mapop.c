@@ -20,6 +20,8 @@
  *   m                unmap and map again (same length)
  *   b:OFF            a load at OFF through the mapping must raise SIGBUS
  *   B:OFF            a store at OFF through the mapping must raise SIGBUS
+ *   F:MAX            the page faults (minor + major) since the previous F
+ *                    (or since the mapping was made) must be at most MAX
  *
  * Checks print one line each ("map 0x1000+4096: all 0xa1", "load
  * 0x11000: SIGBUS"); a failed check says what it found.  Exit 1 if a
@@ -34,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +53,16 @@ static void on_sigbus(int sig)
 		siglongjmp(jb, 1);
 	signal(SIGBUS, SIG_DFL);
 	raise(SIGBUS);
+}
+
+/* Page faults this process has taken so far. */
+static long long faults(void)
+{
+	struct rusage ru;
+
+	if (getrusage(RUSAGE_SELF, &ru))
+		return -1;
+	return (long long)ru.ru_minflt + ru.ru_majflt;
 }
 
 static void die(const char *what)
@@ -111,6 +124,7 @@ static int check(const char *how, const unsigned char *p, unsigned long long off
 int main(int argc, char **argv)
 {
 	static volatile int failed, i;
+	static long long fault_base;
 	int opt, private = 0;
 	unsigned long long v[3], len = 0;
 	struct sigaction sa;
@@ -149,6 +163,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	do_map();
+	fault_base = faults();
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigbus;
 	sigaction(SIGBUS, &sa, NULL);
@@ -163,6 +178,20 @@ int main(int argc, char **argv)
 			in_map(v[0], v[1], a);
 			memset(map + v[0], (int)v[2], v[1]);
 			break;
+		case 'F': {
+			long long n = faults() - fault_base;
+
+			parse(a, &cmd, v, 1);
+			if (n > (long long)v[0]) {
+				printf("faults: %lld, more than %llu\n", n, v[0]);
+				failed = 1;
+			} else {
+				printf("faults: at most %llu\n", v[0]);
+			}
+			fflush(stdout);
+			fault_base = faults();
+			break;
+		}
 		case 'r': {
 			volatile unsigned char sink = 0;
 			unsigned long long o;

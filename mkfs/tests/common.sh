@@ -34,6 +34,20 @@ roundtrip() {
 	echo "ok $name: $* ($(stat -c %s "$img") bytes)"
 }
 
+# repro SRC OPTIONS...: for each OPTIONS string, two runs of mkfs.xipfs and
+# a one-thread run give the same bytes.
+repro() {
+	local src=$1 opts
+	shift
+	for opts in "$@"; do
+		"$MKFS" -q $opts "$tmp/r1.img" "$src" || fail "mkfs $opts"
+		"$MKFS" -q $opts "$tmp/r2.img" "$src" || fail "mkfs $opts (again)"
+		"$MKFS" -q -j 1 $opts "$tmp/r3.img" "$src" || fail "mkfs -j 1 $opts"
+		cmp "$tmp/r1.img" "$tmp/r2.img" || fail "$opts: two runs differ"
+		cmp "$tmp/r1.img" "$tmp/r3.img" || fail "$opts: -j 1 gives another image"
+	done
+}
+
 # Dirs' mtimes last, deepest first, so creating entries doesn't reset them.
 fix_dir_times() {
 	find "$1" -depth -type d -exec touch -h -d '2020-01-02 03:04:05.987654321' {} +

@@ -100,13 +100,7 @@ n2=$(sed -n 's/.* in \([0-9]*\) shared clusters.*/\1/p' "$tmp/log2")
 [ -n "$n2" ] && [ "$n2" -lt "$n1" ] || fail "span: $n2 shared clusters, not fewer than $n1"
 
 # Reproducible: another run, and one thread instead of several.
-for opts in "-E fragments" "-E fragments -z zstd -C 16K --xip=none" "-E fragments,span -C 16K"; do
-	"$MKFS" -q $opts "$tmp/r1.img" "$src" || fail "mkfs $opts"
-	"$MKFS" -q $opts "$tmp/r2.img" "$src" || fail "mkfs $opts (again)"
-	"$MKFS" -q -j 1 $opts "$tmp/r3.img" "$src" || fail "mkfs -j 1 $opts"
-	cmp "$tmp/r1.img" "$tmp/r2.img" || fail "$opts: two runs differ"
-	cmp "$tmp/r1.img" "$tmp/r3.img" || fail "$opts: -j 1 gives another image"
-done
+repro "$src" "-E fragments" "-E fragments -z zstd -C 16K --xip=none" "-E fragments,span -C 16K"
 
 # A tar archive of the tree gives the same image (file data from the spool).
 tar --format=pax -C "$src" -cf "$tmp/src.tar" . || fail "tar"

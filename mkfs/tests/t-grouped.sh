@@ -224,13 +224,7 @@ grep -q '^  page maps [0-9]* bytes, 0 of [0-9]* files grouped$' "$tmp/s2.log" ||
 echo "ok metadata: $mg bytes grouped, $mf flat (page maps $pg / $pf)"
 
 # Reproducible: another run, and one thread.
-for opts in "-z lz4hc" "-E fragments,span -C 16K" "--xip=elf -z zstd -C 16K"; do
-	"$MKFS" -q $opts "$tmp/r1.img" "$src" || fail "mkfs $opts"
-	"$MKFS" -q $opts "$tmp/r2.img" "$src" || fail "mkfs $opts (again)"
-	"$MKFS" -q -j 1 $opts "$tmp/r3.img" "$src" || fail "mkfs -j 1 $opts"
-	cmp "$tmp/r1.img" "$tmp/r2.img" || fail "$opts: two runs differ"
-	cmp "$tmp/r1.img" "$tmp/r3.img" || fail "$opts: -j 1 gives another image"
-done
+repro "$src" "-z lz4hc" "-E fragments,span -C 16K" "--xip=elf -z zstd -C 16K"
 
 # A read-write mount rewrites a grouped map per page before an edit
 # (rwedit does as the driver does): still clean, same contents.

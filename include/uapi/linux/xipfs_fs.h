@@ -13,8 +13,9 @@
  *
  *   0                 superblock (struct xipfs_super_block), padded to one page
  *   s_meta_off        metadata, covered by s_meta_crc:
- *                       inode table, directory blocks, page maps,
- *                       symlink targets, tail data, cluster table
+ *                       inode table (32-byte slots), directory blocks,
+ *                       page maps, symlink targets, tail data, cluster
+ *                       table (8-byte descriptors)
  *   s_xip_off         XIP area: whole, page-aligned, uncompressed file pages
  *   s_comp_off        compressed clusters, byte-packed
  *   s_free_off        free space reserved for read-write mounts (may be empty)
@@ -46,7 +47,13 @@
 #include <linux/types.h>
 
 #define XIPFS_MAGIC		0x50495846	/* "FXIP" read as le32 */
-#define XIPFS_VERSION		1		/* s_version: format revision */
+/*
+ * s_version: format revision.  2 packed the inode table (32-byte slots,
+ * compact inodes) and the cluster table (8-byte descriptors) and let a
+ * grouped map's COMP entry run on into the next clusters; revision 1 was
+ * never released and is not read.
+ */
+#define XIPFS_VERSION		2
 
 #define XIPFS_SB_OFFSET		0		/* superblock byte offset */
 #define XIPFS_SB_SIZE		256		/* sizeof(struct xipfs_super_block) */
@@ -72,16 +79,23 @@
 #define XIPFS_FEATURE_INCOMPAT_CLUSTERS		0x00000001 /* compressed clusters */
 #define XIPFS_FEATURE_INCOMPAT_TAIL		0x00000002 /* tail-packed pages */
 /*
- * Shared clusters (XIPFS_CLUSTER_SHARED): a cluster whose pages may belong
+ * Shared clusters (XIPFS_CL_SHARED): a cluster whose pages may belong
  * to several files, and to several places of one file.
  */
 #define XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS	0x00000004
 /* Grouped page maps (i_data bits 0..2, see "Grouped page maps"). */
 #define XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS	0x00000008
+/*
+ * Compact inodes (struct xipfs_inode_compact) may be present.  They have
+ * no room for what a read-write mount stores (64-bit sizes, nanoseconds),
+ * so an image with this bit mounts read-only only.
+ */
+#define XIPFS_FEATURE_INCOMPAT_COMPACT_INODES	0x00000010
 #define XIPFS_FEATURE_INCOMPAT_ALL		(XIPFS_FEATURE_INCOMPAT_CLUSTERS | \
 						 XIPFS_FEATURE_INCOMPAT_TAIL | \
 						 XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS | \
-						 XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS)
+						 XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS | \
+						 XIPFS_FEATURE_INCOMPAT_COMPACT_INODES)
 
 /*
  * s_state.  A read-write mount changes metadata in place, which makes
@@ -92,9 +106,9 @@
 #define XIPFS_STATE_CLEAN		0x0001	/* not mounted read-write now */
 #define XIPFS_STATE_META_MODIFIED	0x0002	/* s_meta_crc no longer valid */
 
-/* Compression algorithms (struct xipfs_cluster.c_alg; bits of s_comp_algs). */
+/* Compression algorithms (a cluster descriptor's algorithm; bits of s_comp_algs). */
 enum xipfs_comp_alg {
-	XIPFS_COMP_NONE	= 0,	/* stored: c_clen == c_ulen */
+	XIPFS_COMP_NONE	= 0,	/* stored: compressed length == ulen */
 	XIPFS_COMP_LZ4	= 1,	/* raw LZ4 block (lz4 and lz4hc write it) */
 	XIPFS_COMP_ZSTD	= 2,	/* one zstd frame */
 	XIPFS_COMP_ZLIB	= 3,	/* one zlib (RFC 1950) stream */
@@ -107,7 +121,7 @@ struct xipfs_super_block {
 	__le32 s_checksum;	/* crc32c of this struct, s_checksum and s_state as 0 */
 	__le16 s_version;	/* XIPFS_VERSION */
 	__u8   s_page_shift;	/* log2(page size); XIP needs == PAGE_SHIFT */
-	__u8   s_max_cluster_shift; /* log2(largest cluster's uncompressed size) */
+	__u8   s_max_cluster_shift; /* log2(largest cluster's pages, in bytes) */
 	__le16 s_state;		/* XIPFS_STATE_* */
 	__le16 s_comp_algs;	/* bit (1 << alg) for each algorithm used */
 	__le32 s_feature_compat;
@@ -118,12 +132,12 @@ struct xipfs_super_block {
 	__le64 s_build_time;	/* seconds since the epoch (mkfs -T) */
 	__le32 s_build_time_nsec;
 	__le32 s_inode_count;	/* inode table slots, including unused slot 0 */
-	__le64 s_inode_off;	/* inode table: s_inode_count * 64 bytes */
+	__le64 s_inode_off;	/* inode table: s_inode_count * 32 bytes */
 	__le64 s_meta_off;	/* metadata area, covered by s_meta_crc */
 	__le64 s_meta_size;
 	__le32 s_meta_crc;	/* crc32c of [s_meta_off, s_meta_off + s_meta_size) */
 	__le32 s_reserved0;
-	__le64 s_cluster_off;	/* cluster table: s_cluster_count * 24 bytes */
+	__le64 s_cluster_off;	/* cluster table: (s_cluster_count + 1) * 8 bytes */
 	__le64 s_cluster_count;
 	__le64 s_xip_off;	/* XIP area, page-aligned */
 	__le64 s_xip_size;
@@ -136,16 +150,26 @@ struct xipfs_super_block {
 	__u8   s_reserved[72];	/* zero */
 };
 
-/* i_flags */
-#define XIPFS_INODE_FLAG_ALL	0
+/*
+ * The inode table is an array of 32-byte slots at s_inode_off; inode
+ * number n starts at slot n.  A compact inode (struct xipfs_inode_compact)
+ * fills one slot, an extended inode (struct xipfs_inode, i_flags has
+ * XIPFS_INODE_EXTENDED) fills slots n and n + 1, and n + 1 is then not an
+ * inode number.  i_mode and i_flags are at the same offsets in both.
+ * Slot 0 is unused and zero; every other slot belongs to an inode.
+ * mkfs writes a compact inode when everything fits (INCOMPAT_COMPACT_INODES
+ * set), so most inodes of a read-only image cost 32 bytes.
+ */
+#define XIPFS_INODE_EXTENDED	0x0001	/* i_flags: 64-byte inode */
+#define XIPFS_INODE_FLAG_ALL	XIPFS_INODE_EXTENDED
 
 /*
- * One inode: 64 bytes, at s_inode_off + ino * 64.  Times other than mtime
- * are reported equal to mtime.
+ * Extended inode: 64 bytes, two slots.  Times other than mtime are
+ * reported equal to mtime.
  */
 struct xipfs_inode {
 	__le16 i_mode;		/* S_IFMT | permission bits */
-	__le16 i_flags;		/* zero for now */
+	__le16 i_flags;		/* XIPFS_INODE_EXTENDED */
 	__le32 i_nlink;
 	__le32 i_uid;
 	__le32 i_gid;
@@ -167,6 +191,25 @@ struct xipfs_inode {
 };
 
 /*
+ * Compact inode: 32 bytes, one slot, i_flags without XIPFS_INODE_EXTENDED.
+ * For inodes whose nlink, uid and gid are below 65536, whose size is
+ * below 4 GiB and whose mtime is whole seconds in [0, 2^32).  Fields mean
+ * what they mean in struct xipfs_inode; mtime_nsec is zero.
+ */
+struct xipfs_inode_compact {
+	__le16 i_mode;
+	__le16 i_flags;		/* zero */
+	__le16 i_nlink;
+	__le16 i_uid;
+	__le16 i_gid;
+	__le16 i_reserved;	/* zero */
+	__le32 i_mtime;		/* unsigned seconds since the epoch */
+	__le32 i_size;
+	__le32 i_map_cap;	/* REG: as i_map_cap; CHR/BLK: as i_rdev; else 0 */
+	__le64 i_data;		/* as i_data */
+};
+
+/*
  * Page map entry: one __le64 per file page, index = page number within
  * the file, so finding a page is O(1).  Type in the top two bits:
  *
@@ -178,12 +221,13 @@ struct xipfs_inode {
  *         page's index inside the cluster.  The cluster decompresses to
  *         c_ulen bytes that are the file's pages starting at
  *         (this page - index).
- *         If the cluster has XIPFS_CLUSTER_SHARED, bits 48..55 are just
+ *         If the cluster has XIPFS_CL_SHARED, bits 48..55 are just
  *         the page of the decompressed cluster that holds this file page,
  *         with no relation to the file page's own index.
  *   TAIL  bits 0..47: byte offset of the page's data from s_meta_off (the
- *         data lies inside the metadata area), which holds min(page size, i_size - page offset) bytes; only the
- *         last page of a file may be TAIL.
+ *         data lies inside the metadata area), which holds
+ *         min(page size, i_size - page offset) bytes; only the last page
+ *         of a file may be TAIL.
  *
  * Bits 56..61 are reserved and zero.
  */
@@ -214,16 +258,18 @@ struct xipfs_inode {
  * the map's group shift G; the map itself starts at i_data with those bits
  * cleared.  G = 0: one entry per page, as above.  G = 1..7: one entry per
  * group of 2^G pages, ceil(i_map_cap / 2^G) entries, and page p's entry
- * is xipfs_pte_in_group(map[p >> G], p & (2^G - 1)).  A group's entry
- * names its first page; the others follow it: the next XIP pages, or the
- * next pages of the same cluster.  A TAIL entry only describes the first
+ * is xipfs_pte_in_group(map[p >> G], p & (2^G - 1), C), where C is
+ * s_max_cluster_shift - s_page_shift (0 in an image without clusters).
+ * A group's entry names its first page; the others follow it: the next XIP
+ * pages, or the next pages of the same cluster and then of the following
+ * clusters, taking 2^C pages from each (so a run of full clusters of one
+ * file needs one entry per group).  A TAIL entry only describes the first
  * page of its group.  Derived entries that do not fit are invalid (their
  * reserved bits are set).  mkfs writes a grouped map for a file whose
- * pages all follow that rule (a whole-cluster file, a run of XIP pages);
- * grouped maps lie in the metadata area only.  A read-write mount never
- * changes one: before it changes any entry of such a file it writes the
- * per-page map to free pages and stores i_data (pointer and G = 0) with
- * one aligned 8-byte store.
+ * pages all follow that rule; grouped maps lie in the metadata area only.
+ * A read-write mount never changes one: before it changes any entry of
+ * such a file it writes the per-page map to free pages and stores i_data
+ * (pointer and G = 0) with one aligned 8-byte store.
  */
 #define XIPFS_MAP_SHIFT_MASK	7ULL
 #define XIPFS_MAP_MAX_SHIFT	7
@@ -231,19 +277,28 @@ struct xipfs_inode {
 #define XIPFS_MAP_OFF(data)	((__u64)(data) & ~XIPFS_MAP_SHIFT_MASK)
 #define XIPFS_PTE_INVALID	XIPFS_PTE_RESERVED_MASK
 
-/* The entry of page @k (< 128) of a group whose entry is @e. */
-static inline __u64 xipfs_pte_in_group(__u64 e, unsigned int k)
+/*
+ * The entry of page @k (< 128) of a group whose entry is @e, in an image
+ * whose full clusters hold 2^@cshift pages (@cshift <= 6).
+ */
+static inline __u64 xipfs_pte_in_group(__u64 e, unsigned int k,
+				       unsigned int cshift)
 {
+	__u64 n, cl;
+
 	switch (XIPFS_PTE_TYPE(e)) {
 	case XIPFS_PTE_TYPE_XIP:
 		if ((e & XIPFS_PTE_XIP_MASK) + k > XIPFS_PTE_XIP_MASK)
 			return XIPFS_PTE_INVALID;
 		return e + k;
 	case XIPFS_PTE_TYPE_COMP:
-		if (((e >> XIPFS_PTE_CINDEX_SHIFT) & XIPFS_PTE_CINDEX_MASK) + k >
-		    XIPFS_PTE_CINDEX_MASK)
+		if (!k)
+			return e;
+		n = ((e >> XIPFS_PTE_CINDEX_SHIFT) & XIPFS_PTE_CINDEX_MASK) + k;
+		cl = (e & XIPFS_PTE_CLUSTER_MASK) + (n >> cshift);
+		if (cl > XIPFS_PTE_CLUSTER_MASK || (e & XIPFS_PTE_RESERVED_MASK))
 			return XIPFS_PTE_INVALID;
-		return e + ((__u64)k << XIPFS_PTE_CINDEX_SHIFT);
+		return XIPFS_PTE_COMP(cl, n & ((1U << cshift) - 1));
 	case XIPFS_PTE_TYPE_TAIL:
 		return k ? XIPFS_PTE_INVALID : e;
 	default:
@@ -252,32 +307,60 @@ static inline __u64 xipfs_pte_in_group(__u64 e, unsigned int k)
 }
 
 /*
- * Cluster descriptor: 24 bytes, at s_cluster_off + index * 24.  A cluster
- * holds c_pages consecutive pages of one file, compressed together;
- * c_ulen is at most c_pages << s_page_shift (less only for the file's last
- * cluster; the rest of its last page reads as zeros).
+ * Cluster table: s_cluster_count + 1 little-endian 64-bit descriptors at
+ * s_cluster_off.  A cluster holds 1..64 pages (at most
+ * XIPFS_MAX_CLUSTER_SIZE bytes) of one file, compressed together, or
+ * pieces of several files (XIPFS_CL_SHARED).  Descriptor bits:
+ *
+ *    0..37  byte offset of the compressed data from s_comp_off
+ *   38..53  bytes of the last page, minus one
+ *   54..59  pages, minus one
+ *   60..62  enum xipfs_comp_alg
+ *   63      XIPFS_CL_SHARED
+ *
+ * Clusters lie back to back in table order: cluster i's compressed
+ * length is the offset of descriptor i + 1 minus its own, and the last
+ * descriptor is a sentinel holding only the end of the compressed data
+ * (<= s_comp_size).  The cluster decompresses to exactly
+ * (pages - 1) * page size + last-page bytes (its ulen); the rest of the
+ * last page reads as zeros.  A stored cluster (XIPFS_COMP_NONE) is its
+ * ulen bytes as they are.  Without XIPFS_CL_SHARED the pages are
+ * consecutive pages of one file.
+ *
+ * XIPFS_CL_SHARED (only with INCOMPAT_SHARED_CLUSTERS): the cluster's
+ * pages may belong to several files and to several places of one file
+ * (mkfs packs small files and the last partial cluster of larger files
+ * into such clusters, each piece starting on a page boundary of the
+ * decompressed cluster); a COMP entry's bits 48..55 name the page.  Bytes
+ * of a page past the end of the file that maps it are not part of that
+ * file.
  */
-struct xipfs_cluster {
-	__le64 c_off;		/* byte offset of the compressed data in the image */
-	__le32 c_clen;		/* compressed bytes */
-	__le32 c_ulen;		/* uncompressed bytes */
-	__u8   c_alg;		/* enum xipfs_comp_alg */
-	__u8   c_pages;		/* pages covered, 1..XIPFS_MAX_CLUSTER_SIZE >> page shift */
-	__le16 c_flags;		/* zero */
-	__le32 c_reserved;	/* zero */
-};
+#define XIPFS_CL_OFF_MASK	((1ULL << 38) - 1)
+#define XIPFS_CL_LAST_SHIFT	38
+#define XIPFS_CL_LAST_MASK	0xffffULL
+#define XIPFS_CL_PAGES_SHIFT	54
+#define XIPFS_CL_PAGES_MASK	0x3fULL
+#define XIPFS_CL_ALG_SHIFT	60
+#define XIPFS_CL_ALG_MASK	0x7ULL
+#define XIPFS_CL_SHARED		(1ULL << 63)
 
-/*
- * c_flags.  XIPFS_CLUSTER_SHARED (only with INCOMPAT_SHARED_CLUSTERS): the
- * cluster's pages may belong to several files and to several places of
- * one file (mkfs packs small files and the last partial cluster of larger
- * files into such clusters, each piece starting on a page boundary of the
- * decompressed cluster); a COMP entry's bits 48..55 name the page.  The
- * c_ulen and c_pages rules are unchanged: c_pages pages once decompressed,
- * zero past c_ulen, and c_ulen > (c_pages - 1) pages.  Bytes of a page
- * past the end of the file that maps it are not part of that file.
- */
-#define XIPFS_CLUSTER_SHARED	0x0001
+#define XIPFS_CL_OFF(d)		((__u64)(d) & XIPFS_CL_OFF_MASK)
+#define XIPFS_CL_PAGES(d)	((unsigned int)(((__u64)(d) >> XIPFS_CL_PAGES_SHIFT) & \
+						XIPFS_CL_PAGES_MASK) + 1)
+#define XIPFS_CL_ALG(d)		((unsigned int)(((__u64)(d) >> XIPFS_CL_ALG_SHIFT) & \
+						XIPFS_CL_ALG_MASK))
+/* Uncompressed bytes of the cluster described by @d in an image of @pshift pages. */
+#define XIPFS_CL_ULEN(d, pshift) \
+	((((__u64)XIPFS_CL_PAGES(d) - 1) << (pshift)) + \
+	 (((__u64)(d) >> XIPFS_CL_LAST_SHIFT) & XIPFS_CL_LAST_MASK) + 1)
+/* The descriptor of a cluster; @ulen in ((pages - 1) pages, pages pages]. */
+#define XIPFS_CL_DESC(off, pages, ulen, pshift, alg, shared) \
+	(((__u64)(off) & XIPFS_CL_OFF_MASK) | \
+	 ((((__u64)(ulen) - (((__u64)(pages) - 1) << (pshift)) - 1) & \
+	   XIPFS_CL_LAST_MASK) << XIPFS_CL_LAST_SHIFT) | \
+	 ((((__u64)(pages) - 1) & XIPFS_CL_PAGES_MASK) << XIPFS_CL_PAGES_SHIFT) | \
+	 (((__u64)(alg) & XIPFS_CL_ALG_MASK) << XIPFS_CL_ALG_SHIFT) | \
+	 ((shared) ? XIPFS_CL_SHARED : 0))
 
 /*
  * Directory block, at the directory inode's i_data, i_size bytes long:
@@ -300,8 +383,9 @@ struct xipfs_dirent {
 	__le16 d_reserved;	/* zero */
 };
 
-#define XIPFS_INODE_SIZE	64
-#define XIPFS_CLUSTER_SIZE	24
+#define XIPFS_INODE_SLOT	32	/* inode table slot; compact inode */
+#define XIPFS_INODE_SIZE	64	/* extended inode: two slots */
+#define XIPFS_CLUSTER_SIZE	8	/* cluster descriptor */
 #define XIPFS_DIRENT_SIZE	12
 #define XIPFS_DIR_HEADER_SIZE	8
 

@@ -56,8 +56,7 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 			xipfs_err(sb, "inode %llu: bad inode", ino);
 			return slots;
 		}
-		if (!(ino & 1023))
-			cond_resched();
+		cond_resched();
 		if (!S_ISREG(le16_to_cpu(di.i_mode)))
 			continue;
 		size = le64_to_cpu(di.i_size);

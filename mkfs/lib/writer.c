@@ -217,25 +217,56 @@ static double now(void)
 }
 
 /*
- * The largest group shift such that every page's entry is the one its
- * group's first entry derives for it.  Decided on the entries before
- * relocation: that adds one constant to every XIP page number (and TAIL
- * offset), which keeps the rule.
+ * Does every page p in [from, to) of @in have the entry that @e derives
+ * for page p - base?  (p - base < 2^7: within a group or an end run.)
  */
-static unsigned int pick_map_shift(const struct xw_inode *in, unsigned int cshift)
+static bool derives(const struct xw_inode *in, uint64_t e, uint64_t base,
+		    uint64_t from, uint64_t to, unsigned int cshift)
 {
-	for (unsigned int g = XIPFS_MAP_MAX_SHIFT; g; g--) {
-		uint64_t mask = (1ULL << g) - 1, p;
+	for (uint64_t p = from; p < to; p++)
+		if (in->map[p] != xipfs_pte_in_group(e, (unsigned int)(p - base), cshift))
+			return false;
+	return true;
+}
 
+/*
+ * The group shift (and end run) that stores the fewest entries, such that
+ * every page's entry is the one its group's first entry, or the end run's,
+ * derives for it.  Decided on the entries before relocation: that adds
+ * one constant to every XIP page number (and TAIL offset), which keeps the
+ * rule.  Sets in->map_shift, end_run and run_start.
+ */
+static void pick_map_shift(struct xw_inode *in, unsigned int cshift)
+{
+	uint64_t best = in->npages;	/* G = 0: one entry per page */
+
+	in->map_shift = 0;
+	in->end_run = false;
+	for (unsigned int g = 1; g <= XIPFS_MAP_MAX_SHIFT; g++) {
+		uint64_t mask = (1ULL << g) - 1, ngroups = (in->npages + mask) >> g;
+		uint64_t p, last = (ngroups - 1) << g;
+
+		/* The first page whose group entry does not derive it. */
 		for (p = 0; p < in->npages; p++)
-			if (in->map[p] != xipfs_pte_in_group(in->map[p & ~mask],
-							     (unsigned int)(p & mask),
-							     cshift))
+			if (!derives(in, in->map[p & ~mask], p & ~mask, p, p + 1, cshift))
 				break;
-		if (p == in->npages)
-			return g;
+		if (p == in->npages) {
+			if (ngroups <= best) {
+				best = ngroups;
+				in->map_shift = g;
+				in->end_run = false;
+			}
+			continue;
+		}
+		/* An end run from p on, inside the last group. */
+		if (p >= last && derives(in, in->map[p], p, p, in->npages, cshift) &&
+		    ngroups + 2 < best) {
+			best = ngroups + 2;
+			in->map_shift = g;
+			in->end_run = true;
+			in->run_start = p;
+		}
 	}
-	return 0;
 }
 
 static uint32_t map_cap(const struct xw_options *o, const struct xw_inode *in)
@@ -366,7 +397,18 @@ struct layout {
 /* Stored entries of a file's map: one per group of 2^G pages. */
 static uint64_t map_entries(const struct xw_options *o, const struct xw_inode *in)
 {
-	return ((uint64_t)map_cap(o, in) + (1ULL << in->map_shift) - 1) >> in->map_shift;
+	return (((uint64_t)map_cap(o, in) + (1ULL << in->map_shift) - 1) >> in->map_shift) +
+	       (in->map_shift && in->end_run ? 2 : 0);
+}
+
+/* A data pass entry as stored: XIP page numbers and TAIL offsets placed. */
+static uint64_t relocate(const struct layout *L, const struct xw_options *o, uint64_t e)
+{
+	if (XIPFS_PTE_TYPE(e) == XIPFS_PTE_TYPE_XIP)
+		return XIPFS_PTE_XIP((e & XIPFS_PTE_XIP_MASK) + (L->xip_off >> o->page_shift));
+	if (XIPFS_PTE_TYPE(e) == XIPFS_PTE_TYPE_TAIL)
+		return XIPFS_PTE_TAIL((e & XIPFS_PTE_TAIL_MASK) + L->tails_off - L->meta_off);
+	return e;
 }
 
 static int build_meta(struct xw_tree *t, const struct xw_options *o,
@@ -377,7 +419,7 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 	unsigned char *m;
 
 	L->page = 1ULL << o->page_shift;
-	L->meta_off = L->page;
+	L->meta_off = XIPFS_SB_SIZE;
 	L->inode_off = L->meta_off;
 	L->cluster_shift = 0;
 	if (d->ncl) {
@@ -403,8 +445,10 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 
 		if (!S_ISREG(in->mode))
 			continue;
-		in->map_shift = xw_grouped_maps(o) && in->npages ?
-				pick_map_shift(in, d->ncl ? L->cluster_shift - o->page_shift : 0) : 0;
+		in->map_shift = 0;
+		in->end_run = false;
+		if (xw_grouped_maps(o) && in->npages)
+			pick_map_shift(in, d->ncl ? L->cluster_shift - o->page_shift : 0);
 		L->grouped |= in->map_shift > 0;
 		in->data_off = pos;
 		pos += map_entries(o, in) * 8;
@@ -424,6 +468,9 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 	L->meta_size = pos - L->meta_off;
 	L->xip_off = round_up(pos, L->page);
 	L->comp_off = L->xip_off + (d->xip_pages << o->page_shift);
+	/* Without XIP pages and free space, no page boundary is needed. */
+	if (!d->xip_pages && !o->free_space)
+		L->comp_off = pos;
 	L->free_off = round_up(L->comp_off + d->comp_size, L->page);
 	L->free_size = round_up(o->free_space, L->page);
 	L->image_size = L->free_off + L->free_size;
@@ -442,16 +489,19 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 				      S_ISLNK(in->mode) ? m + (in->data_off - L->meta_off) : NULL;
 		uint64_t i_data = in->data_off;
 		uint32_t cap = 0;
+		uint16_t flags = 0;
 
 		if (S_ISREG(in->mode)) {
 			i_data |= in->map_shift;
 			cap = map_cap(o, in);
+			if (in->map_shift && in->end_run)
+				flags |= XIPFS_INODE_END_RUN;
 		}
 		if (in->extended) {
 			struct xipfs_inode *di = slot;
 
 			di->i_mode = htole16(in->mode);
-			di->i_flags = htole16(XIPFS_INODE_EXTENDED);
+			di->i_flags = htole16(XIPFS_INODE_EXTENDED | flags);
 			di->i_nlink = htole32(in->nlink);
 			di->i_uid = htole32(in->uid);
 			di->i_gid = htole32(in->gid);
@@ -465,6 +515,7 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 			struct xipfs_inode_compact *di = slot;
 
 			di->i_mode = htole16(in->mode);
+			di->i_flags = htole16(flags);
 			di->i_nlink = htole16(in->nlink);
 			di->i_uid = htole16(in->uid);
 			di->i_gid = htole16(in->gid);
@@ -486,19 +537,16 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 			st->map_bytes += map_entries(o, in) * 8;
 			st->grouped_files += g > 0;
 			for (uint64_t p = 0; p < in->npages; p++) {
-				uint64_t e = in->map[p], ty = XIPFS_PTE_TYPE(e);
-
-				n[ty]++;
+				n[XIPFS_PTE_TYPE(in->map[p])]++;
 				/* A grouped map stores its groups' first entries. */
-				if (p & ((1ULL << g) - 1))
-					continue;
-				if (ty == XIPFS_PTE_TYPE_XIP)
-					e = XIPFS_PTE_XIP((e & XIPFS_PTE_XIP_MASK) +
-							  (L->xip_off >> o->page_shift));
-				else if (ty == XIPFS_PTE_TYPE_TAIL)
-					e = XIPFS_PTE_TAIL((e & XIPFS_PTE_TAIL_MASK) +
-							   L->tails_off - L->meta_off);
-				map[p >> g] = htole64(e);
+				if (!(p & ((1ULL << g) - 1)))
+					map[p >> g] = htole64(relocate(L, o, in->map[p]));
+			}
+			if (g && in->end_run) {
+				uint64_t ng = (in->npages + (1ULL << g) - 1) >> g;
+
+				map[ng] = htole64(in->run_start);
+				map[ng + 1] = htole64(relocate(L, o, in->map[in->run_start]));
 			}
 			st->hole_pages += n[XIPFS_PTE_TYPE_HOLE];
 			st->xip_pages += n[XIPFS_PTE_TYPE_XIP];
@@ -513,6 +561,9 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 				       (unsigned long long)n[0], (unsigned long long)n[3]);
 				if (g)
 					printf(", map 1 entry per %u pages", 1U << g);
+				if (g && in->end_run)
+					printf(" (end run from page %llu)",
+					       (unsigned long long)in->run_start);
 				if (n[1]) {
 					printf(", xip pages ");
 					print_ranges(in, XIPFS_PTE_TYPE_XIP);

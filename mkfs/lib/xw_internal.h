@@ -46,6 +46,8 @@ struct xw_inode {
 	int nxip;
 	uint64_t data_off;		/* i_data once laid out (without G) */
 	unsigned int map_shift;		/* G: one map entry per 2^G pages */
+	bool end_run;			/* with G: pages from run_start on */
+	uint64_t run_start;		/* derive from map[run_start] */
 	bool extended;			/* a 64-byte inode (two slots) */
 };
 

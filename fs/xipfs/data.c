@@ -63,7 +63,8 @@ int xipfs_map_read(struct inode *inode, pgoff_t index, u64 *e)
 	}
 	*e = le64_to_cpu(v);
 	if (shift)
-		*e = xipfs_pte_in_group(*e, index & ((1U << shift) - 1));
+		*e = xipfs_pte_in_group(*e, index & ((1U << shift) - 1),
+					sbi->cshift);
 	return 0;
 }
 
@@ -129,39 +130,57 @@ bad:
 	return -EFSCORRUPTED;
 }
 
-/* Read and check cluster descriptor @idx. */
-int xipfs_get_cluster(struct super_block *sb, u64 idx,
-		      struct xipfs_cluster *c)
+/*
+ * No algorithm grows a cluster's data anywhere near this: a bound that
+ * keeps a hostile table from asking for a huge source buffer.
+ */
+#define XIPFS_MAX_CLEN		(2 * XIPFS_MAX_CLUSTER_SIZE)
+
+/*
+ * Read, decode and check cluster descriptor @idx into @c.  Its compressed
+ * length is the next descriptor's offset (the sentinel's, for the last
+ * cluster) minus its own, so both are read, through xipfs_meta().
+ */
+int xipfs_get_cluster(struct super_block *sb, u64 idx, struct xipfs_cl *c)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
-	u16 flags_ok = sbi->feature_incompat &
-		       XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS ?
-		       XIPFS_CLUSTER_SHARED : 0;
-	const struct xipfs_cluster *p;
-	unsigned int pages, max_pages;
-	u64 off;
-	u32 clen, ulen;
+	unsigned int max_pages, last;
+	const __le64 *p;
+	u64 d, next, off, end, ulen;
 
+	if (idx >= sbi->cluster_count)
+		goto bad;
 	p = xipfs_meta(sbi, sbi->cluster_off + idx * XIPFS_CLUSTER_SIZE,
-		       XIPFS_CLUSTER_SIZE);
+		       2 * XIPFS_CLUSTER_SIZE);
 	if (!p)
 		goto bad;
-	memcpy(c, p, sizeof(*c));
-	off = le64_to_cpu(c->c_off);
-	clen = le32_to_cpu(c->c_clen);
-	ulen = le32_to_cpu(c->c_ulen);
-	pages = c->c_pages;
-	max_pages = 1U << (sbi->max_cluster_shift - PAGE_SHIFT);
-	if (!pages || pages > max_pages || !clen || !ulen ||
-	    ulen > pages << PAGE_SHIFT || ulen <= (pages - 1) << PAGE_SHIFT ||
-	    (le16_to_cpu(c->c_flags) & ~flags_ok) || c->c_reserved ||
-	    c->c_alg >= XIPFS_COMP_MAX ||
-	    (c->c_alg != XIPFS_COMP_NONE &&
-	     !(sbi->comp_algs & BIT(c->c_alg))) ||
-	    (c->c_alg == XIPFS_COMP_NONE && clen != ulen))
+	d = le64_to_cpu(READ_ONCE(p[0]));
+	next = le64_to_cpu(READ_ONCE(p[1]));
+	off = XIPFS_CL_OFF(d);
+	end = XIPFS_CL_OFF(next);
+	/* Back to back in table order: at least one byte each. */
+	if (end <= off || end > sbi->comp_size || end - off > XIPFS_MAX_CLEN)
 		goto bad;
-	if (!xipfs_in_area(off, clen, sbi->comp_off, sbi->comp_size) &&
-	    !xipfs_in_area(off, clen, sbi->free_off, sbi->free_size))
+	/* The sentinel holds nothing but its offset. */
+	if (idx + 1 == sbi->cluster_count && (next & ~XIPFS_CL_OFF_MASK))
+		goto bad;
+	max_pages = 1U << sbi->cshift;
+	last = ((d >> XIPFS_CL_LAST_SHIFT) & XIPFS_CL_LAST_MASK) + 1;
+	ulen = XIPFS_CL_ULEN(d, PAGE_SHIFT);
+	c->off = sbi->comp_off + off;
+	c->clen = end - off;
+	c->pages = XIPFS_CL_PAGES(d);
+	c->alg = XIPFS_CL_ALG(d);
+	c->shared = d & XIPFS_CL_SHARED;
+	if (c->pages > max_pages || last > PAGE_SIZE ||
+	    (c->shared && !(sbi->feature_incompat &
+			    XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS)) ||
+	    c->alg >= XIPFS_COMP_MAX ||
+	    (c->alg != XIPFS_COMP_NONE && !(sbi->comp_algs & BIT(c->alg))) ||
+	    (c->alg == XIPFS_COMP_NONE && c->clen != ulen))
+		goto bad;
+	c->ulen = ulen;
+	if (!xipfs_in_area(c->off, c->clen, sbi->comp_off, sbi->comp_size))
 		goto bad;
 	return 0;
 bad:
@@ -172,44 +191,43 @@ bad:
 /* One decompressed cluster, kept across the folios of a readahead. */
 struct xipfs_cbuf {
 	u64 idx;
-	void *buf;		/* c_pages pages, zero past c_ulen */
+	void *buf;		/* its pages, zero past its ulen */
 	unsigned int pages;
-	bool shared;		/* XIPFS_CLUSTER_SHARED: pages of many files */
+	bool shared;		/* XIPFS_CL_SHARED: pages of many files */
 };
 
 static int xipfs_decompress(struct super_block *sb, u64 idx,
-			    struct xipfs_cluster *c, void *dst)
+			    const struct xipfs_cl *c, void *dst)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
-	u32 clen = le32_to_cpu(c->c_clen), ulen = le32_to_cpu(c->c_ulen);
+	u32 clen = c->clen, ulen = c->ulen;
 	const struct xipfs_decompressor *d;
 	void *src, *srcbuf = NULL;
 	int err;
 
 	if (sbi->virt) {
-		src = sbi->virt + le64_to_cpu(c->c_off);
+		src = sbi->virt + c->off;
 	} else {
 		srcbuf = kvmalloc(clen, GFP_NOFS);
 		if (!srcbuf)
 			return -ENOMEM;
-		err = xipfs_medium_read(sb, le64_to_cpu(c->c_off), srcbuf,
-					clen);
+		err = xipfs_medium_read(sb, c->off, srcbuf, clen);
 		if (err)
 			goto out;
 		src = srcbuf;
 	}
-	if (c->c_alg == XIPFS_COMP_NONE) {
+	if (c->alg == XIPFS_COMP_NONE) {
 		memcpy(dst, src, ulen);
 		err = 0;
 	} else {
-		d = xipfs_decompressor(c->c_alg);
+		d = xipfs_decompressor(c->alg);
 		err = d ? d->decompress(src, clen, dst, ulen) : -EOPNOTSUPP;
 		if (err == -EFSCORRUPTED)
 			xipfs_corrupt(sb, "cluster %llu (%s) does not decompress",
 				      idx, d->name);
 	}
 	if (!err) {
-		memset(dst + ulen, 0, ((size_t)c->c_pages << PAGE_SHIFT) - ulen);
+		memset(dst + ulen, 0, ((size_t)c->pages << PAGE_SHIFT) - ulen);
 		atomic64_inc(&sbi->stats.clusters);
 		atomic64_add(ulen, &sbi->stats.cluster_bytes);
 	}
@@ -272,16 +290,16 @@ static int xipfs_fill_comp(struct inode *inode, struct folio *folio,
 			   const struct xipfs_page *pg, struct xipfs_cbuf *cb)
 {
 	struct super_block *sb = inode->i_sb;
-	struct xipfs_cluster c;
+	struct xipfs_cl c;
 	int err;
 
 	if (!cb->buf || cb->idx != pg->cluster) {
 		err = xipfs_get_cluster(sb, pg->cluster, &c);
 		if (err)
 			return err;
-		cb->shared = le16_to_cpu(c.c_flags) & XIPFS_CLUSTER_SHARED;
+		cb->shared = c.shared;
 		/* A file's own cluster starts at or before the page. */
-		if (pg->cindex >= c.c_pages ||
+		if (pg->cindex >= c.pages ||
 		    (!cb->shared && pg->cindex > folio->index)) {
 			xipfs_corrupt(sb, "inode %llu: page %lu: index %u outside cluster %llu",
 				      xipfs_ino(inode), folio->index, pg->cindex,
@@ -289,7 +307,7 @@ static int xipfs_fill_comp(struct inode *inode, struct folio *folio,
 			return -EFSCORRUPTED;
 		}
 		kvfree(cb->buf);
-		cb->buf = kvmalloc((size_t)c.c_pages << PAGE_SHIFT, GFP_NOFS);
+		cb->buf = kvmalloc((size_t)c.pages << PAGE_SHIFT, GFP_NOFS);
 		if (!cb->buf)
 			return -ENOMEM;
 		err = xipfs_decompress(sb, pg->cluster, &c, cb->buf);
@@ -299,7 +317,7 @@ static int xipfs_fill_comp(struct inode *inode, struct folio *folio,
 			return err;
 		}
 		cb->idx = pg->cluster;
-		cb->pages = c.c_pages;
+		cb->pages = c.pages;
 		xipfs_fill_siblings(inode, folio->index, pg, cb);
 	}
 	if (pg->cindex >= cb->pages ||

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
  * xz clusters: raw LZMA2 chunks (the data of the .xz LZMA2 filter) with no
- * container; c_clen and c_ulen are the sizes.  The .xz framing would cost
+ * container; the descriptor gives the sizes.  The .xz framing would cost
  * about 60 bytes per cluster.
  *
  * The kernel's xz_dec reads only .xz streams (its MicroLZMA decoder is not

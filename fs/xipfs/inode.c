@@ -84,23 +84,97 @@ static int xipfs_check_inode(struct super_block *sb, u64 ino,
 	return -EFSCORRUPTED;
 }
 
+/*
+ * Read inode @ino from the inode table into @di, in the extended form
+ * whatever its form on the medium, so that what is checked is what is
+ * used and the rest of the driver knows one layout.  Returns the slots it
+ * fills (1 compact, 2 extended), or -EFSCORRUPTED.
+ */
+int xipfs_read_inode(struct super_block *sb, u64 ino, struct xipfs_inode *di)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	const struct xipfs_inode_compact *p;
+	struct xipfs_inode_compact ci;
+	u16 flags;
+
+	if (!ino || ino >= sbi->inode_count)
+		goto bad;
+	/*
+	 * Without compact inodes every inode fills two slots from slot 1:
+	 * an even number would name the second half of one, which a
+	 * read-write mount would then store into.
+	 */
+	if (!(sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_INODES) &&
+	    !(ino & 1))
+		goto bad;
+	p = xipfs_meta(sbi, sbi->inode_off + ino * XIPFS_INODE_SLOT,
+		       XIPFS_INODE_SLOT);
+	if (!p)
+		goto bad;
+	flags = le16_to_cpu(READ_ONCE(p->i_flags));
+	if (flags & ~XIPFS_INODE_FLAG_ALL)
+		goto bad;
+	if (flags & XIPFS_INODE_EXTENDED) {
+		/* Both slots in the table (and so in the metadata). */
+		if (ino + 1 >= sbi->inode_count)
+			goto bad;
+		p = xipfs_meta(sbi, sbi->inode_off + ino * XIPFS_INODE_SLOT,
+			       XIPFS_INODE_SIZE);
+		if (!p)
+			goto bad;
+		memcpy(di, p, sizeof(*di));
+		/* Checked again on the copy: the medium may change under us. */
+		if (le16_to_cpu(di->i_flags) != XIPFS_INODE_EXTENDED)
+			goto bad;
+		return 2;
+	}
+	/* An image without the feature bit promised extended inodes only. */
+	if (!(sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_INODES)) {
+		xipfs_corrupt(sb, "inode %llu: compact inode in an image without compact inodes",
+			      ino);
+		return -EFSCORRUPTED;
+	}
+	memcpy(&ci, p, sizeof(ci));
+	if (ci.i_flags || ci.i_reserved)
+		goto bad;
+	memset(di, 0, sizeof(*di));
+	di->i_mode = ci.i_mode;
+	di->i_nlink = cpu_to_le32(le16_to_cpu(ci.i_nlink));
+	di->i_uid = cpu_to_le32(le16_to_cpu(ci.i_uid));
+	di->i_gid = cpu_to_le32(le16_to_cpu(ci.i_gid));
+	di->i_size = cpu_to_le64(le32_to_cpu(ci.i_size));
+	/* Unsigned seconds: a compact inode reaches 2106, not before 1970. */
+	di->i_mtime = cpu_to_le64(le32_to_cpu(ci.i_mtime));
+	di->i_data = ci.i_data;
+	/* i_map_cap is the device number of a device inode. */
+	switch (le16_to_cpu(ci.i_mode) & S_IFMT) {
+	case S_IFCHR:
+	case S_IFBLK:
+		di->i_rdev = ci.i_map_cap;
+		break;
+	default:
+		di->i_map_cap = ci.i_map_cap;
+		break;
+	}
+	return 1;
+bad:
+	xipfs_corrupt(sb, "inode %llu: bad inode table slot", ino);
+	return -EFSCORRUPTED;
+}
+
 static int xipfs_fill_inode(struct inode *inode)
 {
 	struct super_block *sb = inode->i_sb;
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 	struct xipfs_inode_info *xi = XIPFS_I(inode);
-	const struct xipfs_inode *p;
 	struct xipfs_inode di;
 	struct timespec64 ts;
 	umode_t mode;
 	int err;
 
-	p = xipfs_meta(sbi, sbi->inode_off + inode->i_ino * XIPFS_INODE_SIZE,
-		       XIPFS_INODE_SIZE);
-	if (!p)
-		return -EFSCORRUPTED;
-	/* One copy, so that what is checked is what is used. */
-	memcpy(&di, p, sizeof(di));
+	err = xipfs_read_inode(sb, inode->i_ino, &di);
+	if (err < 0)
+		return err;
 	mode = le16_to_cpu(di.i_mode);
 	err = xipfs_check_inode(sb, inode->i_ino, &di, mode);
 	if (err)

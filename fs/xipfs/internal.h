@@ -108,6 +108,8 @@ struct xipfs_sb_info {
 	u32 feature_ro_compat;
 	u16 comp_algs;
 	u8 max_cluster_shift;
+	/* log2(pages of a full cluster): a grouped COMP entry's run; 0 without clusters */
+	u8 cshift;
 	u8 uuid[16];
 
 	struct super_block *sb;
@@ -174,6 +176,20 @@ struct xipfs_page {
 	unsigned int len;	/* bytes of file data in this page */
 };
 
+/*
+ * A decoded, checked cluster descriptor (xipfs_get_cluster()): the
+ * compressed bytes [off, off + clen) decompress to ulen bytes, which
+ * fill its pages (the rest of the last one reads as zeros).
+ */
+struct xipfs_cl {
+	u64 off;		/* image byte offset of the compressed data */
+	u32 clen;		/* compressed bytes */
+	u32 ulen;		/* uncompressed bytes */
+	unsigned int alg;	/* enum xipfs_comp_alg */
+	unsigned int pages;	/* 1..max cluster pages */
+	bool shared;		/* XIPFS_CL_SHARED: pages of several files */
+};
+
 static inline bool xipfs_rw(struct super_block *sb)
 {
 	return !sb_rdonly(sb);
@@ -215,6 +231,7 @@ int xipfs_medium_read(struct super_block *sb, u64 off, void *buf, size_t len);
 /* inode.c */
 extern struct kmem_cache *xipfs_inode_cachep;
 struct inode *xipfs_iget(struct super_block *sb, u64 ino);
+int xipfs_read_inode(struct super_block *sb, u64 ino, struct xipfs_inode *di);
 void xipfs_inode_once(void *ptr);
 
 /* namei.c */
@@ -232,7 +249,7 @@ int xipfs_page_lookup(struct inode *inode, pgoff_t index,
 bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap);
 int xipfs_map_read(struct inode *inode, pgoff_t index, u64 *e);
 int xipfs_get_cluster(struct super_block *sb, u64 idx,
-		      struct xipfs_cluster *c);
+		      struct xipfs_cl *c);
 int xipfs_read_folio_locked(struct inode *inode, struct folio *folio);
 
 /* space.c */

@@ -20,19 +20,6 @@ static struct xipfs_space *xipfs_space(struct super_block *sb)
 	return XIPFS_SB(sb)->space;
 }
 
-/* The on-media inode @ino, or NULL when it is not a regular file. */
-static const struct xipfs_inode *xipfs_space_reg(struct xipfs_sb_info *sbi,
-						 u32 ino)
-{
-	const struct xipfs_inode *di;
-
-	di = xipfs_meta(sbi, sbi->inode_off + (u64)ino * XIPFS_INODE_SIZE,
-			XIPFS_INODE_SIZE);
-	if (!di || !S_ISREG(le16_to_cpu(di->i_mode)))
-		return NULL;
-	return di;
-}
-
 /* Index of the data-region page holding image byte @off. */
 static u64 xipfs_space_idx(struct xipfs_space *sp, u64 off)
 {
@@ -53,23 +40,32 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 	struct xipfs_space *sp = sbi->space;
-	u32 ino;
+	u64 ino;
+	int slots;
 
-	for (ino = 1; ino < sbi->inode_count; ino++) {
-		const struct xipfs_inode *di = xipfs_space_reg(sbi, ino);
+	/* Slot by slot: an extended inode's second slot is not an inode. */
+	for (ino = 1; ino < sbi->inode_count; ino += slots) {
 		u64 size, data, npages, i, idx, n, end;
+		struct xipfs_inode di;
 		unsigned int shift;
 		__le64 *map;
 		u32 cap;
 
-		if (!di)
+		slots = xipfs_read_inode(sb, ino, &di);
+		if (slots < 0) {
+			xipfs_err(sb, "inode %llu: bad inode", ino);
+			return slots;
+		}
+		if (!(ino & 1023))
+			cond_resched();
+		if (!S_ISREG(le16_to_cpu(di.i_mode)))
 			continue;
-		size = le64_to_cpu(di->i_size);
-		data = le64_to_cpu(di->i_data);
-		cap = le32_to_cpu(di->i_map_cap);
+		size = le64_to_cpu(di.i_size);
+		data = le64_to_cpu(di.i_data);
+		cap = le32_to_cpu(di.i_map_cap);
 		if (size > (u64)cap << PAGE_SHIFT ||
 		    !xipfs_map_ok(sbi, data, cap)) {
-			xipfs_err(sb, "inode %u: bad page map (%u pages at %llu)",
+			xipfs_err(sb, "inode %llu: bad page map (%u pages at %llu)",
 				  ino, cap, data);
 			return -EFSCORRUPTED;
 		}
@@ -85,7 +81,7 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 			n = DIV_ROUND_UP((u64)cap * 8, PAGE_SIZE);
 			for (i = 0; i < n; i++) {
 				if (sp->users[idx + i]) {
-					xipfs_err(sb, "inode %u: page map on a page used twice",
+					xipfs_err(sb, "inode %llu: page map on a page used twice",
 						  ino);
 					return -EFSCORRUPTED;
 				}
@@ -99,7 +95,8 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 			u64 e = le64_to_cpu(READ_ONCE(map[i >> shift])), v;
 
 			if (shift)
-				e = xipfs_pte_in_group(e, i & ((1U << shift) - 1));
+				e = xipfs_pte_in_group(e, i & ((1U << shift) - 1),
+						       sbi->cshift);
 			if (!(i & 4095))
 				cond_resched();
 			if (i >= npages) {
@@ -117,7 +114,7 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 				v = e & XIPFS_PTE_CLUSTER_MASK;
 				if (v >= sbi->cluster_count ||
 				    sp->cl_refs[v] == U32_MAX) {
-					xipfs_err(sb, "inode %u: page %llu: bad cluster %llu",
+					xipfs_err(sb, "inode %llu: page %llu: bad cluster %llu",
 						  ino, i, v);
 					return -EFSCORRUPTED;
 				}
@@ -129,13 +126,13 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 				v = (e & XIPFS_PTE_XIP_MASK) << PAGE_SHIFT;
 				if (e & XIPFS_PTE_RESERVED_MASK ||
 				    !xipfs_in_data(sbi, v, PAGE_SIZE)) {
-					xipfs_err(sb, "inode %u: page %llu: XIP page outside the data region",
+					xipfs_err(sb, "inode %llu: page %llu: XIP page outside the data region",
 						  ino, i);
 					return -EFSCORRUPTED;
 				}
 				idx = xipfs_space_idx(sp, v);
 				if (sp->users[idx]) {
-					xipfs_err(sb, "inode %u: page %llu: image page %llu used twice",
+					xipfs_err(sb, "inode %llu: page %llu: image page %llu used twice",
 						  ino, i, v >> PAGE_SHIFT);
 					return -EFSCORRUPTED;
 				}
@@ -152,18 +149,18 @@ static int xipfs_space_cluster(struct super_block *sb, u64 idx, int delta)
 {
 	struct xipfs_space *sp = xipfs_space(sb);
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
-	struct xipfs_cluster c;
-	u64 off, first, last, p;
+	struct xipfs_cl c;
+	u64 first, last, p;
 	int err;
 
 	err = xipfs_get_cluster(sb, idx, &c);
 	if (err)
 		return err;
-	off = le64_to_cpu(c.c_off);
-	if (!xipfs_in_data(sbi, off, le32_to_cpu(c.c_clen)))
+	/* The pages its compressed bytes touch, in the data region. */
+	if (!xipfs_in_data(sbi, c.off, c.clen))
 		return -EFSCORRUPTED;
-	first = xipfs_space_idx(sp, off);
-	last = xipfs_space_idx(sp, off + le32_to_cpu(c.c_clen) - 1);
+	first = xipfs_space_idx(sp, c.off);
+	last = xipfs_space_idx(sp, c.off + c.clen - 1);
 	for (p = first; p <= last; p++) {
 		if (delta > 0) {
 			if (sp->users[p] >= XIPFS_PAGE_OWNED - 1)

@@ -24,6 +24,7 @@
 #include <linux/mtd/super.h>
 #include <linux/mtd/mtd.h>
 #include <linux/vmalloc.h>
+#include <linux/log2.h>
 #include "internal.h"
 #include "decompressor.h"
 
@@ -61,7 +62,14 @@ static void __init xipfs_check_layout(void)
 {
 	BUILD_BUG_ON(sizeof(struct xipfs_super_block) != XIPFS_SB_SIZE);
 	BUILD_BUG_ON(sizeof(struct xipfs_inode) != XIPFS_INODE_SIZE);
-	BUILD_BUG_ON(sizeof(struct xipfs_cluster) != XIPFS_CLUSTER_SIZE);
+	BUILD_BUG_ON(sizeof(struct xipfs_inode_compact) != XIPFS_INODE_SLOT);
+	BUILD_BUG_ON(XIPFS_INODE_SIZE != 2 * XIPFS_INODE_SLOT);
+	BUILD_BUG_ON(sizeof(__le64) != XIPFS_CLUSTER_SIZE);
+	/* i_mode and i_flags are where both forms have them. */
+	BUILD_BUG_ON(offsetof(struct xipfs_inode, i_mode) !=
+		     offsetof(struct xipfs_inode_compact, i_mode));
+	BUILD_BUG_ON(offsetof(struct xipfs_inode, i_flags) !=
+		     offsetof(struct xipfs_inode_compact, i_flags));
 	BUILD_BUG_ON(sizeof(struct xipfs_dirent) != XIPFS_DIRENT_SIZE);
 	BUILD_BUG_ON(sizeof(struct xipfs_dir_header) != XIPFS_DIR_HEADER_SIZE);
 }
@@ -138,6 +146,11 @@ static int xipfs_enable_rw(struct super_block *sb)
 	if (sbi->feature_ro_compat & ~XIPFS_FEATURE_RO_COMPAT_ALL) {
 		xipfs_err(sb, "unknown read-only compatible features 0x%x: read-only",
 			  sbi->feature_ro_compat & ~XIPFS_FEATURE_RO_COMPAT_ALL);
+		return -EROFS;
+	}
+	/* They have no room for 64-bit sizes and nanoseconds. */
+	if (sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_INODES) {
+		xipfs_err(sb, "image has compact inodes: read-only; make it with mkfs.xipfs -E inodes=full (or --free-space SIZE) to mount it read-write");
 		return -EROFS;
 	}
 	if (!sbi->free_size) {
@@ -278,8 +291,9 @@ static int xipfs_check_sb(struct super_block *sb,
 	sbi->max_cluster_shift = dsb->s_max_cluster_shift;
 	algs = le16_to_cpu(dsb->s_comp_algs);
 	if (incompat & XIPFS_FEATURE_INCOMPAT_CLUSTERS) {
+		/* Compared, not shifted: a shift of 64 or more is undefined. */
 		if (sbi->max_cluster_shift < PAGE_SHIFT ||
-		    (1UL << sbi->max_cluster_shift) > XIPFS_MAX_CLUSTER_SIZE) {
+		    sbi->max_cluster_shift > ilog2(XIPFS_MAX_CLUSTER_SIZE)) {
 			xipfs_err(sb, "bad maximum cluster shift %u",
 				  sbi->max_cluster_shift);
 			return -EFSCORRUPTED;
@@ -296,8 +310,10 @@ static int xipfs_check_sb(struct super_block *sb,
 				return -EOPNOTSUPP;
 			}
 		}
+		sbi->cshift = sbi->max_cluster_shift - PAGE_SHIFT;
 	} else {
 		algs = 0;
+		sbi->cshift = 0;
 	}
 	sbi->comp_algs = algs;
 
@@ -357,19 +373,20 @@ static int xipfs_check_sb(struct super_block *sb,
 	if (sbi->inode_count < 2 || (sbi->inode_off & 7) ||
 	    sbi->inode_off < sbi->meta_off ||
 	    sbi->inode_off - sbi->meta_off > sbi->meta_size ||
-	    (u64)sbi->inode_count * XIPFS_INODE_SIZE >
+	    (u64)sbi->inode_count * XIPFS_INODE_SLOT >
 	    sbi->meta_size - (sbi->inode_off - sbi->meta_off)) {
-		xipfs_err(sb, "inode table (%u inodes at %llu) outside the metadata",
+		xipfs_err(sb, "inode table (%u slots at %llu) outside the metadata",
 			  sbi->inode_count, sbi->inode_off);
 		return -EFSCORRUPTED;
 	}
+	/* count + 1 descriptors (the sentinel): count < room, no overflow. */
 	if (sbi->cluster_count &&
 	    (!(incompat & XIPFS_FEATURE_INCOMPAT_CLUSTERS) ||
 	     (sbi->cluster_off & 7) || sbi->cluster_off < sbi->meta_off ||
 	     sbi->cluster_off - sbi->meta_off > sbi->meta_size ||
-	     sbi->cluster_count > (sbi->meta_size -
-				   (sbi->cluster_off - sbi->meta_off)) /
-				  XIPFS_CLUSTER_SIZE)) {
+	     sbi->cluster_count >= (sbi->meta_size -
+				    (sbi->cluster_off - sbi->meta_off)) /
+				   XIPFS_CLUSTER_SIZE)) {
 		xipfs_err(sb, "cluster table (%llu clusters at %llu) outside the metadata",
 			  sbi->cluster_count, sbi->cluster_off);
 		return -EFSCORRUPTED;
@@ -397,6 +414,29 @@ static int xipfs_check_meta_crc(struct super_block *sb,
 	if (crc != le32_to_cpu(dsb->s_meta_crc)) {
 		xipfs_err(sb, "metadata checksum mismatch (0x%08x, want 0x%08x)",
 			  crc, le32_to_cpu(dsb->s_meta_crc));
+		return -EFSCORRUPTED;
+	}
+	return 0;
+}
+
+/*
+ * The cluster table's sentinel holds only the end of the compressed data;
+ * each cluster's own checks (xipfs_get_cluster()) rely on the rest.
+ */
+static int xipfs_check_clusters(struct super_block *sb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	const __le64 *p;
+	u64 d;
+
+	if (!sbi->cluster_count)
+		return 0;
+	p = xipfs_meta(sbi, sbi->cluster_off +
+		       sbi->cluster_count * XIPFS_CLUSTER_SIZE,
+		       XIPFS_CLUSTER_SIZE);
+	d = p ? le64_to_cpu(*p) : ~0ULL;
+	if ((d & ~XIPFS_CL_OFF_MASK) || XIPFS_CL_OFF(d) > sbi->comp_size) {
+		xipfs_err(sb, "bad cluster table sentinel 0x%016llx", d);
 		return -EFSCORRUPTED;
 	}
 	return 0;
@@ -432,6 +472,9 @@ static int xipfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	if (err)
 		return err;
 	err = xipfs_check_meta_crc(sb, &dsb);
+	if (err)
+		return err;
+	err = xipfs_check_clusters(sb);
 	if (err)
 		return err;
 

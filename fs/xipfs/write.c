@@ -68,11 +68,20 @@ void xipfs_store_entry(struct inode *inode, pgoff_t index, u64 e)
 	xipfs_persist(p, sizeof(*p));
 }
 
+/*
+ * The on-media inode of @inode.  Always extended: images with compact
+ * inodes do not mount read-write, and iget refuses a compact inode in
+ * any other image.
+ */
 static struct xipfs_inode *xipfs_dinode(struct inode *inode)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(inode->i_sb);
+	struct xipfs_inode *di;
 
-	return sbi->virt + sbi->inode_off + (u64)inode->i_ino * XIPFS_INODE_SIZE;
+	di = sbi->virt + sbi->inode_off + (u64)inode->i_ino * XIPFS_INODE_SLOT;
+	WARN_ON_ONCE(!(le16_to_cpu(READ_ONCE(di->i_flags)) &
+		       XIPFS_INODE_EXTENDED));
+	return di;
 }
 
 /* Store the on-media size: under size_lock. */
@@ -175,7 +184,8 @@ again:
 		mask = (1U << old_shift) - 1;
 		for (i = 0; i < used; i++) {
 			e = le64_to_cpu(old[i >> old_shift]);
-			dst[i] = cpu_to_le64(xipfs_pte_in_group(e, i & mask));
+			dst[i] = cpu_to_le64(xipfs_pte_in_group(e, i & mask,
+								sbi->cshift));
 		}
 	} else {
 		memcpy(dst, old, used * 8);

@@ -344,14 +344,12 @@ static void check_sb(struct ck *ck)
 static void check_gaps(struct ck *ck)
 {
 	const struct xipfs_sb *sb = &ck->img->sb;
-	uint64_t ps = ck->img->page_size;
 	struct { uint64_t off, size; } a[4] = {
 		{ sb->meta_off, sb->meta_size }, { sb->xip_off, sb->xip_size },
 		{ sb->comp_off, sb->comp_size }, { sb->free_off, sb->free_size },
 	};
-	uint64_t pos = ps;
+	uint64_t pos = XIPFS_SB_SIZE;	/* the metadata may start right there */
 
-	check_zero_range(ck, XIPFS_SB_SIZE, ps - XIPFS_SB_SIZE, "superblock padding");
 	if (ck->img->rw) {
 		/*
 		 * The data region is one pool of pages after a read-write
@@ -423,6 +421,8 @@ static bool check_inode_fields(struct ck *ck, uint32_t ino, const struct xipfs_i
 	}
 	if (in.flags & ~XIPFS_INODE_FLAG_ALL)
 		problem(ck, ino, "unknown flags 0x%x", in.flags);
+	if ((in.flags & XIPFS_INODE_END_RUN) && !S_ISREG(in.mode))
+		problem(ck, ino, "end-run flag on a non-regular file");
 	if (in.reserved0 || in.reserved1)
 		problem(ck, ino, "reserved fields not zero (%s inode)",
 			in.extended ? "extended" : "compact");
@@ -461,7 +461,8 @@ static bool check_inode_fields(struct ck *ck, uint32_t ino, const struct xipfs_i
 			if (m.shift)
 				ck->st->grouped_maps++;
 			if (!m.moved) {
-				add_extent(ck, m.off, m.entries * 8, ino, M_MAP);
+				add_extent(ck, m.off, (m.entries + (m.end_run ? 2 : 0)) * 8,
+					   ino, M_MAP);
 				break;
 			}
 			/* Whole pages of the data region, after a read-write mount. */
@@ -729,8 +730,13 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 	for (uint64_t p = 0; p < pages; p++) {
 		uint64_t e, valid, k = p & ((1ULL << g) - 1);
 
-		memcpy(&e, map + (p >> g) * 8, 8);
-		e = le64toh(e);
+		if (m.end_run && p >= m.run_start) {
+			e = m.run_entry;	/* xipfs_map_get() checked R */
+			k = p - m.run_start;
+		} else {
+			memcpy(&e, map + (p >> g) * 8, 8);
+			e = le64toh(e);
+		}
 		valid = p + 1 < pages ? ps : in.size - (p << shift);
 		if (k) {
 			uint64_t ge = e;

@@ -226,16 +226,23 @@ static int validate_sb(struct xipfs_image *img)
 	areas[1].name = "XIP"; areas[1].off = sb->xip_off; areas[1].size = sb->xip_size;
 	areas[2].name = "compressed"; areas[2].off = sb->comp_off; areas[2].size = sb->comp_size;
 	areas[3].name = "free"; areas[3].off = sb->free_off; areas[3].size = sb->free_size;
+	/*
+	 * The metadata is 8-byte aligned; the other areas are page-aligned,
+	 * but for the compressed area of an image without XIP pages and free
+	 * space, which may follow the metadata directly.
+	 */
 	for (int i = 0; i < 4; i++) {
-		if (areas[i].off % ps)
-			return fail(img, "%s area offset %llu not page-aligned", areas[i].name,
-				    (unsigned long long)areas[i].off);
+		uint64_t align = i == 0 ? 8 : i == 2 && !sb->xip_size && !sb->free_size ? 1 : ps;
+
+		if (areas[i].off % align)
+			return fail(img, "%s area offset %llu not %s-aligned", areas[i].name,
+				    (unsigned long long)areas[i].off, align == 8 ? "8-byte" : "page");
 		if (!xipfs_range_in(areas[i].off, areas[i].size, 0, isz))
 			return fail(img, "%s area [%llu, +%llu) outside the image (%llu bytes)",
 				    areas[i].name, (unsigned long long)areas[i].off,
 				    (unsigned long long)areas[i].size, (unsigned long long)isz);
-		if (areas[i].size && areas[i].off < ps)
-			return fail(img, "%s area overlaps the superblock page", areas[i].name);
+		if (areas[i].size && areas[i].off < XIPFS_SB_SIZE)
+			return fail(img, "%s area overlaps the superblock", areas[i].name);
 	}
 	/* Non-empty areas come in the documented order and don't overlap. */
 	for (int i = 0; i < 4; i++)
@@ -653,13 +660,26 @@ int xipfs_map_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	m->entries = ((uint64_t)in->map_cap + (1ULL << m->shift) - 1) >> m->shift;
 	m->moved = false;
 	m->pages = 0;
-	bytes = m->entries * 8;
+	m->end_run = m->shift && (in->flags & XIPFS_INODE_END_RUN);
+	m->run_start = m->run_entry = 0;
+	bytes = (m->entries + (m->end_run ? 2 : 0)) * 8;
 	/* To a reader without the feature these bits misalign the map. */
 	if (m->shift && !(sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS))
 		return fail(img, "inode %u: page map offset %llu not 8-byte aligned (group shift %u without the GROUPED_MAPS feature)",
 			    in->ino, (unsigned long long)in->data, m->shift);
-	if (xipfs_range_in(m->off, bytes, sb->meta_off, sb->meta_size))
+	if (xipfs_range_in(m->off, bytes, sb->meta_off, sb->meta_size)) {
+		if (!m->end_run)
+			return 0;
+		/* The end run starts inside the last group. */
+		m->run_start = ld64(img->base + m->off + m->entries * 8);
+		m->run_entry = ld64(img->base + m->off + m->entries * 8 + 8);
+		if (!m->entries || m->run_start < (m->entries - 1) << m->shift ||
+		    m->run_start >= in->map_cap)
+			return fail(img, "inode %u: end run from page %llu outside the last group of its page map (%llu groups of %u pages, capacity %u)",
+				    in->ino, (unsigned long long)m->run_start,
+				    (unsigned long long)m->entries, 1U << m->shift, in->map_cap);
 		return 0;
+	}
 	/* Grouped maps stay where mkfs put them: a rw mount never moves one. */
 	if (m->shift)
 		return fail(img, "inode %u: grouped page map [%llu, +%llu entries) outside the metadata area",
@@ -721,6 +741,11 @@ int xipfs_map_entry(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	if (idx >= in->map_cap)
 		return fail(img, "inode %u: page map entry %llu beyond its capacity %u", in->ino,
 			    (unsigned long long)idx, in->map_cap);
+	if (m.end_run && idx >= m.run_start) {
+		*pte = xipfs_pte_in_group(m.run_entry, (unsigned int)(idx - m.run_start),
+					  xipfs_group_cshift(img));
+		return 0;
+	}
 	*pte = ld64(img->base + m.off + (idx >> m.shift) * 8);
 	if (m.shift)
 		*pte = xipfs_pte_in_group(*pte, idx & ((1U << m.shift) - 1),

@@ -196,7 +196,9 @@ int xipfs_read_link(struct xipfs_image *img, const struct xipfs_inode_info *inod
 struct xipfs_map {
 	uint64_t off;		/* image offset of entry 0 */
 	unsigned int shift;	/* G: one entry per 2^G pages (0: per page) */
-	uint64_t entries;
+	uint64_t entries;	/* group (or page) entries */
+	bool end_run;		/* G > 0 and XIPFS_INODE_END_RUN: two more words */
+	uint64_t run_start, run_entry;	/* end run: R and page R's entry */
 	bool moved;		/* in whole pages of the data region (rw) */
 	uint64_t pages;		/* moved: how many */
 };

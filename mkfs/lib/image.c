@@ -825,10 +825,10 @@ int xipfs_cluster_get(struct xipfs_image *img, uint64_t index,
 			    (unsigned long long)index, c->alg);
 	/* Back to back: the next descriptor's offset ends this one's data. */
 	if (XIPFS_CL_OFF(next) <= XIPFS_CL_OFF(d))
-		return fail(img, "cluster %llu: data at offset %llu of the compressed area, but the next %s at %llu: clusters must lie back to back, each at least 1 byte",
+		return fail(img, "cluster %llu: data at offset %llu of the compressed area, but %s at %llu: clusters must lie back to back, each at least 1 byte",
 			    (unsigned long long)index, (unsigned long long)XIPFS_CL_OFF(d),
-			    index + 1 == img->sb.cluster_count ? "(the sentinel) ends it" :
-			    "cluster starts", (unsigned long long)XIPFS_CL_OFF(next));
+			    index + 1 == img->sb.cluster_count ? "the sentinel ends the data" :
+			    "the next cluster starts", (unsigned long long)XIPFS_CL_OFF(next));
 	clen = XIPFS_CL_OFF(next) - XIPFS_CL_OFF(d);
 	if (XIPFS_CL_OFF(next) > img->sb.comp_size)
 		return fail(img, "cluster %llu: data [%llu, +%llu) outside the compressed area [%llu, +%llu)",

@@ -466,6 +466,8 @@ static int xipfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	sb->s_maxbytes = MAX_LFS_FILESIZE;
 	sb->s_time_min = S64_MIN;
 	sb->s_time_max = S64_MAX;
+	/* Inodes a read-write mount stores hold nanoseconds: keep them. */
+	sb->s_time_gran = 1;
 
 	err = xipfs_medium_open(sb);
 	if (err)

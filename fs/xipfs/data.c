@@ -17,16 +17,33 @@
  * whole pages of the data region (where a read-write mount moves a map
  * that must grow or stop being grouped)?
  */
-bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap)
+bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap, u16 flags,
+		  struct xipfs_end_run *run)
 {
 	unsigned int shift = XIPFS_MAP_SHIFT(data);
-	u64 off = XIPFS_MAP_OFF(data);
+	u64 off = XIPFS_MAP_OFF(data), ngroups, start;
+	const __le64 *p;
 
-	if (shift)
-		return (sbi->feature_incompat &
-			XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS) &&
-		       xipfs_meta(sbi, off, (((u64)cap + (1U << shift) - 1) >>
-					     shift) * 8);
+	run->start = U32_MAX;	/* no page is that far: no end run */
+	run->entry = 0;
+	if (shift) {
+		ngroups = ((u64)cap + (1U << shift) - 1) >> shift;
+		if (!(sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS) ||
+		    !xipfs_meta(sbi, off, ngroups * 8))
+			return false;
+		if (!(flags & XIPFS_INODE_END_RUN))
+			return true;
+		/* Two more words; the run starts inside the last group. */
+		p = xipfs_meta(sbi, off + ngroups * 8, 16);
+		if (!p || !ngroups)
+			return false;
+		start = le64_to_cpu(READ_ONCE(p[0]));
+		if (start < (ngroups - 1) << shift || start >= cap)
+			return false;
+		run->start = start;
+		run->entry = le64_to_cpu(READ_ONCE(p[1]));
+		return true;
+	}
 	if (!cap || xipfs_meta(sbi, off, (u64)cap * 8))
 		return true;
 	return PAGE_ALIGNED(off) &&
@@ -51,6 +68,11 @@ int xipfs_map_read(struct inode *inode, pgoff_t index, u64 *e)
 
 	if (WARN_ON_ONCE(index >= xi->map_cap))
 		return -EFSCORRUPTED;
+	if (shift && index >= xi->run.start) {
+		*e = xipfs_pte_in_group(xi->run.entry, index - xi->run.start,
+					sbi->cshift);
+		return 0;
+	}
 	p = xipfs_meta(sbi, off, 8);
 	if (!p && sbi->virt)
 		p = sbi->virt + off;	/* a moved map: checked at iget */

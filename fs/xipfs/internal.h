@@ -129,10 +129,17 @@ static inline struct xipfs_sb_info *XIPFS_SB(struct super_block *sb)
 	return sb->s_fs_info;
 }
 
+/* A grouped map's end run (XIPFS_INODE_END_RUN): pages from start on. */
+struct xipfs_end_run {
+	u32 start;		/* U32_MAX: none */
+	u64 entry;		/* page start's entry, in CPU order */
+};
+
 struct xipfs_inode_info {
 	u64 data;		/* i_data: page map (less its group shift), dir block or target */
 	u32 map_cap;		/* REG: page map capacity, in pages */
 	u8 map_shift;		/* REG: group shift of the map: 0 = one entry per page */
+	struct xipfs_end_run run; /* REG, with map_shift: the end run */
 	/*
 	 * REG: orders page map changes against the users of what an entry
 	 * names: readers (faults inserting window PFNs, read() from the
@@ -246,7 +253,8 @@ int xipfs_dir_entry(struct inode *dir, u32 i, const struct xipfs_dirent **de,
 extern const struct address_space_operations xipfs_aops;
 int xipfs_page_lookup(struct inode *inode, pgoff_t index,
 		      struct xipfs_page *pg);
-bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap);
+bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap, u16 flags,
+		  struct xipfs_end_run *run);
 int xipfs_map_read(struct inode *inode, pgoff_t index, u64 *e);
 int xipfs_get_cluster(struct super_block *sb, u64 idx,
 		      struct xipfs_cl *c);

@@ -47,6 +47,7 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 	for (ino = 1; ino < sbi->inode_count; ino += slots) {
 		u64 size, data, npages, i, idx, n, end;
 		struct xipfs_inode di;
+		struct xipfs_end_run run;
 		unsigned int shift;
 		__le64 *map;
 		u32 cap;
@@ -63,7 +64,7 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 		data = le64_to_cpu(di.i_data);
 		cap = le32_to_cpu(di.i_map_cap);
 		if (size > (u64)cap << PAGE_SHIFT ||
-		    !xipfs_map_ok(sbi, data, cap)) {
+		    !xipfs_map_ok(sbi, data, cap, le16_to_cpu(di.i_flags), &run)) {
 			xipfs_err(sb, "inode %llu: bad page map (%u pages at %llu)",
 				  ino, cap, data);
 			return -EFSCORRUPTED;
@@ -93,7 +94,10 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 		for (i = 0; i < end; i++) {
 			u64 e = le64_to_cpu(READ_ONCE(map[i >> shift])), v;
 
-			if (shift)
+			if (shift && i >= run.start)
+				e = xipfs_pte_in_group(run.entry, i - run.start,
+						       sbi->cshift);
+			else if (shift)
 				e = xipfs_pte_in_group(e, i & ((1U << shift) - 1),
 						       sbi->cshift);
 			if (!(i & 4095))

@@ -84,6 +84,8 @@ static struct inode *xipfs_alloc_inode(struct super_block *sb)
 	xi->data = 0;
 	xi->map_cap = 0;
 	xi->map_shift = 0;
+	xi->run.start = U32_MAX;
+	xi->run.entry = 0;
 	xi->disk_size = 0;
 	xa_init(&xi->xip_dirty);
 	return &xi->vfs_inode;
@@ -346,9 +348,11 @@ static int xipfs_check_sb(struct super_block *sb,
 	sbi->root_ino = le32_to_cpu(dsb->s_root_ino);
 	memcpy(sbi->uuid, dsb->s_uuid, sizeof(sbi->uuid));
 
-	if (sbi->meta_off < PAGE_SIZE || !sbi->meta_size ||
-	    !xipfs_area_ok(sbi, sbi->meta_off, sbi->meta_size, true)) {
-		xipfs_err(sb, "metadata area [%llu, +%llu) outside the image",
+	/* The metadata may start right after the superblock. */
+	if (sbi->meta_off < XIPFS_SB_SIZE || (sbi->meta_off & 7) ||
+	    !sbi->meta_size ||
+	    !xipfs_area_ok(sbi, sbi->meta_off, sbi->meta_size, false)) {
+		xipfs_err(sb, "metadata area [%llu, +%llu) outside the image or unaligned",
 			  sbi->meta_off, sbi->meta_size);
 		return -EFSCORRUPTED;
 	}
@@ -358,7 +362,13 @@ static int xipfs_check_sb(struct super_block *sb,
 			  sbi->xip_off, sbi->xip_size);
 		return -EFSCORRUPTED;
 	}
-	if (!xipfs_area_ok(sbi, sbi->comp_off, sbi->comp_size, true)) {
+	/*
+	 * Clusters are byte-packed: only an image with XIP pages or free space
+	 * needs the compressed area on a page boundary (the data region).
+	 */
+	if (!xipfs_area_ok(sbi, sbi->comp_off, sbi->comp_size,
+			   sbi->xip_size || sbi->free_size) ||
+	    (sbi->comp_size && sbi->comp_off < sbi->meta_off + sbi->meta_size)) {
 		xipfs_err(sb, "compressed area [%llu, +%llu) outside the image",
 			  sbi->comp_off, sbi->comp_size);
 		return -EFSCORRUPTED;

@@ -183,9 +183,15 @@ again:
 	if (old_shift) {
 		mask = (1U << old_shift) - 1;
 		for (i = 0; i < used; i++) {
-			e = le64_to_cpu(old[i >> old_shift]);
-			dst[i] = cpu_to_le64(xipfs_pte_in_group(e, i & mask,
-								sbi->cshift));
+			/* What xipfs_map_read() derives, end run included. */
+			if (i >= xi->run.start)
+				e = xipfs_pte_in_group(xi->run.entry,
+						       i - xi->run.start,
+						       sbi->cshift);
+			else
+				e = xipfs_pte_in_group(le64_to_cpu(old[i >> old_shift]),
+						       i & mask, sbi->cshift);
+			dst[i] = cpu_to_le64(e);
 		}
 	} else {
 		memcpy(dst, old, used * 8);
@@ -201,6 +207,7 @@ again:
 	xi->data = pgno << PAGE_SHIFT;
 	xi->map_cap = cap;
 	xi->map_shift = 0;
+	xi->run.start = U32_MAX;
 	up_write(&xi->map_sem);
 
 	/*

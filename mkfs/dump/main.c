@@ -77,20 +77,23 @@ static void show_super(struct xipfs_image *img)
 	printf("state:            0x%x%s%s\n", sb->state,
 	       sb->state & XIPFS_STATE_CLEAN ? " clean" : "",
 	       sb->state & XIPFS_STATE_META_MODIFIED ? " meta-modified" : "");
-	printf("features:         compat 0x%x ro_compat 0x%x incompat 0x%x%s%s%s%s%s\n",
+	printf("features:         compat 0x%x ro_compat 0x%x incompat 0x%x%s%s%s%s%s%s\n",
 	       sb->feature_compat, sb->feature_ro_compat, sb->feature_incompat,
 	       sb->feature_compat & XIPFS_FEATURE_COMPAT_FREE_SPACE ? " free_space" : "",
 	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_CLUSTERS ? " clusters" : "",
 	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_TAIL ? " tail" : "",
 	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS ?
 	       " shared_clusters" : "",
-	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS ? " grouped_maps" : "");
+	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS ? " grouped_maps" : "",
+	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_INODES ?
+	       " compact_inodes" : "");
 	printf("algorithms:       ");
 	for (unsigned int a = 0; a < 16; a++)
 		if (sb->comp_algs & (1U << a))
 			printf("%s ", xipfs_alg_name(a));
 	printf("\n");
-	printf("inodes:           %u slots\n", sb->inode_count);
+	printf("inodes:           %u slots of %d bytes (compact inode: 1, extended: 2)\n",
+	       sb->inode_count, XIPFS_INODE_SLOT);
 	printf("clusters:         %llu\n", (unsigned long long)sb->cluster_count);
 	printf("inode table:      %llu\n", (unsigned long long)sb->inode_off);
 	printf("cluster table:    %llu\n", (unsigned long long)sb->cluster_off);
@@ -300,8 +303,9 @@ static int do_map(struct xipfs_image *img, const char *path)
 	if (open_file(img, path, &in))
 		return 1;
 	pages = xipfs_size_pages(img, in.size);
-	printf("%s: inode %u, %llu bytes, %llu pages, map capacity %u\n", path, in.ino,
-	       (unsigned long long)in.size, (unsigned long long)pages, in.map_cap);
+	printf("%s: inode %u, %llu bytes, %llu pages, map capacity %u, %s inode\n", path, in.ino,
+	       (unsigned long long)in.size, (unsigned long long)pages, in.map_cap,
+	       in.extended ? "extended" : "compact");
 	if (in.map_cap) {
 		if (xipfs_map_get(img, &in, &m)) {
 			fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
@@ -311,6 +315,11 @@ static int do_map(struct xipfs_image *img, const char *path)
 			printf("map: offset %llu, %llu page%s of the data region (moved by a read-write mount)\n",
 			       (unsigned long long)m.off, (unsigned long long)m.pages,
 			       m.pages == 1 ? "" : "s");
+		else if (m.shift && m.end_run)
+			printf("map: offset %llu, in the metadata area, grouped: 1 entry per %u pages (%llu entr%s, end run from page %llu)\n",
+			       (unsigned long long)m.off, 1U << m.shift,
+			       (unsigned long long)m.entries, m.entries == 1 ? "y" : "ies",
+			       (unsigned long long)m.run_start);
 		else if (m.shift)
 			printf("map: offset %llu, in the metadata area, grouped: 1 entry per %u pages (%llu entr%s)\n",
 			       (unsigned long long)m.off, 1U << m.shift,

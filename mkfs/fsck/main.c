@@ -125,8 +125,9 @@ int main(int argc, char **argv)
 		       sb->state & XIPFS_STATE_META_MODIFIED ? ", metadata modified in place" : "");
 		printf("metadata: %llu bytes, checksum %s\n", (unsigned long long)sb->meta_size,
 		       st.crc_checked ? "checked" : "not checked (modified by a read-write mount)");
-		printf("inodes: %llu used: %llu directories, %llu files, %llu symlinks, %llu special\n",
-		       (unsigned long long)st.inodes, (unsigned long long)st.dirs,
+		printf("inodes: %llu used (%llu compact, %llu extended): %llu directories, %llu files, %llu symlinks, %llu special\n",
+		       (unsigned long long)st.inodes, (unsigned long long)st.compact_inodes,
+		       (unsigned long long)st.extended_inodes, (unsigned long long)st.dirs,
 		       (unsigned long long)st.files, (unsigned long long)st.symlinks,
 		       (unsigned long long)st.specials);
 		printf("directory entries: %llu\n", (unsigned long long)st.dirents);

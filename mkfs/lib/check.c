@@ -315,6 +315,9 @@ static void check_sb(struct ck *ck)
 	if (sb->build_time_nsec >= NSEC_PER_SEC)
 		problem(ck, 0, "superblock: build time nanoseconds %u out of range",
 			sb->build_time_nsec);
+	if ((sb->state & XIPFS_STATE_META_MODIFIED) &&
+	    (sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_INODES))
+		problem(ck, 0, "superblock: metadata modified by a read-write mount, but the COMPACT_INODES feature is set (such an image mounts read-only only)");
 	if (sb->inode_off % 8 || sb->cluster_off % 8)
 		problem(ck, 0, "superblock: inode table or cluster table not 8-byte aligned");
 	if (sb->reserved0 ||
@@ -341,14 +344,12 @@ static void check_sb(struct ck *ck)
 static void check_gaps(struct ck *ck)
 {
 	const struct xipfs_sb *sb = &ck->img->sb;
-	uint64_t ps = ck->img->page_size;
 	struct { uint64_t off, size; } a[4] = {
 		{ sb->meta_off, sb->meta_size }, { sb->xip_off, sb->xip_size },
 		{ sb->comp_off, sb->comp_size }, { sb->free_off, sb->free_size },
 	};
-	uint64_t pos = ps;
+	uint64_t pos = XIPFS_SB_SIZE;	/* the metadata may start right there */
 
-	check_zero_range(ck, XIPFS_SB_SIZE, ps - XIPFS_SB_SIZE, "superblock padding");
 	if (ck->img->rw) {
 		/*
 		 * The data region is one pool of pages after a read-write
@@ -370,32 +371,61 @@ static void check_gaps(struct ck *ck)
 	check_zero_range(ck, pos, sb->image_size - pos, "space after the last area");
 }
 
-static void check_inode(struct ck *ck, uint32_t ino)
+static bool check_inode_fields(struct ck *ck, uint32_t ino, const struct xipfs_inode_info *inp);
+
+/* Check the inode starting at slot ino >= 1; returns the slots it takes. */
+static uint32_t check_inode(struct ck *ck, uint32_t ino)
 {
 	struct xipfs_image *img = ck->img;
 	struct inode_state *s = &ck->is[ino];
-	const uint8_t *raw = img->base + img->sb.inode_off + (uint64_t)ino * XIPFS_INODE_SIZE;
+	const uint8_t *raw = img->base + img->sb.inode_off + (uint64_t)ino * XIPFS_INODE_SLOT;
 	struct xipfs_inode_info in;
 
 	if (xipfs_inode_get(img, ino, &in)) {
 		accessor_problem(ck, ino);
-		return;
+		return 1;
 	}
-	if (ino == 0 || in.mode == 0) {
-		if (!all_zero(raw, XIPFS_INODE_SIZE))
-			problem(ck, 0, "inode %u: unused slot not zero", ino);
-		return;
+	if (in.mode == 0) {
+		if (all_zero(raw, XIPFS_INODE_SLOT))
+			problem(ck, 0, "inode %u: zero (unused) slot, but every slot after slot 0 belongs to an inode",
+				ino);
+		else
+			problem(ck, 0, "inode %u: unused slot not zero (mode 0, flags 0x%x)", ino,
+				in.flags);
+		return xipfs_inode_slots(&in);
 	}
 	s->used = true;
 	ck->st->inodes++;
+	if (in.extended) {
+		ck->st->extended_inodes++;
+	} else {
+		ck->st->compact_inodes++;
+		if (!(img->sb.feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_INODES))
+			problem(ck, ino, "compact inode (32 bytes, i_flags 0x%x without EXTENDED) but the COMPACT_INODES feature is not set",
+				in.flags);
+	}
+	/* The checks of the rest need a valid inode. */
+	s->valid = check_inode_fields(ck, ino, &in);
+	return xipfs_inode_slots(&in);
+}
+
+/* An inode's fields; false if it is too broken to follow further. */
+static bool check_inode_fields(struct ck *ck, uint32_t ino, const struct xipfs_inode_info *inp)
+{
+	struct xipfs_image *img = ck->img;
+	struct xipfs_inode_info in = *inp;
+
 	if (xipfs_mode_dtype(in.mode) == DT_UNKNOWN) {
 		problem(ck, ino, "invalid file type (mode 0%o)", in.mode);
-		return;
+		return false;
 	}
 	if (in.flags & ~XIPFS_INODE_FLAG_ALL)
 		problem(ck, ino, "unknown flags 0x%x", in.flags);
+	if ((in.flags & XIPFS_INODE_END_RUN) && !S_ISREG(in.mode))
+		problem(ck, ino, "end-run flag on a non-regular file");
 	if (in.reserved0 || in.reserved1)
-		problem(ck, ino, "reserved fields not zero");
+		problem(ck, ino, "reserved fields not zero (%s inode)",
+			in.extended ? "extended" : "compact");
 	if (in.mtime_nsec >= NSEC_PER_SEC)
 		problem(ck, ino, "mtime nanoseconds %u out of range", in.mtime_nsec);
 	if (!S_ISREG(in.mode) && in.map_cap)
@@ -413,12 +443,12 @@ static void check_inode(struct ck *ck, uint32_t ino)
 		    !(img->sb.feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS)) {
 			problem(ck, ino, "page map offset %llu not 8-byte aligned (group shift %u without the GROUPED_MAPS feature)",
 				(unsigned long long)in.data, XIPFS_MAP_SHIFT(in.data));
-			return;
+			return false;
 		}
 		if (pages > in.map_cap) {
 			problem(ck, ino, "page map capacity %u < %llu pages", in.map_cap,
 				(unsigned long long)pages);
-			return;
+			return false;
 		}
 		/* An empty map references nothing (mkfs leaves i_data 0). */
 		if (in.map_cap) {
@@ -426,12 +456,13 @@ static void check_inode(struct ck *ck, uint32_t ino)
 
 			if (xipfs_map_get(img, &in, &m)) {
 				accessor_problem(ck, ino);
-				return;
+				return false;
 			}
 			if (m.shift)
 				ck->st->grouped_maps++;
 			if (!m.moved) {
-				add_extent(ck, m.off, m.entries * 8, ino, M_MAP);
+				add_extent(ck, m.off, (m.entries + (m.end_run ? 2 : 0)) * 8,
+					   ino, M_MAP);
 				break;
 			}
 			/* Whole pages of the data region, after a read-write mount. */
@@ -452,7 +483,7 @@ static void check_inode(struct ck *ck, uint32_t ino)
 				(unsigned long long)in.data);
 		if (xipfs_dir_open(img, &in, &d)) {
 			accessor_problem(ck, ino);
-			return;
+			return false;
 		}
 		/* Name offsets are 32-bit: a larger block can't be addressed. */
 		if (in.size > UINT32_MAX)
@@ -468,7 +499,7 @@ static void check_inode(struct ck *ck, uint32_t ino)
 		ck->st->symlinks++;
 		if (xipfs_read_link(img, &in, &t, &len)) {
 			accessor_problem(ck, ino);
-			return;
+			return false;
 		}
 		if (memchr(t, '\0', len))
 			problem(ck, ino, "symlink target contains a NUL byte");
@@ -481,7 +512,7 @@ static void check_inode(struct ck *ck, uint32_t ino)
 			problem(ck, ino, "special file with non-zero size or data offset");
 		break;
 	}
-	s->valid = true;
+	return true;
 }
 
 static void check_dir(struct ck *ck, uint32_t ino, uint32_t *queue, uint32_t *qtail)
@@ -496,8 +527,10 @@ static void check_dir(struct ck *ck, uint32_t ino, uint32_t *queue, uint32_t *qt
 	if (xipfs_inode_get(img, ino, &in) || xipfs_dir_open(img, &in, &d))
 		return;	/* reported by check_inode() */
 	if (d.parent != ck->is[ino].parent)
-		problem(ck, ino, "parent is inode %u, but it is in directory inode %u",
-			d.parent, ck->is[ino].parent);
+		problem(ck, ino, "parent is inode %u%s, but it is in directory inode %u",
+			d.parent, xipfs_slot_is_second(img, d.parent) ?
+			" (the second slot of an extended inode, not an inode)" : "",
+			ck->is[ino].parent);
 	names_start = XIPFS_DIR_HEADER_SIZE + (uint64_t)d.count * XIPFS_DIRENT_SIZE;
 	for (uint32_t i = 0; i < d.count; i++) {
 		struct inode_state *t;
@@ -533,6 +566,11 @@ static void check_dir(struct ck *ck, uint32_t ino, uint32_t *queue, uint32_t *qt
 		prev = e;
 		have_prev = true;
 
+		if (xipfs_slot_is_second(img, e.ino)) {
+			problem(ck, ino, "entry \"%.*s\" points to inode %u, the second slot of extended inode %u, not an inode",
+				e.name_len, e.name, e.ino, e.ino - 1);
+			continue;
+		}
 		if (e.ino == 0 || e.ino >= ck->n || !ck->is[e.ino].used) {
 			problem(ck, ino, "entry \"%.*s\" points to unused or invalid inode %u",
 				e.name_len, e.name, e.ino);
@@ -692,14 +730,19 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 	for (uint64_t p = 0; p < pages; p++) {
 		uint64_t e, valid, k = p & ((1ULL << g) - 1);
 
-		memcpy(&e, map + (p >> g) * 8, 8);
-		e = le64toh(e);
+		if (m.end_run && p >= m.run_start) {
+			e = m.run_entry;	/* xipfs_map_get() checked R */
+			k = p - m.run_start;
+		} else {
+			memcpy(&e, map + (p >> g) * 8, 8);
+			e = le64toh(e);
+		}
 		valid = p + 1 < pages ? ps : in.size - (p << shift);
 		if (k) {
 			uint64_t ge = e;
 
 			/* Derived entries are checked like stored ones, below. */
-			e = xipfs_pte_in_group(ge, (unsigned int)k);
+			e = xipfs_pte_in_group(ge, (unsigned int)k, xipfs_group_cshift(img));
 			if (e == XIPFS_PTE_INVALID && !(ge & XIPFS_PTE_RESERVED_MASK)) {
 				problem(ck, ino, "page %llu: page %llu of a %llu-page group whose entry 0x%016llx %s",
 					(unsigned long long)p, (unsigned long long)k,
@@ -707,7 +750,7 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 					xipfs_pte_type(ge) == XIPFS_PTE_TYPE_TAIL ?
 					"is a tail (only the group's first page may be one)" :
 					xipfs_pte_type(ge) == XIPFS_PTE_TYPE_COMP ?
-					"names a cluster index past 255 for it" :
+					"runs on past the largest cluster number" :
 					"names an XIP page number past the maximum for it");
 				continue;
 			}
@@ -767,7 +810,7 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 					(unsigned long long)cl);
 				break;
 			}
-			if (c->valid && (c->c.flags & XIPFS_CLUSTER_SHARED)) {
+			if (c->valid && c->c.shared) {
 				/* Any file page may name any page of it. */
 				if (!c->ino)
 					c->ino = ino;
@@ -819,25 +862,14 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 	}
 }
 
-static int cmp_u64pair(const void *a, const void *b)
-{
-	const uint64_t *x = a, *y = b;
-
-	return x[0] < y[0] ? -1 : x[0] > y[0];
-}
-
 /* A shared cluster: every page is named by some map entry. */
 static void check_shared_cluster(struct ck *ck, uint64_t i, struct cluster_state *c)
 {
-	unsigned int shift = ck->img->sb.page_shift;
 	uint64_t all = c->c.pages >= 64 ? ~0ULL : (1ULL << c->c.pages) - 1;
 
 	if (!ck->img->rw && c->used != all)
 		problem(ck, 0, "shared cluster %llu: page %u used by no file",
 			(unsigned long long)i, __builtin_ctzll(~c->used & all));
-	if (c->c.ulen <= ((uint32_t)(c->c.pages - 1) << shift))
-		problem(ck, c->ino, "cluster %llu: %u bytes leave its last page empty",
-			(unsigned long long)i, c->c.ulen);
 	if (!(ck->opts && ck->opts->skip_data)) {
 		const uint8_t *data;
 		uint32_t ulen;
@@ -854,13 +886,8 @@ static void check_clusters(struct ck *ck)
 	struct xipfs_image *img = ck->img;
 	const struct xipfs_sb *sb = &img->sb;
 	unsigned int shift = sb->page_shift;
-	uint64_t (*iv)[2], niv = 0, pos, comp_end = sb->comp_off + sb->comp_size;
+	uint64_t comp_end = sb->comp_off + sb->comp_size, first, end;
 
-	iv = malloc((sb->cluster_count ? sb->cluster_count : 1) * sizeof(*iv));
-	if (!iv) {
-		problem(ck, 0, "out of memory");
-		return;
-	}
 	for (uint64_t i = 0; i < sb->cluster_count; i++) {
 		struct cluster_state *c = &ck->cs[i];
 		struct xipfs_inode_info in;
@@ -874,15 +901,10 @@ static void check_clusters(struct ck *ck)
 		 * dead: its bytes may have been reused, so only its descriptor
 		 * is checked.
 		 */
-		if (!c->ino && img->rw) {
+		if (!c->ino && img->rw)
 			ck->st->dead_clusters++;
-		} else {
-			iv[niv][0] = c->c.off;
-			iv[niv++][1] = c->c.clen;
-		}
-		if ((c->c.flags & ~(sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS ?
-				    XIPFS_CLUSTER_SHARED : 0)) || c->c.reserved)
-			problem(ck, 0, "cluster %llu: flags or reserved field not zero",
+		if (c->c.shared && !(sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS))
+			problem(ck, 0, "cluster %llu: shared (descriptor bit 63) without the SHARED_CLUSTERS feature",
 				(unsigned long long)i);
 		if (c->c.alg != XIPFS_COMP_NONE && !(sb->comp_algs & (1U << c->c.alg)))
 			problem(ck, 0, "cluster %llu: algorithm %u not in the superblock's list 0x%x",
@@ -901,7 +923,7 @@ static void check_clusters(struct ck *ck)
 		for (uint64_t pg = c->c.off >> shift; pg <= (c->c.off + c->c.clen - 1) >> shift; pg++)
 			if (!claim_page(ck, pg, U_CLUSTER, c->ino, i))
 				break;
-		if (c->c.flags & XIPFS_CLUSTER_SHARED) {
+		if (c->c.shared) {
 			check_shared_cluster(ck, i, c);
 			continue;
 		}
@@ -914,12 +936,11 @@ static void check_clusters(struct ck *ck)
 		/*
 		 * A read-write mount may rewrite some of a cluster's pages
 		 * elsewhere, truncate the file inside it or grow it past it.
+		 * (The descriptor cannot leave the last page empty.)
 		 */
-		if (img->rw) {
-			if (c->c.ulen <= ((uint32_t)(c->c.pages - 1) << shift))
-				problem(ck, c->ino, "cluster %llu: %u bytes leave its last page empty",
-					(unsigned long long)i, c->c.ulen);
-		} else if (c->base + c->c.pages > fpages)
+		if (img->rw)
+			;
+		else if (c->base + c->c.pages > fpages)
 			problem(ck, c->ino, "cluster %llu: pages %llu..%llu beyond the end of the file",
 				(unsigned long long)i, (unsigned long long)c->base,
 				(unsigned long long)(c->base + c->c.pages - 1));
@@ -927,9 +948,6 @@ static void check_clusters(struct ck *ck)
 			 c->c.ulen != ((uint32_t)c->c.pages << shift))
 			problem(ck, c->ino, "cluster %llu: %u bytes for %u pages, but it is not the file's last cluster",
 				(unsigned long long)i, c->c.ulen, c->c.pages);
-		else if (c->c.ulen <= ((uint32_t)(c->c.pages - 1) << shift))
-			problem(ck, c->ino, "cluster %llu: %u bytes leave its last page empty",
-				(unsigned long long)i, c->c.ulen);
 		if (!(ck->opts && ck->opts->skip_data)) {
 			const uint8_t *data;
 			uint32_t ulen;
@@ -941,29 +959,24 @@ static void check_clusters(struct ck *ck)
 		}
 	}
 	/*
-	 * Compressed data: clusters don't overlap, and the rest of the
-	 * compressed area is zero.  After a read-write mount only live
-	 * clusters must not overlap, anywhere in the data region; the bytes
-	 * between them may be anything.
+	 * The sentinel ends the compressed data; clusters lie back to back
+	 * from the first one's offset (xipfs_cluster_get() checked each
+	 * against the next), so the only bytes no cluster owns are before
+	 * the first and after the sentinel's end: zero.  After a read-write
+	 * mount dead clusters' bytes may have been reused: not checked.
 	 */
-	qsort(iv, niv, sizeof(*iv), cmp_u64pair);
-	pos = 0;	/* the furthest end of a cluster so far */
-	for (uint64_t i = 0; i < niv; i++) {
-		uint64_t from = pos > sb->comp_off ? pos : sb->comp_off;
-
-		if (iv[i][0] < pos)
-			problem(ck, 0, "compressed data of two clusters overlap at offset %llu",
-				(unsigned long long)iv[i][0]);
-		else if (!img->rw && iv[i][0] > from && iv[i][0] <= comp_end)
-			check_zero_range(ck, from, iv[i][0] - from, "compressed area gap");
-		if (iv[i][0] + iv[i][1] > pos)
-			pos = iv[i][0] + iv[i][1];
+	if (xipfs_cluster_end(img, &end)) {
+		accessor_problem(ck, 0);
+		return;
 	}
-	if (pos < sb->comp_off)
-		pos = sb->comp_off;
-	if (!img->rw && pos < comp_end)
-		check_zero_range(ck, pos, comp_end - pos, "compressed area tail");
-	free(iv);
+	if (img->rw)
+		return;
+	/* Descriptor 0 is the sentinel when there are no clusters. */
+	first = sb->comp_off + XIPFS_CL_OFF(xipfs_cluster_desc(img, 0));
+	/* Else some descriptor is out of order: reported already. */
+	if (first <= end)
+		check_zero_range(ck, sb->comp_off, first - sb->comp_off, "compressed area gap");
+	check_zero_range(ck, end, comp_end - end, "compressed area tail");
 }
 
 static void check_unused_xip(struct ck *ck)
@@ -1007,8 +1020,17 @@ uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opt
 			ck.cs[i].valid = true;
 	}
 	name_pass(&ck);
-	for (uint32_t ino = 0; ino < ck.n; ino++)
-		check_inode(&ck, ino);
+	/* Slot 0 is unused; each inode then takes one slot or two. */
+	if (!all_zero(img->base + img->sb.inode_off, XIPFS_INODE_SLOT))
+		problem(&ck, 0, "inode 0: unused slot not zero");
+	for (uint32_t ino = 1; ino < ck.n; ) {
+		if (ino == img->cut_ino) {
+			problem(&ck, 0, "inode %u: extended inode (64 bytes) in the last slot of the %u-slot inode table: its second half is missing",
+				ino, ck.n);
+			break;
+		}
+		ino += check_inode(&ck, ino);
+	}
 	check_tree(&ck);
 	check_links(&ck);
 	for (uint32_t ino = 1; ino < ck.n; ino++) {
@@ -1024,8 +1046,9 @@ uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opt
 		if (ck.use[pg].kind == U_FREE)
 			stats->free_pages++;
 	}
-	add_extent(&ck, img->sb.inode_off, (uint64_t)ck.n * XIPFS_INODE_SIZE, 0, M_INODES);
-	add_extent(&ck, img->sb.cluster_off, img->sb.cluster_count * XIPFS_CLUSTER_SIZE, 0,
+	add_extent(&ck, img->sb.inode_off, (uint64_t)ck.n * XIPFS_INODE_SLOT, 0, M_INODES);
+	/* With the sentinel (opening checked the count against the metadata). */
+	add_extent(&ck, img->sb.cluster_off, (img->sb.cluster_count + 1) * XIPFS_CLUSTER_SIZE, 0,
 		   M_CLUSTERS);
 	check_overlaps(&ck);
 out:

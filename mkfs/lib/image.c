@@ -146,6 +146,39 @@ static uint32_t sb_crc(const uint8_t *p)
 	return xipfs_crc32c(copy, sizeof(copy));
 }
 
+/*
+ * Which slots are second halves of extended inodes: only a walk from
+ * slot 1 can tell (slot 0 is one unused slot).
+ */
+static int walk_slots(struct xipfs_image *img)
+{
+	const uint8_t *t = img->base + img->sb.inode_off;
+	uint32_t n = img->sb.inode_count;
+
+	img->second_slot = calloc((size_t)n / 8 + 1, 1);
+	if (!img->second_slot) {
+		snprintf(img->err, sizeof(img->err), "out of memory (inode table of %u slots)", n);
+		return -ENOMEM;
+	}
+	for (uint32_t i = 1; i < n; i++) {
+		if (!(ld16(t + (uint64_t)i * XIPFS_INODE_SLOT + FLD(xipfs_inode, i_flags)) &
+		      XIPFS_INODE_EXTENDED))
+			continue;
+		if (i + 1 == n) {
+			img->cut_ino = i;
+			break;
+		}
+		i++;
+		img->second_slot[i / 8] |= (uint8_t)(1U << (i % 8));
+	}
+	return 0;
+}
+
+bool xipfs_slot_is_second(const struct xipfs_image *img, uint32_t n)
+{
+	return n < img->sb.inode_count && (img->second_slot[n / 8] & (1U << (n % 8)));
+}
+
 /* The checks without which no other structure can be located safely. */
 static int validate_sb(struct xipfs_image *img)
 {
@@ -193,16 +226,23 @@ static int validate_sb(struct xipfs_image *img)
 	areas[1].name = "XIP"; areas[1].off = sb->xip_off; areas[1].size = sb->xip_size;
 	areas[2].name = "compressed"; areas[2].off = sb->comp_off; areas[2].size = sb->comp_size;
 	areas[3].name = "free"; areas[3].off = sb->free_off; areas[3].size = sb->free_size;
+	/*
+	 * The metadata is 8-byte aligned; the other areas are page-aligned,
+	 * but for the compressed area of an image without XIP pages and free
+	 * space, which may follow the metadata directly.
+	 */
 	for (int i = 0; i < 4; i++) {
-		if (areas[i].off % ps)
-			return fail(img, "%s area offset %llu not page-aligned", areas[i].name,
-				    (unsigned long long)areas[i].off);
+		uint64_t align = i == 0 ? 8 : i == 2 && !sb->xip_size && !sb->free_size ? 1 : ps;
+
+		if (areas[i].off % align)
+			return fail(img, "%s area offset %llu not %s-aligned", areas[i].name,
+				    (unsigned long long)areas[i].off, align == 8 ? "8-byte" : "page");
 		if (!xipfs_range_in(areas[i].off, areas[i].size, 0, isz))
 			return fail(img, "%s area [%llu, +%llu) outside the image (%llu bytes)",
 				    areas[i].name, (unsigned long long)areas[i].off,
 				    (unsigned long long)areas[i].size, (unsigned long long)isz);
-		if (areas[i].size && areas[i].off < ps)
-			return fail(img, "%s area overlaps the superblock page", areas[i].name);
+		if (areas[i].size && areas[i].off < XIPFS_SB_SIZE)
+			return fail(img, "%s area overlaps the superblock", areas[i].name);
 	}
 	/* Non-empty areas come in the documented order and don't overlap. */
 	for (int i = 0; i < 4; i++)
@@ -239,19 +279,28 @@ static int validate_sb(struct xipfs_image *img)
 
 	if (sb->inode_count < 2)
 		return fail(img, "inode count %u: no root inode", sb->inode_count);
-	if (!xipfs_range_in(sb->inode_off, (uint64_t)sb->inode_count * XIPFS_INODE_SIZE,
+	/* 32-bit count: the product cannot overflow. */
+	if (!xipfs_range_in(sb->inode_off, (uint64_t)sb->inode_count * XIPFS_INODE_SLOT,
 			    sb->meta_off, sb->meta_size))
-		return fail(img, "inode table [%llu, +%u inodes) outside the metadata area",
-			    (unsigned long long)sb->inode_off, sb->inode_count);
+		return fail(img, "inode table [%llu, +%u slots of %d bytes) outside the metadata area",
+			    (unsigned long long)sb->inode_off, sb->inode_count,
+			    XIPFS_INODE_SLOT);
 	if (sb->root_ino != XIPFS_ROOT_INO)
 		return fail(img, "root inode %u, expected %d", sb->root_ino, XIPFS_ROOT_INO);
-	if (sb->cluster_count > sb->meta_size / XIPFS_CLUSTER_SIZE ||
-	    !xipfs_range_in(sb->cluster_off, sb->cluster_count * XIPFS_CLUSTER_SIZE,
+	/* (count + 1) descriptors, the last the sentinel; overflow-safe. */
+	if (sb->cluster_count >= sb->meta_size / XIPFS_CLUSTER_SIZE ||
+	    !xipfs_range_in(sb->cluster_off, (sb->cluster_count + 1) * XIPFS_CLUSTER_SIZE,
 			    sb->meta_off, sb->meta_size))
-		return fail(img, "cluster table [%llu, +%llu clusters) outside the metadata area",
+		return fail(img, "cluster table [%llu, +%llu clusters and the sentinel) outside the metadata area",
 			    (unsigned long long)sb->cluster_off,
 			    (unsigned long long)sb->cluster_count);
-	return 0;
+	/* Grouped maps step through clusters of 2^(this - page shift) pages. */
+	if ((sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_CLUSTERS) &&
+	    (sb->max_cluster_shift < sb->page_shift ||
+	     sb->max_cluster_shift > __builtin_ctz(XIPFS_MAX_CLUSTER_SIZE)))
+		return fail(img, "max cluster shift %u out of range %u..%d", sb->max_cluster_shift,
+			    sb->page_shift, __builtin_ctz(XIPFS_MAX_CLUSTER_SIZE));
+	return walk_slots(img);
 }
 
 static int open_common(struct xipfs_image *img, char *err, size_t errlen)
@@ -365,6 +414,7 @@ void xipfs_image_close(struct xipfs_image *img)
 	if (img->map)
 		munmap(img->map, img->map_len);
 	free(img->cbuf);
+	free(img->second_slot);
 	free(img);
 }
 
@@ -373,26 +423,53 @@ int xipfs_inode_get(struct xipfs_image *img, uint32_t ino,
 {
 	const uint8_t *p;
 
-	if (ino >= img->sb.inode_count)
-		return fail(img, "inode %u out of range (%u inodes)", ino,
-			    img->sb.inode_count);
-	p = img->base + img->sb.inode_off + (uint64_t)ino * XIPFS_INODE_SIZE;
-#define I(f) FLD(xipfs_inode, f)
+	memset(in, 0, sizeof(*in));
 	in->ino = ino;
-	in->mode = ld16(p + I(i_mode));
-	in->flags = ld16(p + I(i_flags));
-	in->nlink = ld32(p + I(i_nlink));
-	in->uid = ld32(p + I(i_uid));
-	in->gid = ld32(p + I(i_gid));
-	in->size = ld64(p + I(i_size));
-	in->mtime = (int64_t)ld64(p + I(i_mtime));
-	in->mtime_nsec = ld32(p + I(i_mtime_nsec));
-	in->rdev = ld32(p + I(i_rdev));
-	in->data = ld64(p + I(i_data));
-	in->map_cap = ld32(p + I(i_map_cap));
-	in->reserved0 = ld32(p + I(i_reserved0));
-	in->reserved1 = ld64(p + I(i_reserved1));
+	if (ino >= img->sb.inode_count)
+		return fail(img, "inode %u out of range (%u inode table slots)", ino,
+			    img->sb.inode_count);
+	if (xipfs_slot_is_second(img, ino))
+		return fail(img, "inode %u: slot %u is the second half of extended inode %u, not an inode",
+			    ino, ino, ino - 1);
+	if (ino && ino == img->cut_ino)
+		return fail(img, "inode %u: extended inode in the last slot of the inode table (%u slots): its second half is missing",
+			    ino, img->sb.inode_count);
+	p = img->base + img->sb.inode_off + (uint64_t)ino * XIPFS_INODE_SLOT;
+	in->mode = ld16(p + FLD(xipfs_inode, i_mode));
+	in->flags = ld16(p + FLD(xipfs_inode, i_flags));
+	/* Slot 0 is one slot whatever it holds (it must be zero). */
+	if ((in->flags & XIPFS_INODE_EXTENDED) && ino) {
+#define I(f) FLD(xipfs_inode, f)
+		in->extended = true;
+		in->nlink = ld32(p + I(i_nlink));
+		in->uid = ld32(p + I(i_uid));
+		in->gid = ld32(p + I(i_gid));
+		in->size = ld64(p + I(i_size));
+		in->mtime = (int64_t)ld64(p + I(i_mtime));
+		in->mtime_nsec = ld32(p + I(i_mtime_nsec));
+		in->rdev = ld32(p + I(i_rdev));
+		in->data = ld64(p + I(i_data));
+		in->map_cap = ld32(p + I(i_map_cap));
+		in->reserved0 = ld32(p + I(i_reserved0));
+		in->reserved1 = ld64(p + I(i_reserved1));
 #undef I
+	} else {
+#define I(f) FLD(xipfs_inode_compact, f)
+		uint32_t cap = ld32(p + I(i_map_cap));
+
+		in->nlink = ld16(p + I(i_nlink));
+		in->uid = ld16(p + I(i_uid));
+		in->gid = ld16(p + I(i_gid));
+		in->reserved0 = ld16(p + I(i_reserved));
+		in->mtime = ld32(p + I(i_mtime));
+		in->size = ld32(p + I(i_size));
+		if (S_ISCHR(in->mode) || S_ISBLK(in->mode))
+			in->rdev = cap;
+		else
+			in->map_cap = cap;
+		in->data = ld64(p + I(i_data));
+#undef I
+	}
 	return 0;
 }
 
@@ -583,13 +660,26 @@ int xipfs_map_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	m->entries = ((uint64_t)in->map_cap + (1ULL << m->shift) - 1) >> m->shift;
 	m->moved = false;
 	m->pages = 0;
-	bytes = m->entries * 8;
+	m->end_run = m->shift && (in->flags & XIPFS_INODE_END_RUN);
+	m->run_start = m->run_entry = 0;
+	bytes = (m->entries + (m->end_run ? 2 : 0)) * 8;
 	/* To a reader without the feature these bits misalign the map. */
 	if (m->shift && !(sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS))
 		return fail(img, "inode %u: page map offset %llu not 8-byte aligned (group shift %u without the GROUPED_MAPS feature)",
 			    in->ino, (unsigned long long)in->data, m->shift);
-	if (xipfs_range_in(m->off, bytes, sb->meta_off, sb->meta_size))
+	if (xipfs_range_in(m->off, bytes, sb->meta_off, sb->meta_size)) {
+		if (!m->end_run)
+			return 0;
+		/* The end run starts inside the last group. */
+		m->run_start = ld64(img->base + m->off + m->entries * 8);
+		m->run_entry = ld64(img->base + m->off + m->entries * 8 + 8);
+		if (!m->entries || m->run_start < (m->entries - 1) << m->shift ||
+		    m->run_start >= in->map_cap)
+			return fail(img, "inode %u: end run from page %llu outside the last group of its page map (%llu groups of %u pages, capacity %u)",
+				    in->ino, (unsigned long long)m->run_start,
+				    (unsigned long long)m->entries, 1U << m->shift, in->map_cap);
 		return 0;
+	}
 	/* Grouped maps stay where mkfs put them: a rw mount never moves one. */
 	if (m->shift)
 		return fail(img, "inode %u: grouped page map [%llu, +%llu entries) outside the metadata area",
@@ -651,9 +741,15 @@ int xipfs_map_entry(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	if (idx >= in->map_cap)
 		return fail(img, "inode %u: page map entry %llu beyond its capacity %u", in->ino,
 			    (unsigned long long)idx, in->map_cap);
+	if (m.end_run && idx >= m.run_start) {
+		*pte = xipfs_pte_in_group(m.run_entry, (unsigned int)(idx - m.run_start),
+					  xipfs_group_cshift(img));
+		return 0;
+	}
 	*pte = ld64(img->base + m.off + (idx >> m.shift) * 8);
 	if (m.shift)
-		*pte = xipfs_pte_in_group(*pte, idx & ((1U << m.shift) - 1));
+		*pte = xipfs_pte_in_group(*pte, idx & ((1U << m.shift) - 1),
+					  xipfs_group_cshift(img));
 	return 0;
 }
 
@@ -674,48 +770,78 @@ int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	return xipfs_map_entry(img, in, pgno, pte);
 }
 
+uint64_t xipfs_cluster_desc(const struct xipfs_image *img, uint64_t i)
+{
+	if (i > img->sb.cluster_count)
+		return 0;
+	return ld64(img->base + img->sb.cluster_off + i * XIPFS_CLUSTER_SIZE);
+}
+
+int xipfs_cluster_end(struct xipfs_image *img, uint64_t *end)
+{
+	uint64_t n = img->sb.cluster_count, d = xipfs_cluster_desc(img, n);
+
+	if (d & ~XIPFS_CL_OFF_MASK)
+		return fail(img, "cluster table sentinel (descriptor %llu) 0x%016llx: bits other than the offset set",
+			    (unsigned long long)n, (unsigned long long)d);
+	if (XIPFS_CL_OFF(d) > img->sb.comp_size)
+		return fail(img, "cluster table sentinel (descriptor %llu): end of the compressed data %llu past the %llu-byte compressed area",
+			    (unsigned long long)n, (unsigned long long)XIPFS_CL_OFF(d),
+			    (unsigned long long)img->sb.comp_size);
+	*end = img->sb.comp_off + XIPFS_CL_OFF(d);
+	return 0;
+}
+
 int xipfs_cluster_get(struct xipfs_image *img, uint64_t index,
 		      struct xipfs_cluster_info *c)
 {
-	const uint8_t *p;
+	unsigned int shift = img->sb.page_shift;
+	uint64_t d, next, last, clen;
 
+	memset(c, 0, sizeof(*c));
+	c->index = index;
 	if (index >= img->sb.cluster_count)
 		return fail(img, "cluster %llu out of range (%llu clusters)",
 			    (unsigned long long)index,
 			    (unsigned long long)img->sb.cluster_count);
-	p = img->base + img->sb.cluster_off + index * XIPFS_CLUSTER_SIZE;
-#define C(f) FLD(xipfs_cluster, f)
-	c->index = index;
-	c->off = ld64(p + C(c_off));
-	c->clen = ld32(p + C(c_clen));
-	c->ulen = ld32(p + C(c_ulen));
-	c->alg = p[C(c_alg)];
-	c->pages = p[C(c_pages)];
-	c->flags = ld16(p + C(c_flags));
-	c->reserved = ld32(p + C(c_reserved));
-#undef C
-	if (c->pages == 0 || ((uint64_t)c->pages << img->sb.page_shift) > XIPFS_MAX_CLUSTER_SIZE)
-		return fail(img, "cluster %llu: %u pages out of range",
-			    (unsigned long long)index, c->pages);
-	if (c->ulen == 0 || c->ulen > ((uint32_t)c->pages << img->sb.page_shift))
-		return fail(img, "cluster %llu: uncompressed length %u invalid for %u pages",
-			    (unsigned long long)index, c->ulen, c->pages);
+	d = xipfs_cluster_desc(img, index);
+	next = xipfs_cluster_desc(img, index + 1);
+	last = ((d >> XIPFS_CL_LAST_SHIFT) & XIPFS_CL_LAST_MASK) + 1;
+	c->desc = d;
+	c->off = img->sb.comp_off + XIPFS_CL_OFF(d);	/* opening checked comp_off + comp_size */
+	c->pages = (uint8_t)XIPFS_CL_PAGES(d);
+	c->alg = (uint8_t)XIPFS_CL_ALG(d);
+	c->shared = d & XIPFS_CL_SHARED;
+	if (((uint64_t)c->pages << shift) > XIPFS_MAX_CLUSTER_SIZE)
+		return fail(img, "cluster %llu: %u pages of %u bytes exceed the maximum cluster size %d",
+			    (unsigned long long)index, c->pages, img->page_size,
+			    XIPFS_MAX_CLUSTER_SIZE);
+	if (last > img->page_size)
+		return fail(img, "cluster %llu: last page of %llu bytes, more than a page (%u)",
+			    (unsigned long long)index, (unsigned long long)last, img->page_size);
+	c->ulen = (uint32_t)XIPFS_CL_ULEN(d, shift);
 	if (c->alg >= XIPFS_COMP_MAX)
 		return fail(img, "cluster %llu: unknown algorithm %u",
 			    (unsigned long long)index, c->alg);
+	/* Back to back: the next descriptor's offset ends this one's data. */
+	if (XIPFS_CL_OFF(next) <= XIPFS_CL_OFF(d))
+		return fail(img, "cluster %llu: data at offset %llu of the compressed area, but %s at %llu: clusters must lie back to back, each at least 1 byte",
+			    (unsigned long long)index, (unsigned long long)XIPFS_CL_OFF(d),
+			    index + 1 == img->sb.cluster_count ? "the sentinel ends the data" :
+			    "the next cluster starts", (unsigned long long)XIPFS_CL_OFF(next));
+	clen = XIPFS_CL_OFF(next) - XIPFS_CL_OFF(d);
+	if (XIPFS_CL_OFF(next) > img->sb.comp_size)
+		return fail(img, "cluster %llu: data [%llu, +%llu) outside the compressed area [%llu, +%llu)",
+			    (unsigned long long)index, (unsigned long long)c->off,
+			    (unsigned long long)clen, (unsigned long long)img->sb.comp_off,
+			    (unsigned long long)img->sb.comp_size);
+	if (clen > UINT32_MAX)
+		return fail(img, "cluster %llu: compressed length %llu too large",
+			    (unsigned long long)index, (unsigned long long)clen);
+	c->clen = (uint32_t)clen;
 	if (c->alg == XIPFS_COMP_NONE && c->clen != c->ulen)
 		return fail(img, "cluster %llu: stored cluster with compressed length %u != %u",
 			    (unsigned long long)index, c->clen, c->ulen);
-	/*
-	 * Clusters stay in the compressed area; a read-write mount may only
-	 * put new ones in the free area (as fs/xipfs/data.c reads them).
-	 */
-	if (c->clen == 0 ||
-	    (!xipfs_range_in(c->off, c->clen, img->sb.comp_off, img->sb.comp_size) &&
-	     !(img->rw && xipfs_range_in(c->off, c->clen, img->sb.free_off, img->sb.free_size))))
-		return fail(img, "cluster %llu: data [%llu, +%u) outside the compressed area%s",
-			    (unsigned long long)index, (unsigned long long)c->off, c->clen,
-			    img->rw ? " and the free area" : "");
 	return 0;
 }
 

@@ -9,8 +9,13 @@
  * inode table, directory blocks, page maps, symlink targets, tail data,
  * cluster table.  The format leaves some choices open; this writer makes
  * them as follows:
- *  - i_data and c_off are byte offsets from the start of the image; a
- *    TAIL entry's offset is from s_meta_off ("in the metadata area").
+ *  - i_data is a byte offset from the start of the image; a TAIL
+ *    entry's offset is from s_meta_off ("in the metadata area").
+ *  - Inodes are numbered breadth first; an inode is compact when it fits
+ *    and the options allow it (not with --free-space: a rw mount stores
+ *    64-bit sizes and nanoseconds), else extended and numbered two apart.
+ *  - s_max_cluster_shift is that of the largest cluster written, so a
+ *    grouped map's COMP entries step through clusters of that size.
  *  - A file without map capacity still has i_data at its (empty) map's
  *    place in the page map section, so that i_data is always valid.
  *  - s_meta_size is the exact metadata length (a multiple of 8); the
@@ -56,7 +61,7 @@
 
 _Static_assert(sizeof(struct xipfs_super_block) == XIPFS_SB_SIZE, "sb");
 _Static_assert(sizeof(struct xipfs_inode) == XIPFS_INODE_SIZE, "inode");
-_Static_assert(sizeof(struct xipfs_cluster) == XIPFS_CLUSTER_SIZE, "cluster");
+_Static_assert(sizeof(struct xipfs_inode_compact) == XIPFS_INODE_SLOT, "compact inode");
 _Static_assert(sizeof(struct xipfs_dirent) == XIPFS_DIRENT_SIZE, "dirent");
 _Static_assert(sizeof(struct xipfs_dir_header) == XIPFS_DIR_HEADER_SIZE, "dirhdr");
 
@@ -212,24 +217,56 @@ static double now(void)
 }
 
 /*
- * The largest group shift such that every page's entry is the one its
- * group's first entry derives for it.  Decided on the entries before
- * relocation: that adds one constant to every XIP page number (and TAIL
- * offset), which keeps the rule.
+ * Does every page p in [from, to) of @in have the entry that @e derives
+ * for page p - base?  (p - base < 2^7: within a group or an end run.)
  */
-static unsigned int pick_map_shift(const struct xw_inode *in)
+static bool derives(const struct xw_inode *in, uint64_t e, uint64_t base,
+		    uint64_t from, uint64_t to, unsigned int cshift)
 {
-	for (unsigned int g = XIPFS_MAP_MAX_SHIFT; g; g--) {
-		uint64_t mask = (1ULL << g) - 1, p;
+	for (uint64_t p = from; p < to; p++)
+		if (in->map[p] != xipfs_pte_in_group(e, (unsigned int)(p - base), cshift))
+			return false;
+	return true;
+}
 
+/*
+ * The group shift (and end run) that stores the fewest entries, such that
+ * every page's entry is the one its group's first entry, or the end run's,
+ * derives for it.  Decided on the entries before relocation: that adds
+ * one constant to every XIP page number (and TAIL offset), which keeps the
+ * rule.  Sets in->map_shift, end_run and run_start.
+ */
+static void pick_map_shift(struct xw_inode *in, unsigned int cshift)
+{
+	uint64_t best = in->npages;	/* G = 0: one entry per page */
+
+	in->map_shift = 0;
+	in->end_run = false;
+	for (unsigned int g = 1; g <= XIPFS_MAP_MAX_SHIFT; g++) {
+		uint64_t mask = (1ULL << g) - 1, ngroups = (in->npages + mask) >> g;
+		uint64_t p, last = (ngroups - 1) << g;
+
+		/* The first page whose group entry does not derive it. */
 		for (p = 0; p < in->npages; p++)
-			if (in->map[p] != xipfs_pte_in_group(in->map[p & ~mask],
-							     (unsigned int)(p & mask)))
+			if (!derives(in, in->map[p & ~mask], p & ~mask, p, p + 1, cshift))
 				break;
-		if (p == in->npages)
-			return g;
+		if (p == in->npages) {
+			if (ngroups <= best) {
+				best = ngroups;
+				in->map_shift = g;
+				in->end_run = false;
+			}
+			continue;
+		}
+		/* An end run from p on, inside the last group. */
+		if (p >= last && derives(in, in->map[p], p, p, in->npages, cshift) &&
+		    ngroups + 2 < best) {
+			best = ngroups + 2;
+			in->map_shift = g;
+			in->end_run = true;
+			in->run_start = p;
+		}
 	}
-	return 0;
 }
 
 static uint32_t map_cap(const struct xw_options *o, const struct xw_inode *in)
@@ -254,6 +291,37 @@ static size_t dir_bytes(const struct xw_inode *dir)
 	for (size_t i = 0; i < dir->nkids; i++)
 		n += dir->kids[i].len;
 	return n;
+}
+
+/* Does @in fit a compact inode (struct xipfs_inode_compact)? */
+static bool fits_compact(const struct xw_inode *in)
+{
+	uint64_t size = S_ISDIR(in->mode) ? dir_bytes(in) : in->size;
+
+	return in->nlink <= UINT16_MAX && in->uid <= UINT16_MAX &&
+	       in->gid <= UINT16_MAX && size <= UINT32_MAX &&
+	       in->mtime >= 0 && in->mtime <= UINT32_MAX && !in->mtime_nsec;
+}
+
+/* Inode numbers are table slots: an extended inode takes two. */
+static int number_slots(struct xw_tree *t, const struct xw_options *o)
+{
+	uint64_t slot = XIPFS_ROOT_INO;
+
+	for (uint32_t i = XIPFS_ROOT_INO; i < t->ninodes; i++) {
+		struct xw_inode *in = t->inodes[i];
+
+		in->extended = !xw_compact_inodes(o) || !fits_compact(in);
+		in->ino = slot;
+		slot += in->extended ? 2 : 1;
+		if (slot > UINT32_MAX) {
+			xw_error("too many inodes (%llu inode table slots)",
+				 (unsigned long long)slot);
+			return -1;
+		}
+	}
+	t->nslots = slot;
+	return 0;
 }
 
 static unsigned int dtype(mode_t m)
@@ -321,13 +389,26 @@ static void print_ranges(const struct xw_inode *in, uint64_t type)
 struct layout {
 	uint64_t page, meta_off, meta_size, inode_off, tails_off, cl_off;
 	uint64_t xip_off, comp_off, free_off, free_size, image_size;
+	unsigned int cluster_shift;	/* s_max_cluster_shift */
 	bool grouped;			/* some file's map has G > 0 */
+	bool compact;			/* some inode is compact */
 };
 
 /* Stored entries of a file's map: one per group of 2^G pages. */
 static uint64_t map_entries(const struct xw_options *o, const struct xw_inode *in)
 {
-	return ((uint64_t)map_cap(o, in) + (1ULL << in->map_shift) - 1) >> in->map_shift;
+	return (((uint64_t)map_cap(o, in) + (1ULL << in->map_shift) - 1) >> in->map_shift) +
+	       (in->map_shift && in->end_run ? 2 : 0);
+}
+
+/* A data pass entry as stored: XIP page numbers and TAIL offsets placed. */
+static uint64_t relocate(const struct layout *L, const struct xw_options *o, uint64_t e)
+{
+	if (XIPFS_PTE_TYPE(e) == XIPFS_PTE_TYPE_XIP)
+		return XIPFS_PTE_XIP((e & XIPFS_PTE_XIP_MASK) + (L->xip_off >> o->page_shift));
+	if (XIPFS_PTE_TYPE(e) == XIPFS_PTE_TYPE_TAIL)
+		return XIPFS_PTE_TAIL((e & XIPFS_PTE_TAIL_MASK) + L->tails_off - L->meta_off);
+	return e;
 }
 
 static int build_meta(struct xw_tree *t, const struct xw_options *o,
@@ -338,9 +419,16 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 	unsigned char *m;
 
 	L->page = 1ULL << o->page_shift;
-	L->meta_off = L->page;
+	L->meta_off = XIPFS_SB_SIZE;
 	L->inode_off = L->meta_off;
-	pos = L->inode_off + (uint64_t)t->ninodes * XIPFS_INODE_SIZE;
+	L->cluster_shift = 0;
+	if (d->ncl) {
+		L->cluster_shift = o->page_shift;
+		for (uint64_t i = 0; i < d->ncl; i++)
+			while (((uint64_t)d->cl[i].pages << o->page_shift) > (1ULL << L->cluster_shift))
+				L->cluster_shift++;
+	}
+	pos = L->inode_off + (uint64_t)t->nslots * XIPFS_INODE_SLOT;
 	for (uint32_t i = 1; i < t->ninodes; i++) {
 		struct xw_inode *in = t->inodes[i];
 
@@ -351,12 +439,16 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 		}
 	}
 	L->grouped = false;
+	L->compact = false;
 	for (uint32_t i = 1; i < t->ninodes; i++) {
 		struct xw_inode *in = t->inodes[i];
 
 		if (!S_ISREG(in->mode))
 			continue;
-		in->map_shift = xw_grouped_maps(o) && in->npages ? pick_map_shift(in) : 0;
+		in->map_shift = 0;
+		in->end_run = false;
+		if (xw_grouped_maps(o) && in->npages)
+			pick_map_shift(in, d->ncl ? L->cluster_shift - o->page_shift : 0);
 		L->grouped |= in->map_shift > 0;
 		in->data_off = pos;
 		pos += map_entries(o, in) * 8;
@@ -372,10 +464,13 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 	L->tails_off = pos;
 	pos += d->tails_len;
 	L->cl_off = pos;
-	pos += d->ncl * XIPFS_CLUSTER_SIZE;
+	pos += (d->ncl + 1) * XIPFS_CLUSTER_SIZE;	/* and the sentinel */
 	L->meta_size = pos - L->meta_off;
 	L->xip_off = round_up(pos, L->page);
 	L->comp_off = L->xip_off + (d->xip_pages << o->page_shift);
+	/* Without XIP pages and free space, no page boundary is needed. */
+	if (!d->xip_pages && !o->free_space)
+		L->comp_off = pos;
 	L->free_off = round_up(L->comp_off + d->comp_size, L->page);
 	L->free_size = round_up(o->free_space, L->page);
 	L->image_size = L->free_off + L->free_size;
@@ -388,46 +483,70 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 	}
 	for (uint32_t i = 1; i < t->ninodes; i++) {
 		struct xw_inode *in = t->inodes[i];
-		struct xipfs_inode *di = (void *)(m + L->inode_off - L->meta_off +
-						  (uint64_t)i * XIPFS_INODE_SIZE);
+		void *slot = m + L->inode_off - L->meta_off + (uint64_t)in->ino * XIPFS_INODE_SLOT;
 		/* Only inodes with data have a meaningful data_off. */
 		unsigned char *data = S_ISREG(in->mode) || S_ISDIR(in->mode) ||
 				      S_ISLNK(in->mode) ? m + (in->data_off - L->meta_off) : NULL;
+		uint64_t i_data = in->data_off;
+		uint32_t cap = 0;
+		uint16_t flags = 0;
 
-		di->i_mode = htole16(in->mode);
-		di->i_nlink = htole32(in->nlink);
-		di->i_uid = htole32(in->uid);
-		di->i_gid = htole32(in->gid);
-		di->i_size = htole64(in->size);
-		di->i_mtime = htole64((uint64_t)in->mtime);
-		di->i_mtime_nsec = htole32(in->mtime_nsec);
-		di->i_rdev = htole32(in->rdev);
-		di->i_data = htole64(in->data_off);
+		if (S_ISREG(in->mode)) {
+			i_data |= in->map_shift;
+			cap = map_cap(o, in);
+			if (in->map_shift && in->end_run)
+				flags |= XIPFS_INODE_END_RUN;
+		}
+		if (in->extended) {
+			struct xipfs_inode *di = slot;
+
+			di->i_mode = htole16(in->mode);
+			di->i_flags = htole16(XIPFS_INODE_EXTENDED | flags);
+			di->i_nlink = htole32(in->nlink);
+			di->i_uid = htole32(in->uid);
+			di->i_gid = htole32(in->gid);
+			di->i_size = htole64(in->size);
+			di->i_mtime = htole64((uint64_t)in->mtime);
+			di->i_mtime_nsec = htole32(in->mtime_nsec);
+			di->i_rdev = htole32(in->rdev);
+			di->i_data = htole64(i_data);
+			di->i_map_cap = htole32(cap);
+		} else {
+			struct xipfs_inode_compact *di = slot;
+
+			di->i_mode = htole16(in->mode);
+			di->i_flags = htole16(flags);
+			di->i_nlink = htole16(in->nlink);
+			di->i_uid = htole16(in->uid);
+			di->i_gid = htole16(in->gid);
+			di->i_mtime = htole32((uint32_t)in->mtime);
+			di->i_size = htole32(in->size);
+			di->i_map_cap = htole32(S_ISCHR(in->mode) || S_ISBLK(in->mode) ?
+						in->rdev : cap);
+			di->i_data = htole64(i_data);
+			st->compact_inodes++;
+			L->compact = true;
+		}
 		if (S_ISREG(in->mode)) {
 			uint64_t *map = (uint64_t *)data;
 			uint64_t n[4] = { 0 };
 			unsigned int g = in->map_shift;
 
-			di->i_data = htole64(in->data_off | g);
-			di->i_map_cap = htole32(map_cap(o, in));
 			st->files++;
 			st->data_pages += in->npages;
 			st->map_bytes += map_entries(o, in) * 8;
 			st->grouped_files += g > 0;
 			for (uint64_t p = 0; p < in->npages; p++) {
-				uint64_t e = in->map[p], ty = XIPFS_PTE_TYPE(e);
-
-				n[ty]++;
+				n[XIPFS_PTE_TYPE(in->map[p])]++;
 				/* A grouped map stores its groups' first entries. */
-				if (p & ((1ULL << g) - 1))
-					continue;
-				if (ty == XIPFS_PTE_TYPE_XIP)
-					e = XIPFS_PTE_XIP((e & XIPFS_PTE_XIP_MASK) +
-							  (L->xip_off >> o->page_shift));
-				else if (ty == XIPFS_PTE_TYPE_TAIL)
-					e = XIPFS_PTE_TAIL((e & XIPFS_PTE_TAIL_MASK) +
-							   L->tails_off - L->meta_off);
-				map[p >> g] = htole64(e);
+				if (!(p & ((1ULL << g) - 1)))
+					map[p >> g] = htole64(relocate(L, o, in->map[p]));
+			}
+			if (g && in->end_run) {
+				uint64_t ng = (in->npages + (1ULL << g) - 1) >> g;
+
+				map[ng] = htole64(in->run_start);
+				map[ng + 1] = htole64(relocate(L, o, in->map[in->run_start]));
 			}
 			st->hole_pages += n[XIPFS_PTE_TYPE_HOLE];
 			st->xip_pages += n[XIPFS_PTE_TYPE_XIP];
@@ -442,6 +561,9 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 				       (unsigned long long)n[0], (unsigned long long)n[3]);
 				if (g)
 					printf(", map 1 entry per %u pages", 1U << g);
+				if (g && in->end_run)
+					printf(" (end run from page %llu)",
+					       (unsigned long long)in->run_start);
 				if (n[1]) {
 					printf(", xip pages ");
 					print_ranges(in, XIPFS_PTE_TYPE_XIP);
@@ -474,10 +596,15 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 	}
 	if (d->tails_len)
 		memcpy(m + L->tails_off - L->meta_off, d->tails, d->tails_len);
-	for (uint64_t i = 0; i < d->ncl; i++)
-		d->cl[i].c_off = htole64(le64toh(d->cl[i].c_off) + L->comp_off);
-	if (d->ncl)
-		memcpy(m + L->cl_off - L->meta_off, d->cl, d->ncl * XIPFS_CLUSTER_SIZE);
+	if (d->ncl) {
+		uint64_t *cl = (uint64_t *)(m + L->cl_off - L->meta_off);
+
+		for (uint64_t i = 0; i < d->ncl; i++)
+			cl[i] = htole64(XIPFS_CL_DESC(d->cl[i].off, d->cl[i].pages,
+						      d->cl[i].ulen, o->page_shift,
+						      d->cl[i].alg, d->cl[i].shared));
+		cl[d->ncl] = htole64(d->comp_size);	/* the sentinel: end of the data */
+	}
 	*out = m;
 	return 0;
 }
@@ -496,12 +623,7 @@ static void fill_sb(struct xipfs_super_block *sb, const struct xw_tree *t,
 	sb->s_state = htole16(XIPFS_STATE_CLEAN);
 	sb->s_comp_algs = htole16(d->comp_algs);
 	if (d->ncl) {
-		unsigned int cs = o->page_shift;
-
-		for (uint64_t i = 0; i < d->ncl; i++)
-			while (((uint64_t)d->cl[i].c_pages << o->page_shift) > (1ULL << cs))
-				cs++;
-		sb->s_max_cluster_shift = cs;
+		sb->s_max_cluster_shift = L->cluster_shift;
 		incompat |= XIPFS_FEATURE_INCOMPAT_CLUSTERS;
 	}
 	if (d->tails_len)
@@ -510,6 +632,8 @@ static void fill_sb(struct xipfs_super_block *sb, const struct xw_tree *t,
 		incompat |= XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS;
 	if (L->grouped)
 		incompat |= XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS;
+	if (L->compact)
+		incompat |= XIPFS_FEATURE_INCOMPAT_COMPACT_INODES;
 	sb->s_feature_incompat = htole32(incompat);
 	if (o->free_space)
 		sb->s_feature_compat = htole32(XIPFS_FEATURE_COMPAT_FREE_SPACE);
@@ -517,7 +641,7 @@ static void fill_sb(struct xipfs_super_block *sb, const struct xw_tree *t,
 	sb->s_image_size = htole64(L->image_size);
 	sb->s_build_time = htole64((uint64_t)o->build_time);
 	sb->s_build_time_nsec = htole32(o->build_time_nsec);
-	sb->s_inode_count = htole32(t->ninodes);
+	sb->s_inode_count = htole32(t->nslots);
 	sb->s_inode_off = htole64(L->inode_off);
 	sb->s_meta_off = htole64(L->meta_off);
 	sb->s_meta_size = htole64(L->meta_size);
@@ -681,7 +805,7 @@ int xw_write_image(struct xw_tree *t, const struct xw_options *o,
 		return -1;
 	}
 	dir = dirname(dup);
-	if (xw_tree_number(t))
+	if (xw_tree_number(t) || number_slots(t, o))
 		goto out;
 	if (o->xip == XW_XIP_LIST && load_xip_list(t, o->xip_list))
 		goto out;

@@ -176,7 +176,7 @@ static int retire_one(struct xw_data *d)
 	}
 	if (d->ncl == d->cl_cap) {
 		size_t cap = d->cl_cap ? d->cl_cap * 2 : 4096;
-		struct xipfs_cluster *c = realloc(d->cl, cap * sizeof(*c));
+		struct xw_cluster *c = realloc(d->cl, cap * sizeof(*c));
 
 		if (!c) {
 			xw_error("out of memory");
@@ -190,12 +190,17 @@ static int retire_one(struct xw_data *d)
 		xw_error("too many clusters");
 		return -1;
 	}
+	/* Descriptors hold 38-bit offsets from s_comp_off. */
+	if (d->comp_size + clen > XIPFS_CL_OFF_MASK) {
+		xw_error("more than %llu bytes of compressed data",
+			 (unsigned long long)XIPFS_CL_OFF_MASK);
+		return -1;
+	}
 	memset(&d->cl[idx], 0, sizeof(d->cl[idx]));
-	d->cl[idx].c_off = htole64(d->comp_size);	/* area-relative for now */
-	d->cl[idx].c_clen = htole32(clen);
-	d->cl[idx].c_ulen = htole32(j->ulen);
-	d->cl[idx].c_alg = alg;
-	d->cl[idx].c_pages = j->npages;
+	d->cl[idx].off = d->comp_size;
+	d->cl[idx].ulen = j->ulen;
+	d->cl[idx].alg = alg;
+	d->cl[idx].pages = j->npages;
 	d->comp_algs |= 1U << alg;
 	if (alg == XIPFS_COMP_NONE)
 		d->stored_clusters++;
@@ -208,7 +213,7 @@ static int retire_one(struct xw_data *d)
 		size_t k = j->p0;
 		unsigned int off = j->off0, cp = 0;
 
-		d->cl[idx].c_flags = htole16(XIPFS_CLUSTER_SHARED);
+		d->cl[idx].shared = true;
 		d->shared_clusters++;
 		while (cp < j->npages) {
 			struct xw_piece *p = &d->pieces[d->order[k]];

@@ -45,7 +45,12 @@ struct xipfs_sb {
 	char volume_name[17];	/* NUL-terminated copy */
 };
 
-/* An inode in host byte order. */
+/*
+ * An inode in host byte order, decoded from either form.  A compact inode
+ * (extended false) gives 16-bit nlink/uid/gid, a 32-bit size and mtime,
+ * mtime_nsec 0; its i_map_cap is rdev for a device (map_cap 0 then) and
+ * map_cap otherwise (rdev 0); reserved0 is its i_reserved, reserved1 0.
+ */
 struct xipfs_inode_info {
 	uint32_t ino;
 	uint16_t mode, flags;
@@ -56,16 +61,21 @@ struct xipfs_inode_info {
 	uint64_t data;
 	uint32_t map_cap, reserved0;
 	uint64_t reserved1;
+	bool extended;		/* 64 bytes, slots ino and ino + 1 */
 };
 
-/* A cluster descriptor in host byte order. */
+/*
+ * A cluster descriptor, decoded: its data is [off, off + clen) of the
+ * image (off absolute: s_comp_off + the descriptor's offset; clen from the
+ * next descriptor's offset), and decompresses to ulen bytes, pages pages.
+ */
 struct xipfs_cluster_info {
 	uint64_t index;
+	uint64_t desc;		/* the raw descriptor */
 	uint64_t off;
 	uint32_t clen, ulen;
 	uint8_t alg, pages;
-	uint16_t flags;
-	uint32_t reserved;
+	bool shared;		/* XIPFS_CL_SHARED */
 };
 
 /* A directory, as xipfs_dir_open() found it. */
@@ -104,6 +114,13 @@ struct xipfs_image {
 	uint64_t data_off;
 	/* s_free_size of an image without FREE_SPACE (sb.free_* are then 0). */
 	uint64_t ignored_free_size;
+	/*
+	 * Inode table slots that are the second half of an extended inode
+	 * (a bit per slot), and the first extended inode, if any, whose
+	 * second slot would be past the table (0: none).
+	 */
+	uint8_t *second_slot;
+	uint32_t cut_ino;
 	/* One decompressed cluster, so that sequential reads cost O(size). */
 	uint8_t *cbuf;
 	uint64_t cbuf_index;	/* UINT64_MAX: empty */
@@ -138,9 +155,23 @@ bool xipfs_range_in(uint64_t off, uint64_t len, uint64_t start, uint64_t size);
 /* Image offset of a TAIL entry's data. */
 uint64_t xipfs_tail_offset(const struct xipfs_image *img, uint64_t pte);
 
-/* Inode ino (checks the slot is inside the table, not its contents). */
+/*
+ * Inode ino, either form (checks that ino is inside the table and that
+ * slot ino starts an inode, not its contents).  Slot 0 reads as an inode
+ * too (it should be zero).
+ */
 int xipfs_inode_get(struct xipfs_image *img, uint32_t ino,
 		    struct xipfs_inode_info *inode);
+/*
+ * Is slot n the second slot of an extended inode (inode n - 1)?  The
+ * table is walked from slot 1 once, at open.
+ */
+bool xipfs_slot_is_second(const struct xipfs_image *img, uint32_t n);
+/* Slot count an inode takes: 2 for an extended one, else 1. */
+static inline unsigned int xipfs_inode_slots(const struct xipfs_inode_info *in)
+{
+	return in->extended ? 2 : 1;
+}
 
 /* Directory access: bounds checked, not sortedness. */
 int xipfs_dir_open(struct xipfs_image *img, const struct xipfs_inode_info *dir,
@@ -165,7 +196,9 @@ int xipfs_read_link(struct xipfs_image *img, const struct xipfs_inode_info *inod
 struct xipfs_map {
 	uint64_t off;		/* image offset of entry 0 */
 	unsigned int shift;	/* G: one entry per 2^G pages (0: per page) */
-	uint64_t entries;
+	uint64_t entries;	/* group (or page) entries */
+	bool end_run;		/* G > 0 and XIPFS_INODE_END_RUN: two more words */
+	uint64_t run_start, run_entry;	/* end run: R and page R's entry */
 	bool moved;		/* in whole pages of the data region (rw) */
 	uint64_t pages;		/* moved: how many */
 };
@@ -195,10 +228,32 @@ int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_inode_info *inode,
 		  uint64_t pgno, uint64_t *pte);
 /* Is the page at image offset off a page the XIP entries may name? */
 bool xipfs_xip_page_ok(const struct xipfs_image *img, uint64_t off);
-/* Cluster descriptor, fields validated against the layout. */
+/*
+ * Cluster descriptor, decoded, fields validated against the layout: the
+ * next descriptor's offset (the sentinel's for the last cluster) is past
+ * its own and at most s_comp_size.  The sentinel's other bits are
+ * xipfs_cluster_end()'s to check.
+ */
 int xipfs_cluster_get(struct xipfs_image *img, uint64_t index,
 		      struct xipfs_cluster_info *c);
-/* Decompress a cluster (exactly c_ulen bytes) into the image's cache. */
+/* Raw descriptor i <= s_cluster_count (the sentinel); 0 past it. */
+uint64_t xipfs_cluster_desc(const struct xipfs_image *img, uint64_t i);
+/*
+ * The sentinel descriptor (index s_cluster_count), validated: only an
+ * offset, at most s_comp_size.  *end = s_comp_off + its offset.
+ */
+int xipfs_cluster_end(struct xipfs_image *img, uint64_t *end);
+/*
+ * The cluster shift of grouped maps: s_max_cluster_shift - s_page_shift
+ * in an image with clusters (INCOMPAT_CLUSTERS), else 0.  Opening checks
+ * the range (0..6).
+ */
+static inline unsigned int xipfs_group_cshift(const struct xipfs_image *img)
+{
+	return img->sb.feature_incompat & XIPFS_FEATURE_INCOMPAT_CLUSTERS ?
+	       (unsigned int)(img->sb.max_cluster_shift - img->sb.page_shift) : 0;
+}
+/* Decompress a cluster (exactly its ulen bytes) into the image's cache. */
 int xipfs_cluster_load(struct xipfs_image *img, uint64_t index,
 		       const uint8_t **data, uint32_t *ulen);
 /* One page of a regular file into buf (page_size bytes, zeros past EOF). */
@@ -224,6 +279,7 @@ struct xipfs_check_opts {
 struct xipfs_check_stats {
 	uint64_t errors;		/* problems found (all of them) */
 	uint64_t inodes, dirs, files, symlinks, specials, dirents;
+	uint64_t compact_inodes, extended_inodes;	/* of inodes */
 	uint64_t pages, xip_pages, comp_pages, holes, tails;
 	uint64_t clusters, cluster_bytes;
 	bool crc_checked;		/* false when META_MODIFIED */

@@ -29,6 +29,13 @@ enum xw_maps {
 	XW_MAPS_GROUPED,	/* each file's largest G its pages allow */
 };
 
+/* Inode form (see the inode table in the format header). */
+enum xw_inodes {
+	XW_INODES_AUTO,		/* compact where they fit, but not with free space */
+	XW_INODES_FULL,		/* every inode extended: read-write mountable */
+	XW_INODES_COMPACT,	/* compact where they fit */
+};
+
 struct xw_options {
 	unsigned int page_shift;	/* 12..16 */
 	unsigned int cluster_shift;	/* page_shift..18 */
@@ -52,6 +59,7 @@ struct xw_options {
 	bool fragments;
 	bool frag_span;			/* a piece may continue in the next one */
 	enum xw_maps maps;
+	enum xw_inodes inodes;
 };
 
 struct xw_stats {
@@ -62,6 +70,7 @@ struct xw_stats {
 	uint64_t comp_in, comp_out;	/* bytes into and out of the compressor */
 	uint64_t map_bytes;		/* page maps, capacity included */
 	uint64_t grouped_files;		/* files with a grouped map (G > 0) */
+	uint64_t compact_inodes;	/* of inodes (the others are extended) */
 	uint64_t meta_size, image_size;
 };
 

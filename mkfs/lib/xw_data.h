@@ -49,7 +49,12 @@ struct xw_data {
 	size_t wlen;
 	unsigned char *page_buf;
 
-	struct xipfs_cluster *cl;	/* c_off relative to the area */
+	struct xw_cluster {
+		uint64_t off;		/* in the compressed area */
+		uint32_t ulen;
+		uint8_t alg, pages;
+		bool shared;
+	} *cl;
 	uint64_t ncl, cl_cap;
 	unsigned char *tails;		/* tail data, 8-byte aligned pieces */
 	size_t tails_len, tails_cap;
@@ -83,6 +88,13 @@ struct xw_data {
 static inline bool xw_grouped_maps(const struct xw_options *o)
 {
 	return o->maps == XW_MAPS_GROUPED || (o->maps == XW_MAPS_AUTO && !o->free_space);
+}
+
+/* Compact inodes where they fit (INCOMPAT_COMPACT_INODES: read-only)? */
+static inline bool xw_compact_inodes(const struct xw_options *o)
+{
+	return o->inodes == XW_INODES_COMPACT ||
+	       (o->inodes == XW_INODES_AUTO && !o->free_space);
 }
 
 int xw_data_start(struct xw_data *d);

@@ -46,13 +46,21 @@ struct xw_inode {
 	int nxip;
 	uint64_t data_off;		/* i_data once laid out (without G) */
 	unsigned int map_shift;		/* G: one map entry per 2^G pages */
+	bool end_run;			/* with G: pages from run_start on */
+	uint64_t run_start;		/* derive from map[run_start] */
+	bool extended;			/* a 64-byte inode (two slots) */
 };
 
 struct xw_tree {
 	struct xw_tree_options opt;
 	struct xw_inode *root;
-	struct xw_inode **inodes;	/* by number once numbered; [0] unused */
-	uint32_t ninodes;		/* including slot 0 */
+	/*
+	 * In numbering order once numbered; [0] unused.  Inode numbers are
+	 * table slots (writer.c), so inodes[i]->ino >= i.
+	 */
+	struct xw_inode **inodes;
+	uint32_t ninodes;		/* including [0] */
+	uint32_t nslots;		/* inode table slots, including slot 0 */
 	int spool_fd;
 	uint64_t spool_end;
 	void *hardlinks;		/* tsearch tree for (dev, ino) */

@@ -64,8 +64,7 @@ static void usage(FILE *f)
 "      --free-space=SIZE       room for read-write mounts\n"
 "  -E, --extended=OPT[,OPT]    fragments: pack small files and the ends of\n"
 "                                larger ones into shared clusters (smaller\n"
-"                                images; the kernel driver cannot read them\n"
-"                                yet); nofragments (default);\n"
+"                                images); nofragments (default);\n"
 "                                span: with fragments, a piece may continue\n"
 "                                in the next shared cluster (fuller clusters;\n"
 "                                a read may decompress two); nospan (default);\n"
@@ -73,6 +72,11 @@ static void usage(FILE *f)
 "                                up to 128 pages where a file's pages allow\n"
 "                                (default without --free-space); maps=flat:\n"
 "                                one entry per page (default with it)\n"
+"                              inodes=compact: 32-byte inodes where they fit\n"
+"                                (16-bit ids and nlink, < 4 GiB, whole-second\n"
+"                                mtime); the image then mounts read-only only\n"
+"                                (default without --free-space); inodes=full:\n"
+"                                every inode 64 bytes (default with it)\n"
 "      --fragments             the same as -E fragments\n"
 "  -T, --timestamp=SECONDS     every inode's mtime and the build time\n"
 "                              (default: SOURCE_DATE_EPOCH clamps mtimes; else\n"
@@ -284,12 +288,20 @@ int main(int argc, char **argv)
 					o.maps = XW_MAPS_GROUPED;
 				} else if (!strcmp(tok, "maps=flat")) {
 					o.maps = XW_MAPS_FLAT;
+				} else if (!strcmp(tok, "inodes=compact")) {
+					o.inodes = XW_INODES_COMPACT;
+				} else if (!strcmp(tok, "inodes=full")) {
+					o.inodes = XW_INODES_FULL;
+				} else if (!strncmp(tok, "inodes=", 7)) {
+					ret = bad("-E: unknown inode form '%s' (inodes=compact or inodes=full)", tok);
+					free(opts);
+					goto out;
 				} else if (!strncmp(tok, "maps=", 5)) {
 					ret = bad("-E: unknown page map form '%s' (maps=grouped or maps=flat)", tok);
 					free(opts);
 					goto out;
 				} else {
-					ret = bad("-E: unknown extended option '%s' (fragments, nofragments, span, nospan, maps=grouped, maps=flat)", tok);
+					ret = bad("-E: unknown extended option '%s' (fragments, nofragments, span, nospan, maps=grouped, maps=flat, inodes=compact, inodes=full)", tok);
 					free(opts);
 					goto out;
 				}
@@ -433,6 +445,9 @@ int main(int argc, char **argv)
 		printf("  page maps %llu bytes, %llu of %llu files grouped\n",
 		       (unsigned long long)st.map_bytes, (unsigned long long)st.grouped_files,
 		       (unsigned long long)st.files);
+		printf("  inodes: %llu compact, %llu extended\n",
+		       (unsigned long long)st.compact_inodes,
+		       (unsigned long long)(st.inodes - st.compact_inodes));
 		printf("  metadata %llu bytes, image %llu bytes\n",
 		       (unsigned long long)st.meta_size, (unsigned long long)st.image_size);
 	}

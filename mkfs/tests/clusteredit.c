@@ -8,8 +8,10 @@
  *       the first (up to) 6 bytes of its data and LAST its last byte, in hex
  *   clusteredit IMAGE OUT INDEX OP
  *       write a copy with cluster INDEX changed by OP, checksums fixed:
- *       clen-1, clen+1, ulen-1, ulen+1 (the cluster table entry), or
- *       flip:N (byte N of the data, N < 0 from its end, XOR 0xff)
+ *       clen-1, clen+1 (the offset of the next descriptor, the sentinel's
+ *       for the last cluster: the next cluster moves too), ulen-1, ulen+1
+ *       (the descriptor's last-page bytes, and pages when they run out),
+ *       or flip:N (byte N of the data, N < 0 from its end, XOR 0xff)
  */
 #include <endian.h>
 #include <stdio.h>
@@ -41,23 +43,32 @@ out:
 	return buf;
 }
 
+static void put_desc(uint8_t *buf, const struct xipfs_image *img, uint64_t i, uint64_t d)
+{
+	d = htole64(d);
+	memcpy(buf + img->sb.cluster_off + i * XIPFS_CLUSTER_SIZE, &d, 8);
+}
+
 static int edit(uint8_t *buf, const struct xipfs_image *img,
 		const struct xipfs_cluster_info *c, const char *op)
 {
-	uint8_t *ent = buf + img->sb.cluster_off + c->index * XIPFS_CLUSTER_SIZE;
-	struct xipfs_cluster d;
+	unsigned int shift = img->sb.page_shift;
+	/* The next descriptor's offset ends this cluster (the sentinel's for the last). */
+	uint64_t next = xipfs_cluster_desc(img, c->index + 1), ulen;
 	long long n;
 
-	memcpy(&d, ent, sizeof(d));
-	if (!strcmp(op, "clen-1"))
-		d.c_clen = htole32(c->clen - 1);
-	else if (!strcmp(op, "clen+1"))
-		d.c_clen = htole32(c->clen + 1);
-	else if (!strcmp(op, "ulen-1"))
-		d.c_ulen = htole32(c->ulen - 1);
-	else if (!strcmp(op, "ulen+1"))
-		d.c_ulen = htole32(c->ulen + 1);
-	else if (!strncmp(op, "flip:", 5)) {
+	if (!strcmp(op, "clen-1") || !strcmp(op, "clen+1")) {
+		next += op[4] == '-' ? -1 : 1;
+		put_desc(buf, img, c->index + 1, next);
+	} else if (!strcmp(op, "ulen-1") || !strcmp(op, "ulen+1")) {
+		/* One page fewer or more when the last page's bytes run out. */
+		ulen = c->ulen + (op[4] == '-' ? -1 : 1);
+		if (!ulen)
+			return -1;
+		put_desc(buf, img, c->index,
+			 XIPFS_CL_DESC(XIPFS_CL_OFF(c->desc), ((ulen - 1) >> shift) + 1, ulen, shift,
+				       c->alg, c->shared));
+	} else if (!strncmp(op, "flip:", 5)) {
 		n = strtoll(op + 5, NULL, 0);
 		if (n < 0)
 			n += c->clen;
@@ -67,7 +78,6 @@ static int edit(uint8_t *buf, const struct xipfs_image *img,
 	} else {
 		return -1;
 	}
-	memcpy(ent, &d, sizeof(d));
 	xipfs_fix_checksums(buf, img->sb.image_size);
 	return 0;
 }

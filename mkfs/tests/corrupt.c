@@ -67,8 +67,9 @@ static void classify(struct xipfs_image *img, bool comp_data)
 	mark(sb->comp_off, sb->comp_size, R_UNUSED);
 	mark(sb->meta_off, sb->meta_size, R_META);
 	mark(0, XIPFS_SB_SIZE, R_SB);
-	mark(sb->inode_off, (uint64_t)sb->inode_count * XIPFS_INODE_SIZE, R_INODES);
-	mark(sb->cluster_off, sb->cluster_count * XIPFS_CLUSTER_SIZE, R_CLUSTERS);
+	mark(sb->inode_off, (uint64_t)sb->inode_count * XIPFS_INODE_SLOT, R_INODES);
+	/* With the sentinel. */
+	mark(sb->cluster_off, (sb->cluster_count + 1) * XIPFS_CLUSTER_SIZE, R_CLUSTERS);
 	/* Stored, LZ4, zstd (no frame checksum) and xz clusters can't be checked. */
 	for (uint64_t i = 0; i < sb->cluster_count; i++) {
 		struct xipfs_cluster_info c;

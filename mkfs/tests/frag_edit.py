@@ -4,7 +4,7 @@
 t-fragments: frag_edit.py IMAGE OUT ACTION INO
   hole     the inode's page 0 entry (its group's, in a grouped map)
            becomes a hole
-  unshare  the cluster of the inode's page 0 loses XIPFS_CLUSTER_SHARED
+  unshare  the cluster of the inode's page 0 loses XIPFS_CL_SHARED (bit 63)
   nofeat   the superblock loses INCOMPAT_SHARED_CLUSTERS
 Prints the cluster and index that page 0 named."""
 import struct
@@ -33,7 +33,11 @@ b = bytearray(open(img, 'rb').read())
 incompat, = struct.unpack_from('<I', b, 24)
 inode_off, meta_off, meta_size = struct.unpack_from('<QQQ', b, 56)
 cluster_off, = struct.unpack_from('<Q', b, 88)
-i_data, = struct.unpack_from('<Q', b, inode_off + ino * 64 + 40)
+# 32-byte slots; an extended inode (i_flags bit 0) has i_data at 40, a
+# compact one at 24.
+slot = inode_off + ino * 32
+i_flags, = struct.unpack_from('<H', b, slot + 2)
+i_data, = struct.unpack_from('<Q', b, slot + (40 if i_flags & 1 else 24))
 # The low 3 bits are a grouped map's group shift; entry 0 is page 0's either way.
 i_data &= ~7
 e, = struct.unpack_from('<Q', b, i_data)
@@ -44,8 +48,8 @@ print(cl, idx)
 if action == 'hole':
     struct.pack_into('<Q', b, i_data, 0)
 elif action == 'unshare':
-    f, = struct.unpack_from('<H', b, cluster_off + cl * 24 + 18)
-    struct.pack_into('<H', b, cluster_off + cl * 24 + 18, f & ~1)
+    d, = struct.unpack_from('<Q', b, cluster_off + cl * 8)
+    struct.pack_into('<Q', b, cluster_off + cl * 8, d & ~(1 << 63))
 elif action == 'nofeat':
     struct.pack_into('<I', b, 24, incompat & ~4)
 else:

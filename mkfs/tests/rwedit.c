@@ -41,6 +41,7 @@
  *   map-cap PATH N         i_map_cap = N
  *   copy-entry PATH I J    stored entry J = stored entry I
  *   set-cindex PATH I IDX  the cluster index of (COMP) stored entry I = IDX
+ *   set-cluster PATH I CL  the cluster number of (COMP) stored entry I = CL
  *   incompat-clear MASK    clear these INCOMPAT feature bits
  */
 #include <endian.h>
@@ -88,9 +89,38 @@ static uint64_t ld64(uint64_t off)
 	return le64toh(v);
 }
 
-static uint64_t inode_field(uint32_t ino, size_t field)
+/*
+ * Inode fields, in either form: an inode starts at slot ino (32 bytes
+ * each); a compact one has a 32-bit i_size and i_map_cap at other offsets.
+ * A read-write mount only meets extended inodes (an image with compact
+ * ones mounts read-only), but --fixed edits any image.
+ */
+static uint64_t inode_slot(const struct xipfs_inode_info *in)
 {
-	return img->sb.inode_off + (uint64_t)ino * XIPFS_INODE_SIZE + field;
+	return img->sb.inode_off + (uint64_t)in->ino * XIPFS_INODE_SLOT;
+}
+
+static void set_data(const struct xipfs_inode_info *in, uint64_t v)
+{
+	st64(inode_slot(in) + (in->extended ? offsetof(struct xipfs_inode, i_data) :
+			       offsetof(struct xipfs_inode_compact, i_data)), v);
+}
+
+static void set_size(const struct xipfs_inode_info *in, uint64_t v)
+{
+	uint32_t v32 = htole32((uint32_t)v);
+
+	if (in->extended)
+		st64(inode_slot(in) + offsetof(struct xipfs_inode, i_size), v);
+	else
+		memcpy(buf + inode_slot(in) + offsetof(struct xipfs_inode_compact, i_size), &v32, 4);
+}
+
+static void set_map_cap(const struct xipfs_inode_info *in, uint32_t v)
+{
+	v = htole32(v);
+	memcpy(buf + inode_slot(in) + (in->extended ? offsetof(struct xipfs_inode, i_map_cap) :
+				       offsetof(struct xipfs_inode_compact, i_map_cap)), &v, 4);
 }
 
 static void get_file(const char *path, struct xipfs_inode_info *in)
@@ -134,7 +164,7 @@ static void ungroup(struct xipfs_inode_info *in)
 			die("%s", "map entry");
 		st64(off + p * 8, e);
 	}
-	st64(inode_field(in->ino, offsetof(struct xipfs_inode, i_data)), off);
+	set_data(in, off);
 	if (xipfs_inode_get(img, in->ino, in))
 		die("%s", "inode");
 }
@@ -224,7 +254,7 @@ static void move_map(const char *path)
 	memcpy(buf + off, buf + in.data, bytes);
 	memset(buf + off + bytes, 0x99, np * ps - bytes);
 	memset(buf + in.data, 0xa5, bytes);
-	st64(inode_field(in.ino, offsetof(struct xipfs_inode, i_data)), off);
+	set_data(&in, off);
 }
 
 static void kill_cluster(const char *path)
@@ -291,7 +321,7 @@ static int nargs(const char *op)
 		{ "shrink", 2 }, { "unclean", 0 }, { "xip-dup", 4 },
 		{ "xip-on-cluster", 3 }, { "map-on-xip", 2 }, { "map-at", 2 },
 		{ "map-shift", 2 }, { "map-cap", 2 }, { "copy-entry", 3 },
-		{ "set-cindex", 3 }, { "incompat-clear", 1 },
+		{ "set-cindex", 3 }, { "set-cluster", 3 }, { "incompat-clear", 1 },
 	};
 
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
@@ -319,7 +349,7 @@ static void run(char **a)
 		get_file(a[1], &in);
 		if (num(a[2]) > in.size)
 			die("%s: shrink must not grow", a[1]);
-		st64(inode_field(in.ino, offsetof(struct xipfs_inode, i_size)), num(a[2]));
+		set_size(&in, num(a[2]));
 	} else if (!strcmp(a[0], "unclean")) {
 		uint16_t s;
 
@@ -354,20 +384,16 @@ static void run(char **a)
 			die("%s: no XIP page, or a map of more than a page", a[2]);
 		ungroup(&in);
 		memmove(buf + off, buf + in.data, (uint64_t)in.map_cap * 8);
-		st64(inode_field(in.ino, offsetof(struct xipfs_inode, i_data)), off);
+		set_data(&in, off);
 	} else if (!strcmp(a[0], "map-at")) {
 		get_file(a[1], &in);
-		st64(inode_field(in.ino, offsetof(struct xipfs_inode, i_data)), where(a[2]));
+		set_data(&in, where(a[2]));
 	} else if (!strcmp(a[0], "map-shift")) {
 		get_file(a[1], &in);
-		st64(inode_field(in.ino, offsetof(struct xipfs_inode, i_data)),
-		     XIPFS_MAP_OFF(in.data) | (num(a[2]) & XIPFS_MAP_SHIFT_MASK));
+		set_data(&in, XIPFS_MAP_OFF(in.data) | (num(a[2]) & XIPFS_MAP_SHIFT_MASK));
 	} else if (!strcmp(a[0], "map-cap")) {
-		uint32_t v;
-
 		get_file(a[1], &in);
-		v = htole32((uint32_t)num(a[2]));
-		memcpy(buf + inode_field(in.ino, offsetof(struct xipfs_inode, i_map_cap)), &v, 4);
+		set_map_cap(&in, (uint32_t)num(a[2]));
 	} else if (!strcmp(a[0], "copy-entry")) {
 		get_file(a[1], &in);
 		st64(raw_off(&in, num(a[3])), ld64(raw_off(&in, num(a[2]))));
@@ -379,6 +405,13 @@ static void run(char **a)
 		e &= ~(XIPFS_PTE_CINDEX_MASK << XIPFS_PTE_CINDEX_SHIFT);
 		st64(raw_off(&in, num(a[2])),
 		     e | ((num(a[3]) & XIPFS_PTE_CINDEX_MASK) << XIPFS_PTE_CINDEX_SHIFT));
+	} else if (!strcmp(a[0], "set-cluster")) {
+		get_file(a[1], &in);
+		e = ld64(raw_off(&in, num(a[2])));
+		if (xipfs_pte_type(e) != XIPFS_PTE_TYPE_COMP)
+			die("%s: that entry is not COMP", a[1]);
+		st64(raw_off(&in, num(a[2])),
+		     (e & ~XIPFS_PTE_CLUSTER_MASK) | (num(a[3]) & XIPFS_PTE_CLUSTER_MASK));
 	} else if (!strcmp(a[0], "incompat-clear")) {
 		uint32_t v;
 
@@ -421,6 +454,9 @@ int main(int argc, char **argv)
 	memcpy(buf + offsetof(struct xipfs_super_block, s_state), &state, 2);
 	if (xipfs_image_open_mem(buf, len, &img, err, sizeof(err)))
 		die("open: %s", err);
+	if (!fixed && (img->sb.feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_INODES))
+		die("%s: compact inodes (INCOMPAT_COMPACT_INODES): such an image mounts read-only only (make it with --free-space or -E inodes=full)",
+		    argv[1]);
 	ps = img->page_size;
 	next_free = img->sb.free_off;
 	free_end = img->sb.free_off + img->sb.free_size;

@@ -4,7 +4,7 @@
 # container) and zlib images (libdeflate) round-trip at several levels and
 # cluster sizes; no xz cluster carries the .xz framing; and a cluster
 # damaged behind valid checksums (truncated, one byte too long, wrong
-# c_ulen, flipped bytes) makes fsck exit 4, without crashing under ASan.
+# ulen, flipped bytes) makes fsck exit 4, without crashing under ASan.
 . "$SRCDIR/tests/common.sh"
 EDIT=$BUILD/tests/clusteredit
 

@@ -115,7 +115,7 @@ if command -v python3 >/dev/null; then
 	ino=$("$DUMP" -m /small/text/t99.txt "$tmp/frag-long.img" | sed -n 's/.*: inode \([0-9]*\),.*/\1/p')
 	[ -n "$ino" ] || fail "dump -m: no inode number"
 	for a in hole:"used by no file" unshare:"before the start of the file" \
-		 nofeat:"flags or reserved field not zero"; do
+		 nofeat:"without the SHARED_CLUSTERS feature"; do
 		python3 "$SRCDIR/tests/frag_edit.py" "$tmp/frag-long.img" "$tmp/bad.img" \
 			"${a%%:*}" "$ino" >/dev/null || fail "frag_edit.py ${a%%:*}"
 		"$FSCK" "$tmp/bad.img" >"$tmp/out" 2>&1

@@ -4,15 +4,20 @@
  * by hand, independent of mkfs.xipfs, so that each corruption can be
  * placed precisely and its message asserted.
  *
- * The image (4 KiB pages):
+ * The image (4 KiB pages), inode numbers as slots of the inode table; in
+ * the default layout root, a and b are extended inodes (two slots), the
+ * others compact (one slot); with ext_layout (read-write images: no
+ * compact inodes) every inode is extended:
  *   /        dir  ino 1: a, dev, fifo, link, sub
- *   /a       reg  ino 2: 3 pages + 100 bytes: XIP, hole, zlib cluster 0, tail
- *   /sub     dir  ino 3: b, hard
- *   /link    lnk  ino 4 -> "sub/b"
- *   /dev     chr  ino 5 (1, 3)
- *   /sub/b   reg  ino 6: 2 pages + 10 bytes, stored cluster 1 (3 pages)
- *   /fifo    fifo ino 7
- *   /sub/hard  = ino 2
+ *   /a       reg  ino 3: 3 pages + 100 bytes: XIP, hole, zlib cluster 0, tail
+ *   /sub/b   reg  ino 5: 2 pages + 10 bytes, stored cluster 1 (3 pages)
+ *   /sub     dir  ino 7: b, hard
+ *   /link    lnk  ino 8 (9) -> "sub/b"
+ *   /dev     chr  ino 9 (11) (1, 3)
+ *   /fifo    fifo ino 10 (13)
+ *   /sub/hard  = ino 3
+ * With split_b, b is in stored clusters 1 (pages 0-1) and 2 (page 2) and
+ * the largest cluster is 2 pages (grouped maps step 2 pages a cluster).
  */
 #include <dirent.h>
 #include <endian.h>
@@ -33,13 +38,19 @@
 #define PS		4096
 #define IMG_PAGES	16
 #define META_OFF	PS
-#define NINODES		8
+#define I_A		3
+#define I_B		5
+#define I_SUB		7
 
 static uint8_t img[IMG_PAGES * PS];
 static size_t img_len;
+/* Layout choices of build(), and the inode numbers and slots they give. */
+static bool ext_layout, split_b;
+static uint32_t ino_link, ino_dev, ino_fifo, nslots;
 /* Where the builder put things, for the corruption cases. */
 static uint64_t off_inodes, off_root_dir, off_sub_dir, off_map_a, off_map_b,
 		off_clusters, off_link, off_tail, xip_off, comp_off, comp0_off;
+static uint32_t ncl;
 static uint8_t content_a[3 * PS + 100], content_b[2 * PS + 10];
 
 static int failures, checks;
@@ -65,9 +76,15 @@ static bool all_zero_buf(const uint8_t *p, size_t n)
 static void st16(uint64_t off, uint16_t v) { v = htole16(v); memcpy(img + off, &v, 2); }
 static void st32(uint64_t off, uint32_t v) { v = htole32(v); memcpy(img + off, &v, 4); }
 static void st64(uint64_t off, uint64_t v) { v = htole64(v); memcpy(img + off, &v, 8); }
+static uint64_t ld64(uint64_t off) { uint64_t v; memcpy(&v, img + off, 8); return le64toh(v); }
 
 #define SB(f)	offsetof(struct xipfs_super_block, f)
-#define IN(ino, f) (off_inodes + (uint64_t)(ino) * XIPFS_INODE_SIZE + offsetof(struct xipfs_inode, f))
+/* A field of extended inode ino, of compact inode ino. */
+#define IN(ino, f) (off_inodes + (uint64_t)(ino) * XIPFS_INODE_SLOT + offsetof(struct xipfs_inode, f))
+#define CIN(ino, f) (off_inodes + (uint64_t)(ino) * XIPFS_INODE_SLOT + \
+		     offsetof(struct xipfs_inode_compact, f))
+/* Cluster descriptor i (i == ncl: the sentinel). */
+#define CL(i)	(off_clusters + (uint64_t)(i) * XIPFS_CLUSTER_SIZE)
 
 static uint64_t meta_pos;
 
@@ -79,10 +96,27 @@ static uint64_t meta_alloc(uint64_t len)
 	return off;
 }
 
+static bool is_ext(uint32_t ino)
+{
+	return ext_layout || ino == 1 || ino == I_A || ino == I_B;
+}
+
 static void put_inode(uint32_t ino, uint16_t mode, uint32_t nlink, uint64_t size,
 		      uint64_t data, uint32_t rdev, uint32_t map_cap)
 {
+	if (!is_ext(ino)) {
+		st16(CIN(ino, i_mode), mode);
+		st16(CIN(ino, i_nlink), (uint16_t)nlink);
+		st16(CIN(ino, i_uid), (uint16_t)(1000 + ino));
+		st16(CIN(ino, i_gid), (uint16_t)(2000 + ino));
+		st32(CIN(ino, i_mtime), 1700000000 + ino);
+		st32(CIN(ino, i_size), (uint32_t)size);
+		st32(CIN(ino, i_map_cap), S_ISCHR(mode) || S_ISBLK(mode) ? rdev : map_cap);
+		st64(CIN(ino, i_data), data);
+		return;
+	}
 	st16(IN(ino, i_mode), mode);
+	st16(IN(ino, i_flags), XIPFS_INODE_EXTENDED);
 	st32(IN(ino, i_nlink), nlink);
 	st32(IN(ino, i_uid), 1000 + ino);
 	st32(IN(ino, i_gid), 2000 + ino);
@@ -124,14 +158,21 @@ static uint64_t put_dir(uint32_t parent, const struct ent *e, uint32_t n, uint64
 static void build(void)
 {
 	const struct xipfs_compressor *z = xipfs_compressor_by_name("zlib");
-	static const struct ent root[] = {
-		{ "a", 2, DT_REG }, { "dev", 5, DT_CHR }, { "fifo", 7, DT_FIFO },
-		{ "link", 4, DT_LNK }, { "sub", 3, DT_DIR },
-	};
-	static const struct ent sub[] = { { "b", 6, DT_REG }, { "hard", 2, DT_REG } };
 	uint8_t cbuf[2 * PS];
 	uint64_t size, meta_size, pos;
 	size_t clen;
+
+	ino_link = ext_layout ? 9 : 8;
+	ino_dev = ext_layout ? 11 : 9;
+	ino_fifo = ext_layout ? 13 : 10;
+	nslots = ino_fifo + (is_ext(ino_fifo) ? 2 : 1);
+	ncl = split_b ? 3 : 2;
+
+	const struct ent root[] = {
+		{ "a", I_A, DT_REG }, { "dev", ino_dev, DT_CHR }, { "fifo", ino_fifo, DT_FIFO },
+		{ "link", ino_link, DT_LNK }, { "sub", I_SUB, DT_DIR },
+	};
+	const struct ent sub[] = { { "b", I_B, DT_REG }, { "hard", I_A, DT_REG } };
 
 	memset(img, 0, sizeof(img));
 	for (size_t i = 0; i < sizeof(content_a); i++)
@@ -141,23 +182,23 @@ static void build(void)
 		content_b[i] = (uint8_t)(i ^ (i >> 8));
 
 	meta_pos = META_OFF;
-	off_inodes = meta_alloc(NINODES * XIPFS_INODE_SIZE);
+	off_inodes = meta_alloc(nslots * XIPFS_INODE_SLOT);
 	off_root_dir = put_dir(1, root, 5, &size);
 	put_inode(1, S_IFDIR | 0755, 3, size, off_root_dir, 0, 0);
 	off_sub_dir = put_dir(1, sub, 2, &size);
-	put_inode(3, S_IFDIR | 0750, 2, size, off_sub_dir, 0, 0);
+	put_inode(I_SUB, S_IFDIR | 0750, 2, size, off_sub_dir, 0, 0);
 	off_map_a = meta_alloc(5 * 8);
-	put_inode(2, S_IFREG | 0644, 2, sizeof(content_a), off_map_a, 0, 5);
+	put_inode(I_A, S_IFREG | 0644, 2, sizeof(content_a), off_map_a, 0, 5);
 	off_map_b = meta_alloc(3 * 8);
-	put_inode(6, S_IFREG | 0600, 1, sizeof(content_b), off_map_b, 0, 3);
+	put_inode(I_B, S_IFREG | 0600, 1, sizeof(content_b), off_map_b, 0, 3);
 	off_link = meta_alloc(5);
 	memcpy(img + off_link, "sub/b", 5);
-	put_inode(4, S_IFLNK | 0777, 1, 5, off_link, 0, 0);
-	put_inode(5, S_IFCHR | 0620, 1, 0, 0, makedev(1, 3) & 0xfffff, 0);
-	put_inode(7, S_IFIFO | 0644, 1, 0, 0, 0, 0);
+	put_inode(ino_link, S_IFLNK | 0777, 1, 5, off_link, 0, 0);
+	put_inode(ino_dev, S_IFCHR | 0620, 1, 0, 0, makedev(1, 3) & 0xfffff, 0);
+	put_inode(ino_fifo, S_IFIFO | 0644, 1, 0, 0, 0, 0);
 	off_tail = meta_alloc(100);
 	memcpy(img + off_tail, content_a + 3 * PS, 100);
-	off_clusters = meta_alloc(2 * XIPFS_CLUSTER_SIZE);
+	off_clusters = meta_alloc((ncl + 1) * XIPFS_CLUSTER_SIZE);
 	meta_size = meta_pos - META_OFF;
 
 	xip_off = (meta_pos + PS - 1) / PS * PS;
@@ -171,41 +212,43 @@ static void build(void)
 	memcpy(img + comp_off + clen, content_b, sizeof(content_b));
 	pos = comp_off + clen + sizeof(content_b);
 
-	/* cluster 0: zlib, page 2 of a; cluster 1: stored, all of b */
-	st64(off_clusters, comp_off);
-	st32(off_clusters + 8, (uint32_t)clen);
-	st32(off_clusters + 12, PS);
-	img[off_clusters + 16] = XIPFS_COMP_ZLIB;
-	img[off_clusters + 17] = 1;
-	st64(off_clusters + 24, comp_off + clen);
-	st32(off_clusters + 24 + 8, sizeof(content_b));
-	st32(off_clusters + 24 + 12, sizeof(content_b));
-	img[off_clusters + 24 + 16] = XIPFS_COMP_NONE;
-	img[off_clusters + 24 + 17] = 3;
+	/* cluster 0: zlib, page 2 of a; cluster 1: stored, all of b (or 2 pages of it) */
+	st64(CL(0), XIPFS_CL_DESC(0, 1, PS, 12, XIPFS_COMP_ZLIB, false));
+	if (!split_b) {
+		st64(CL(1), XIPFS_CL_DESC(clen, 3, sizeof(content_b), 12, XIPFS_COMP_NONE, false));
+		for (int i = 0; i < 3; i++)
+			st64(off_map_b + 8 * i, XIPFS_PTE_COMP(1, i));
+	} else {
+		st64(CL(1), XIPFS_CL_DESC(clen, 2, 2 * PS, 12, XIPFS_COMP_NONE, false));
+		st64(CL(2), XIPFS_CL_DESC(clen + 2 * PS, 1, 10, 12, XIPFS_COMP_NONE, false));
+		st64(off_map_b, XIPFS_PTE_COMP(1, 0));
+		st64(off_map_b + 8, XIPFS_PTE_COMP(1, 1));
+		st64(off_map_b + 16, XIPFS_PTE_COMP(2, 0));
+	}
+	st64(CL(ncl), pos - comp_off);	/* the sentinel */
 
 	st64(off_map_a, XIPFS_PTE_XIP(xip_off / PS));
 	st64(off_map_a + 8, 0);
 	st64(off_map_a + 16, XIPFS_PTE_COMP(0, 0));
 	st64(off_map_a + 24, XIPFS_PTE_TAIL(off_tail - META_OFF));
-	for (int i = 0; i < 3; i++)
-		st64(off_map_b + 8 * i, XIPFS_PTE_COMP(1, i));
 
 	img_len = (pos + PS - 1) / PS * PS;
 	st32(SB(s_magic), XIPFS_MAGIC);
 	st16(SB(s_version), XIPFS_VERSION);
 	img[SB(s_page_shift)] = 12;
-	img[SB(s_max_cluster_shift)] = 14;
+	img[SB(s_max_cluster_shift)] = split_b ? 13 : 14;
 	st16(SB(s_state), XIPFS_STATE_CLEAN);
 	st16(SB(s_comp_algs), 1U << XIPFS_COMP_ZLIB);
-	st32(SB(s_feature_incompat), XIPFS_FEATURE_INCOMPAT_CLUSTERS | XIPFS_FEATURE_INCOMPAT_TAIL);
+	st32(SB(s_feature_incompat), XIPFS_FEATURE_INCOMPAT_CLUSTERS | XIPFS_FEATURE_INCOMPAT_TAIL |
+	     (ext_layout ? 0 : XIPFS_FEATURE_INCOMPAT_COMPACT_INODES));
 	st32(SB(s_root_ino), XIPFS_ROOT_INO);
 	st64(SB(s_image_size), img_len);
-	st32(SB(s_inode_count), NINODES);
+	st32(SB(s_inode_count), nslots);
 	st64(SB(s_inode_off), off_inodes);
 	st64(SB(s_meta_off), META_OFF);
 	st64(SB(s_meta_size), meta_size);
 	st64(SB(s_cluster_off), off_clusters);
-	st64(SB(s_cluster_count), 2);
+	st64(SB(s_cluster_count), ncl);
 	st64(SB(s_xip_off), xip_off);
 	st64(SB(s_xip_size), PS);
 	st64(SB(s_comp_off), comp_off);
@@ -294,17 +337,21 @@ static void test_clean(void)
 	CHECK(st.inodes == 7 && st.dirs == 2 && st.files == 2 && st.symlinks == 1 &&
 	      st.specials == 2, "inode counts %llu/%llu/%llu", (unsigned long long)st.inodes,
 	      (unsigned long long)st.dirs, (unsigned long long)st.files);
+	CHECK(st.compact_inodes == 4 && st.extended_inodes == 3, "compact %llu, extended %llu",
+	      (unsigned long long)st.compact_inodes, (unsigned long long)st.extended_inodes);
 	CHECK(st.pages == 7 && st.xip_pages == 1 && st.comp_pages == 4 && st.holes == 1 &&
 	      st.tails == 1, "page counts");
 	CHECK(st.clusters == 2 && st.cluster_bytes == PS + sizeof(content_b), "clusters");
 	CHECK(st.crc_checked, "crc checked");
 
 	CHECK(!xipfs_image_open_mem(img, img_len, &im, err, sizeof(err)), "open: %s", err);
-	CHECK(!xipfs_resolve(im, "/sub/hard", &ino) && ino == 2, "resolve hard link");
-	CHECK(!xipfs_resolve(im, "sub/../a", &ino) && ino == 2, "resolve ..");
+	CHECK(!xipfs_resolve(im, "/sub/hard", &ino) && ino == I_A, "resolve hard link");
+	CHECK(!xipfs_resolve(im, "sub/../a", &ino) && ino == I_A, "resolve ..");
 	CHECK(xipfs_resolve(im, "/nope", &ino) == -ENOENT, "missing path");
 	CHECK(xipfs_resolve(im, "/a/x", &ino) == -ENOTDIR, "file as directory");
-	CHECK(!xipfs_inode_get(im, 2, &in), "inode 2");
+	CHECK(!xipfs_inode_get(im, I_A, &in), "inode a");
+	CHECK(in.extended && in.mtime_nsec == 123456789 && in.uid == 1000 + I_A &&
+	      in.map_cap == 5 && in.nlink == 2, "a decoded (extended)");
 	for (uint64_t p = 0; p < 4; p++) {
 		size_t len = p < 3 ? PS : 100;
 
@@ -314,7 +361,7 @@ static void test_clean(void)
 		      (unsigned long long)p);
 	}
 	CHECK(xipfs_read_page(im, &in, 4, page) == -EUCLEAN, "read past EOF fails");
-	CHECK(!xipfs_inode_get(im, 6, &in), "inode 6");
+	CHECK(!xipfs_inode_get(im, I_B, &in), "inode b");
 	for (uint64_t p = 0; p < 3; p++) {
 		size_t len = p < 2 ? PS : 10;
 
@@ -324,9 +371,42 @@ static void test_clean(void)
 		      (unsigned long long)p);
 		CHECK(p < 2 || page[10] == 0, "b zero past EOF");
 	}
-	CHECK(!xipfs_inode_get(im, 4, &in) && !xipfs_read_link(im, &in, &t, &tlen) &&
+	CHECK(!xipfs_inode_get(im, ino_link, &in) && !xipfs_read_link(im, &in, &t, &tlen) &&
 	      tlen == 5 && !memcmp(t, "sub/b", 5), "symlink target");
-	CHECK(xipfs_inode_get(im, NINODES, &in) == -EUCLEAN, "inode out of range");
+	/* Compact inodes: 16-bit ids, whole seconds, the device number in i_map_cap. */
+	CHECK(!in.extended && in.uid == 1000 + ino_link && in.gid == 2000 + ino_link &&
+	      in.mtime == 1700000000 + ino_link && !in.mtime_nsec && in.size == 5 &&
+	      in.nlink == 1 && in.data == off_link && !in.map_cap, "link decoded (compact)");
+	CHECK(!xipfs_inode_get(im, ino_dev, &in) && !in.extended &&
+	      in.rdev == (makedev(1, 3) & 0xfffff) && !in.map_cap, "dev decoded (compact)");
+	CHECK(!xipfs_inode_get(im, I_SUB, &in) && !in.extended && S_ISDIR(in.mode) &&
+	      in.data == off_sub_dir, "sub decoded (compact)");
+	CHECK(xipfs_inode_get(im, nslots, &in) == -EUCLEAN, "inode out of range");
+	{
+		struct xipfs_cluster_info c0, c1;
+		uint64_t end;
+
+		CHECK(!xipfs_cluster_get(im, 0, &c0) && !xipfs_cluster_get(im, 1, &c1) &&
+		      !xipfs_cluster_end(im, &end), "clusters: %s", xipfs_image_error(im));
+		CHECK(c0.index == 0 && c0.off == comp_off && c0.clen == c1.off - comp_off &&
+		      c0.ulen == PS && c0.pages == 1 && c0.alg == XIPFS_COMP_ZLIB && !c0.shared,
+		      "cluster 0 decoded");
+		CHECK(c1.index == 1 && c1.clen == sizeof(content_b) && c1.ulen == sizeof(content_b) &&
+		      c1.pages == 3 && c1.alg == XIPFS_COMP_NONE && !c1.shared &&
+		      c1.desc == ld64(CL(1)), "cluster 1 decoded");
+		CHECK(end == c1.off + c1.clen && end == comp_off + ld64(CL(2)), "the sentinel");
+		CHECK(xipfs_cluster_get(im, 2, &c0) == -EUCLEAN &&
+		      strstr(xipfs_image_error(im), "cluster 2 out of range (2 clusters)"),
+		      "the sentinel is no cluster");
+		CHECK(xipfs_group_cshift(im) == 2, "cluster shift 16K / 4K");
+	}
+	CHECK(xipfs_inode_get(im, I_A + 1, &in) == -EUCLEAN &&
+	      strstr(xipfs_image_error(im), "second half of extended inode 3"),
+	      "the second slot of a is no inode: %s", xipfs_image_error(im));
+	CHECK(!xipfs_slot_is_second(im, I_A) && xipfs_slot_is_second(im, I_A + 1) &&
+	      xipfs_slot_is_second(im, 2) && !xipfs_slot_is_second(im, I_SUB) &&
+	      !xipfs_slot_is_second(im, ino_link) && !xipfs_slot_is_second(im, nslots),
+	      "second slots");
 	xipfs_image_close(im);
 }
 
@@ -358,7 +438,7 @@ static void test_extract(void)
 	if (fd >= 0)
 		close(fd);
 	CHECK(!lstat(path, &sa) && sa.st_mtim.tv_nsec == 123456789 &&
-	      sa.st_mtim.tv_sec == 1700000002 && (sa.st_mode & 07777) == 0644,
+	      sa.st_mtim.tv_sec == 1700000000 + I_A && (sa.st_mode & 07777) == 0644,
 	      "a metadata");
 	snprintf(path, sizeof(path), "%s/x/sub/hard", dir);
 	CHECK(!lstat(path, &sh) && sh.st_ino == sa.st_ino && sh.st_nlink == 2, "hard link");
@@ -374,7 +454,8 @@ static void test_extract(void)
 	}
 	snprintf(path, sizeof(path), "%s/x/sub", dir);
 	CHECK(!lstat(path, &sd) && (sd.st_mode & 07777) == 0750 &&
-	      sd.st_mtim.tv_sec == 1700000003, "sub metadata after its contents");
+	      sd.st_mtim.tv_sec == 1700000000 + I_SUB && sd.st_mtim.tv_nsec == 0,
+	      "sub metadata after its contents (compact: whole seconds)");
 
 	/* Hostile names are skipped, with an error, and never escape. */
 	img[off_root_dir + XIPFS_DIR_HEADER_SIZE + 4 * XIPFS_DIRENT_SIZE + 8] = 2; /* "su" */
@@ -386,6 +467,8 @@ static void test_extract(void)
 		memcpy(&b_name, img + off_sub_dir + XIPFS_DIR_HEADER_SIZE + 4, 4);
 		img[off_root_dir + le32toh(a_name)] = '.';
 		img[off_sub_dir + le32toh(b_name)] = '/';
+		/* and "link" names the second slot of a: no inode */
+		st32(off_root_dir + XIPFS_DIR_HEADER_SIZE + 3 * XIPFS_DIRENT_SIZE, I_A + 1);
 	}
 	xipfs_fix_checksums(img, img_len);
 	CHECK(!xipfs_image_open_mem(img, img_len, &im, err, sizeof(err)), "open: %s", err);
@@ -396,6 +479,8 @@ static void test_extract(void)
 	CHECK(!lstat(path, &sh) && S_ISREG(sh.st_mode), "the rest is extracted");
 	snprintf(path, sizeof(path), "%s/y/sub", dir);
 	CHECK(lstat(path, &sh) && errno == ENOENT, "renamed entry");
+	snprintf(path, sizeof(path), "%s/y/link", dir);
+	CHECK(lstat(path, &sh) && errno == ENOENT, "an entry naming a second slot is skipped");
 	build();
 
 	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
@@ -410,7 +495,7 @@ static void test_corruptions(void)
 	/* Checksums: the one thing a flip without a fix-up must trip. */
 	img[SB(s_build_time)] ^= 1;
 	expect_open_error("superblock flip", "superblock checksum", false, -EUCLEAN);
-	img[IN(3, i_mtime)] ^= 1;
+	img[CIN(I_SUB, i_mtime)] ^= 1;
 	CHECK(run_check(0, NULL) == 1 && strstr(msgs, "metadata checksum mismatch"),
 	      "metadata flip:\n%s", msgs);
 	build();
@@ -428,6 +513,25 @@ static void test_corruptions(void)
 	expect_open_error("meta size overflow", "outside the image", true, -EUCLEAN);
 	st64(SB(s_cluster_count), UINT64_MAX / 3);
 	expect_open_error("cluster count overflow", "cluster table", true, -EUCLEAN);
+	st64(SB(s_cluster_count), UINT64_MAX);
+	expect_open_error("cluster count + 1 overflow", "cluster table", true, -EUCLEAN);
+	/* The sentinel must be inside the metadata too. */
+	st64(SB(s_meta_size), CL(ncl) - META_OFF);
+	expect_open_error("no room for the sentinel", "cluster table", true, -EUCLEAN);
+	st32(SB(s_inode_count), UINT32_MAX);
+	expect_open_error("inode count", "inode table", true, -EUCLEAN);
+	/* 32-byte slots: one slot more than the metadata holds. */
+	st32(SB(s_inode_count), (uint32_t)((meta_pos - off_inodes) / XIPFS_INODE_SLOT + 1));
+	expect_open_error("inode count + 1", "inode table", true, -EUCLEAN);
+	img[SB(s_max_cluster_shift)] = 11;
+	expect_open_error("max cluster shift below a page", "max cluster shift 11 out of range 12..18",
+			  true, -EUCLEAN);
+	img[SB(s_max_cluster_shift)] = 19;
+	expect_open_error("max cluster shift", "max cluster shift 19", true, -EUCLEAN);
+	img[SB(s_max_cluster_shift)] = 200;
+	expect_open_error("max cluster shift 200", "max cluster shift 200", true, -EUCLEAN);
+	st16(SB(s_version), 1);
+	expect_open_error("version 1", "unsupported format version 1", true, -EUCLEAN);
 
 	/* Superblock fields only fsck looks at. */
 	st32(SB(s_feature_compat), 0x100);
@@ -445,43 +549,74 @@ static void test_corruptions(void)
 	img[SB(s_volume_name) + 10] = 'x';
 	expect_problem("volume name", "NUL-padded");
 	img[300] = 1;
-	expect_problem("superblock padding", "superblock padding");
+	/* (This image's metadata starts at a page: the space before it.) */
+	expect_problem("superblock padding", "space between areas");
 
 	/* Inodes. */
-	st64(IN(2, i_reserved1), 1);
-	expect_problem("inode reserved", "reserved fields not zero");
-	st16(IN(2, i_flags), 4);
-	expect_problem("inode flags", "unknown flags");
-	st16(IN(7, i_mode), 0170644);
+	st64(IN(I_A, i_reserved1), 1);
+	expect_problem("inode reserved", "reserved fields not zero (extended inode)");
+	st32(IN(I_A, i_reserved0), 1);
+	expect_problem("inode reserved0", "reserved fields not zero (extended inode)");
+	st16(CIN(I_SUB, i_reserved), 1);
+	expect_problem("compact inode reserved", "/sub (inode 7): reserved fields not zero (compact inode)");
+	st16(IN(I_A, i_flags), XIPFS_INODE_EXTENDED | 4);
+	expect_problem("inode flags", "unknown flags 0x5");
+	st16(CIN(ino_fifo, i_flags), 4);
+	expect_problem("compact inode flags", "/fifo (inode 10): unknown flags 0x4");
+	st16(CIN(ino_fifo, i_mode), 0170644);
 	expect_problem("bad type", "invalid file type");
-	st32(IN(2, i_nlink), 1);
+	st32(IN(I_A, i_nlink), 1);
 	expect_problem("nlink file", "link count 1, expected 2");
 	st32(IN(1, i_nlink), 2);
 	expect_problem("nlink dir", "link count 2, expected 3");
-	st32(IN(2, i_map_cap), 3);
+	st16(CIN(I_SUB, i_nlink), 3);
+	expect_problem("nlink compact dir", "/sub (inode 7): link count 3, expected 2");
+	st32(IN(I_A, i_map_cap), 3);
 	expect_problem("map cap", "capacity 3 < 4 pages");
-	st64(IN(2, i_data), off_map_a + 4);
+	st64(IN(I_A, i_data), off_map_a + 4);
 	expect_problem("map align", "not 8-byte aligned");
-	st64(IN(4, i_size), 4096);
+	st32(CIN(ino_link, i_size), 4096);
 	expect_problem("symlink size", "symlink target");
 	img[off_link + 1] = 0;
 	expect_problem("symlink NUL", "NUL");
-	st64(IN(4, i_data), off_inodes + 8);
-	expect_problem("symlink in the inode table", "metadata overlap: the symlink target of inode 4");
-	st64(IN(6, i_data), off_map_a + 8);
+	st64(CIN(ino_link, i_data), off_inodes + 8);
+	expect_problem("symlink in the inode table", "metadata overlap: the symlink target of inode 8");
+	st64(IN(I_B, i_data), off_map_a + 8);
 	expect_problem("shared page map", "metadata overlap");
-	st32(IN(7, i_rdev), 5);
-	expect_problem("fifo rdev", "device number");
+	st32(IN(1, i_rdev), 5);
+	expect_problem("dir rdev", "device number");
+	st32(CIN(ino_fifo, i_map_cap), 5);
+	expect_problem("compact fifo rdev", "page map capacity 5 on a non-regular file");
 	st16(IN(0, i_mode), S_IFREG);
-	expect_problem("slot 0", "unused slot");
+	expect_problem("slot 0", "inode 0: unused slot not zero");
+	img[off_inodes + XIPFS_INODE_SLOT - 1] = 1;
+	expect_problem("slot 0 last byte", "inode 0: unused slot not zero");
+	/* Compact inodes need the feature. */
+	st32(SB(s_feature_incompat), XIPFS_FEATURE_INCOMPAT_CLUSTERS | XIPFS_FEATURE_INCOMPAT_TAIL);
+	expect_problem("compact without the feature",
+		       "/sub (inode 7): compact inode (32 bytes, i_flags 0x0 without EXTENDED) but the COMPACT_INODES feature is not set");
+	/* Slots: an entry or d_parent naming a second slot, a torn last inode. */
+	st32(off_root_dir + XIPFS_DIR_HEADER_SIZE, I_A + 1);
+	expect_problem("dirent to a second slot",
+		       "entry \"a\" points to inode 4, the second slot of extended inode 3, not an inode");
+	st32(off_sub_dir + 4, 2);
+	expect_problem("d_parent a second slot",
+		       "parent is inode 2 (the second slot of an extended inode, not an inode)");
+	st16(CIN(ino_fifo, i_flags), XIPFS_INODE_EXTENDED);
+	expect_problem("extended inode in the last slot",
+		       "inode 10: extended inode (64 bytes) in the last slot of the 11-slot inode table: its second half is missing");
+	/* sub turns extended: slot 8 (link) becomes its second half. */
+	st16(CIN(I_SUB, i_flags), XIPFS_INODE_EXTENDED);
+	expect_problem("compact inode marked extended",
+		       "entry \"link\" points to inode 8, the second slot of extended inode 7");
+	/* Every slot after slot 0 belongs to an inode. */
+	memset(img + CIN(ino_fifo, i_mode), 0, XIPFS_INODE_SLOT);
+	expect_problem("zero slot", "inode 10: zero (unused) slot, but every slot after slot 0 belongs to an inode");
 	/* An inode no directory names. */
-	st16(IN(7, i_mode), 0);
-	st32(IN(7, i_nlink), 0);
-	st64(IN(7, i_mtime), 0);
-	st32(IN(7, i_mtime_nsec), 0);
-	st32(IN(7, i_uid), 0);
-	st32(IN(7, i_gid), 0);
-	expect_problem("dirent to free inode", "unused or invalid inode 7");
+	memset(img + CIN(ino_fifo, i_mode), 0, XIPFS_INODE_SLOT);
+	expect_problem("dirent to free inode", "unused or invalid inode 10");
+	st16(CIN(ino_fifo, i_mode), 0);
+	expect_problem("mode 0", "inode 10: unused slot not zero (mode 0, flags 0x0)");
 	{
 		/* Drop "fifo" from the root: count 4, entry 2 replaced by 3, 4. */
 		uint64_t d = off_root_dir + XIPFS_DIR_HEADER_SIZE;
@@ -505,7 +640,7 @@ static void test_corruptions(void)
 		memcpy(img + d + XIPFS_DIRENT_SIZE + 4, img + d + 4, 5);
 		expect_problem("duplicate", "duplicate name");
 		img[d + 9] = DT_DIR;
-		expect_problem("d_type", "type 4 but inode 2");
+		expect_problem("d_type", "type 4 but inode 3");
 		st32(d + 4, 60000);
 		expect_problem("name out of block", "outside the");
 		img[d + 8] = 0;
@@ -525,7 +660,7 @@ static void test_corruptions(void)
 		img[d + 9] = DT_DIR;
 		expect_problem("loop to root", "reachable twice");
 		/* /sub/b -> /sub itself */
-		st32(d, 3);
+		st32(d, I_SUB);
 		img[d + 9] = DT_DIR;
 		expect_problem("loop to self", "reachable twice");
 		st32(off_sub_dir + 4, 3);
@@ -539,7 +674,7 @@ static void test_corruptions(void)
 	/* Page maps. */
 	st64(off_map_a + 8, XIPFS_PTE_XIP(xip_off / PS));
 	expect_problem("xip twice",
-		       "image page 2 (offset 8192) used twice: by XIP page 0 of /a (inode 2) and by XIP page 1 of /a (inode 2)");
+		       "image page 2 (offset 8192) used twice: by XIP page 0 of /a (inode 3) and by XIP page 1 of /a (inode 3)");
 	st64(off_map_a, XIPFS_PTE_XIP(0));
 	expect_problem("xip on sb", "outside the XIP area");
 	st64(off_map_a, XIPFS_PTE_XIP(1ULL << 40));
@@ -570,21 +705,65 @@ static void test_corruptions(void)
 	st64(off_map_a + 16, XIPFS_PTE_COMP(1, 0));
 	expect_problem("cluster shared", "inconsistent");
 
-	/* Clusters. */
-	st32(off_clusters + 12, PS - 1);
-	expect_problem("ulen not last", "not the file's last cluster");
-	img[off_clusters + 17] = 2;
-	expect_problem("cluster pages", "2 pages, but 1 map entries");
-	img[off_clusters + 16] = 9;
-	expect_problem("cluster alg", "unknown algorithm");
-	st16(off_clusters + 18, 1);
-	expect_problem("cluster flags", "flags or reserved");
-	st64(off_clusters, 0);
-	expect_problem("cluster off", "outside the compressed area");
+	/* Clusters: descriptors. */
+	{
+		uint64_t d0 = ld64(CL(0)), d1 = ld64(CL(1)), sent = ld64(CL(2));
+		uint64_t clen0 = XIPFS_CL_OFF(d1);
+		char want[160];
+
+		st64(CL(0), XIPFS_CL_DESC(0, 1, PS - 1, 12, XIPFS_COMP_ZLIB, false));
+		expect_problem("ulen not last", "not the file's last cluster");
+		st64(CL(0), XIPFS_CL_DESC(0, 2, 2 * PS, 12, XIPFS_COMP_ZLIB, false));
+		expect_problem("cluster pages", "2 pages, but 1 map entries");
+		st64(CL(0), XIPFS_CL_DESC(0, 5, 4 * PS + 1, 12, XIPFS_COMP_ZLIB, false));
+		expect_problem("cluster over the max shift", "cluster 0: 5 pages exceed the maximum cluster size");
+		st64(CL(0), d0 | (XIPFS_CL_PAGES_MASK << XIPFS_CL_PAGES_SHIFT));
+		expect_problem("cluster of 64 pages", "cluster 0: 64 pages exceed the maximum cluster size");
+		st64(CL(0), d0 | (XIPFS_CL_LAST_MASK << XIPFS_CL_LAST_SHIFT));
+		expect_problem("last page bytes",
+			       "cluster 0: last page of 65536 bytes, more than a page (4096)");
+		st64(CL(0), d0 | (7ULL << XIPFS_CL_ALG_SHIFT));
+		expect_problem("cluster alg", "cluster 0: unknown algorithm 7");
+		st64(CL(0), d0 | XIPFS_CL_SHARED);
+		expect_problem("cluster shared flag",
+			       "cluster 0: shared (descriptor bit 63) without the SHARED_CLUSTERS feature");
+		/* Back to back, each at least a byte. */
+		st64(CL(1), d1 & ~XIPFS_CL_OFF_MASK);
+		expect_problem("next cluster at offset 0",
+			       "cluster 0: data at offset 0 of the compressed area, but the next cluster starts at 0: clusters must lie back to back, each at least 1 byte");
+		st64(CL(0), d0 | clen0);
+		snprintf(want, sizeof(want), "cluster 0: data at offset %llu of the compressed area, but the next cluster starts at %llu",
+			 (unsigned long long)clen0, (unsigned long long)clen0);
+		expect_problem("empty cluster", want);
+		st64(CL(0), d0 | 1);
+		expect_problem("a gap before the first cluster", "compressed area gap");
+		/* The sentinel: only an offset, at most s_comp_size. */
+		st64(CL(2), sent | (1ULL << 40));
+		expect_problem("sentinel bits",
+			       "cluster table sentinel (descriptor 2) 0x00000100");
+		st64(CL(2), sent | XIPFS_CL_SHARED);
+		expect_problem("sentinel shared bit", "bits other than the offset set");
+		st64(CL(2), sent + 1);
+		snprintf(want, sizeof(want), "cluster 1: data [%llu, +%llu) outside the compressed area",
+			 (unsigned long long)(comp_off + clen0),
+			 (unsigned long long)(sent + 1 - clen0));
+		expect_problem("sentinel past the area", want);
+		st64(CL(2), sent + 1);
+		snprintf(want, sizeof(want), "cluster table sentinel (descriptor 2): end of the compressed data %llu past the %llu-byte compressed area",
+			 (unsigned long long)(sent + 1), (unsigned long long)sent);
+		expect_problem("sentinel past the area: said so", want);
+		st64(CL(2), sent - 1);
+		expect_problem("sentinel short", "cluster 1: stored cluster with compressed length 8201 != 8202");
+		st64(CL(2), sent - 1);
+		expect_problem("sentinel short: a tail byte", "compressed area tail");
+		st64(CL(1), d1 + 1);
+		expect_problem("stored cluster moved by a byte", "cluster 1: stored cluster with compressed length 8201");
+		/* No clusters: descriptor 0 is the sentinel. */
+		st64(SB(s_cluster_count), 0);
+		expect_problem("sentinel 0", "cluster table sentinel (descriptor 0)");
+	}
 	img[comp0_off + 4] ^= 0x55;
 	expect_problem("cluster data", "corrupt");
-	st32(off_clusters + 24 + 8, 100);
-	expect_problem("stored clen", "stored cluster");
 	st64(off_map_a + 16, 0);
 	expect_problem("unused cluster", "cluster 0: not used by any file");
 	st64(SB(s_comp_size), img_len - comp_off);
@@ -597,10 +776,17 @@ static void test_corruptions(void)
 	      msgs);
 	build();
 
+	/* A read-write mount refuses compact inodes. */
+	st16(SB(s_state), XIPFS_STATE_META_MODIFIED);
+	expect_problem("META_MODIFIED with compact inodes",
+		       "superblock: metadata modified by a read-write mount, but the COMPACT_INODES feature is set");
+
 	/* META_MODIFIED: the metadata checksum is not expected to match. */
+	ext_layout = true;
+	build();
 	st16(SB(s_state), XIPFS_STATE_META_MODIFIED);
 	xipfs_fix_checksums(img, img_len);
-	img[IN(3, i_mtime)] ^= 1;
+	img[IN(I_SUB, i_mtime)] ^= 1;
 	st32(SB(s_checksum), 0);
 	{
 		/* only the superblock checksum: the stale metadata crc stays */
@@ -611,15 +797,13 @@ static void test_corruptions(void)
 		st32(SB(s_checksum), xipfs_crc32c(copy, sizeof(copy)));
 	}
 	e = run_check(0, &st);
-	CHECK(e == 0 && !st.crc_checked, "META_MODIFIED: %llu problems:\n%s",
-	      (unsigned long long)e, msgs);
+	CHECK(e == 0 && !st.crc_checked && st.extended_inodes == 7 && !st.compact_inodes,
+	      "META_MODIFIED: %llu problems:\n%s", (unsigned long long)e, msgs);
 	build();
 
 	/* XIP pages in the free area: only after a read-write mount. */
 	{
 		uint64_t free_pg = img_len / PS;
-
-		uint64_t old_b;
 
 		st64(SB(s_free_off), img_len);
 		st64(SB(s_free_size), 4 * PS);
@@ -628,18 +812,10 @@ static void test_corruptions(void)
 		st64(SB(s_image_size), img_len);
 		memset(img + free_pg * PS, 0x5a, PS);
 		st64(off_map_a + 8, XIPFS_PTE_XIP(free_pg));
-		/* b's stored cluster moves to the free area, as a rw mount might. */
-		memcpy(&old_b, img + off_clusters + 24, 8);
-		old_b = le64toh(old_b);
-		memcpy(img + (free_pg + 1) * PS, content_b, sizeof(content_b));
-		memset(img + old_b, 0, sizeof(content_b));
-		st64(SB(s_comp_size), old_b - comp_off);
-		st64(off_clusters + 24, (free_pg + 1) * PS);
 		xipfs_fix_checksums(img, img_len);
 		e = run_check(0, NULL);
-		CHECK(e > 0 && strstr(msgs, "outside the XIP area") &&
-		      strstr(msgs, "cluster 1: data"),
-		      "XIP page and cluster in the free area of a clean image:\n%s", msgs);
+		CHECK(e > 0 && strstr(msgs, "outside the XIP area"),
+		      "XIP page in the free area of a clean image:\n%s", msgs);
 		st16(SB(s_state), XIPFS_STATE_META_MODIFIED);
 		xipfs_fix_checksums(img, img_len);
 		e = run_check(0, &st);
@@ -651,19 +827,26 @@ static void test_corruptions(void)
 			uint8_t page[PS];
 
 			CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open rw image");
-			CHECK(im && !xipfs_inode_get(im, 6, &in) && !xipfs_read_page(im, &in, 1, page) &&
-			      !memcmp(page, content_b + PS, PS), "b read from the free area");
-			CHECK(im && !xipfs_inode_get(im, 2, &in) && !xipfs_read_page(im, &in, 1, page) &&
+			CHECK(im && !xipfs_inode_get(im, I_A, &in) && !xipfs_read_page(im, &in, 1, page) &&
 			      page[0] == 0x5a && page[PS - 1] == 0x5a, "a's page 1 from the free area");
 			xipfs_image_close(im);
 		}
 		st32(SB(s_feature_compat), 0);
 		expect_problem("free area without the feature", "FREE_SPACE");
 	}
+	ext_layout = false;
+	build();
 
 	/* The message count is bounded, the problem count is not. */
-	for (uint32_t i = 1; i < NINODES; i++)
-		st64(IN(i, i_reserved1), 1);
+	{
+		const uint32_t inos[] = { 1, I_A, I_B, I_SUB, ino_link, ino_dev, ino_fifo };
+
+		for (size_t i = 0; i < sizeof(inos) / sizeof(inos[0]); i++)
+			if (is_ext(inos[i]))
+				st64(IN(inos[i], i_reserved1), 1);
+			else
+				st16(CIN(inos[i], i_reserved), 1);
+	}
 	xipfs_fix_checksums(img, img_len);
 	e = run_check(3, NULL);
 	CHECK(e >= 7 && nmsgs == 4 && strstr(msgs, "more problems not shown"),
@@ -682,6 +865,8 @@ static void test_corruptions(void)
  *    XIP page poisoned;
  *  - b shrunk to PS + 5 bytes, its entry 2 left behind (stale);
  *  - CLEAN clear (a power cut), META_MODIFIED set, s_meta_crc stale.
+ * Every inode is extended (ext_layout): a read-write mount refuses an
+ * image with compact inodes.
  */
 #define RW_FREE	6
 static uint64_t rw_free_pg, rw_freed_pg;
@@ -690,6 +875,7 @@ static void rw_setup(void)
 {
 	uint64_t b_off;
 
+	ext_layout = true;
 	build();
 	rw_free_pg = img_len / PS;
 	st64(SB(s_free_off), img_len);
@@ -702,7 +888,7 @@ static void rw_setup(void)
 	/* a's map to F0 */
 	memcpy(img + rw_free_pg * PS, img + off_map_a, 5 * 8);
 	memset(img + off_map_a, 0xff, 5 * 8);
-	st64(IN(2, i_data), rw_free_pg * PS);
+	st64(IN(I_A, i_data), rw_free_pg * PS);
 	/* b's cluster 1 dies: its pages go to F1..F3 */
 	for (int i = 0; i < 3; i++) {
 		size_t n = i < 2 ? PS : 10;
@@ -712,8 +898,7 @@ static void rw_setup(void)
 		st64(off_map_b + 8 * i, XIPFS_PTE_XIP(rw_free_pg + 1 + i));
 	}
 	/* The page after cluster 0's holds only dead cluster 1's bytes. */
-	memcpy(&b_off, img + off_clusters + 24, 8);
-	b_off = le64toh(b_off);
+	b_off = comp_off + XIPFS_CL_OFF(ld64(CL(1)));
 	rw_freed_pg = comp_off / PS + 1;
 	if (b_off > rw_freed_pg * PS || b_off + sizeof(content_b) < (rw_freed_pg + 1) * PS)
 		abort();	/* the hand-built layout changed */
@@ -721,7 +906,7 @@ static void rw_setup(void)
 	memset(img + xip_off, 0x33, PS);
 	st64(rw_free_pg * PS, XIPFS_PTE_XIP(rw_freed_pg));
 	/* b shrinks: entry 2 (XIP F3) stays behind */
-	st64(IN(6, i_size), PS + 5);
+	st64(IN(I_B, i_size), PS + 5);
 	/* Only the superblock checksum is redone, as by a mount. */
 	st16(SB(s_state), XIPFS_STATE_META_MODIFIED);
 	{
@@ -782,7 +967,7 @@ static void test_rw(void)
 	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open rw image");
 	if (!im)
 		return;
-	CHECK(!xipfs_inode_get(im, 2, &in), "inode 2");
+	CHECK(!xipfs_inode_get(im, I_A, &in) && in.extended, "inode a");
 	CHECK(!xipfs_map_locate(im, &in, &moved, &np) && moved && np == 1, "a's map moved");
 	for (uint64_t p = 0; p < 4; p++) {
 		size_t len = p < 3 ? PS : 100;
@@ -792,7 +977,7 @@ static void test_rw(void)
 		CHECK(!memcmp(page, content_a + p * PS, len), "rw: a page %llu content",
 		      (unsigned long long)p);
 	}
-	CHECK(!xipfs_inode_get(im, 6, &in), "inode 6");
+	CHECK(!xipfs_inode_get(im, I_B, &in), "inode b");
 	CHECK(!xipfs_read_page(im, &in, 0, page) && !memcmp(page, content_b, PS), "rw: b page 0");
 	CHECK(!xipfs_read_page(im, &in, 1, page) && !memcmp(page, content_b + PS, 5) &&
 	      all_zero_buf(page + 5, PS - 5), "rw: b page 1 zero past the new EOF");
@@ -842,29 +1027,29 @@ static void test_rw(void)
 	expect_rw_problem("xip twice", want);
 	st64(off_map_b + 8, XIPFS_PTE_XIP(rw_freed_pg));
 	expect_rw_problem("xip twice: names both",
-			  "by XIP page 0 of /a (inode 2) and by XIP page 1 of /sub/b (inode 6)");
+			  "by XIP page 0 of /a (inode 3) and by XIP page 1 of /sub/b (inode 5)");
 	st64(off_map_b, XIPFS_PTE_XIP(comp_off / PS));
 	expect_rw_problem("xip on a live cluster",
-			  "by XIP page 0 of /sub/b (inode 6) and by cluster 0 of /a (inode 2)");
+			  "by XIP page 0 of /sub/b (inode 5) and by cluster 0 of /a (inode 3)");
 	memcpy(img + (rw_free_pg + 1) * PS, img + rw_free_pg * PS, 5 * 8);
-	st64(IN(2, i_data), (rw_free_pg + 1) * PS);
+	st64(IN(I_A, i_data), (rw_free_pg + 1) * PS);
 	expect_rw_problem("map on an XIP page",
-			  "by the page map of /a (inode 2) and by XIP page 0 of /sub/b (inode 6)");
+			  "by the page map of /a (inode 3) and by XIP page 0 of /sub/b (inode 5)");
 	memcpy(img + comp_off, img + rw_free_pg * PS, 5 * 8);
-	st64(IN(2, i_data), comp_off);
+	st64(IN(I_A, i_data), comp_off);
 	expect_rw_problem("map on a live cluster",
-			  "by the page map of /a (inode 2) and by cluster 0 of /a (inode 2)");
-	st64(IN(6, i_data), rw_free_pg * PS);
+			  "by the page map of /a (inode 3) and by cluster 0 of /a (inode 3)");
+	st64(IN(I_B, i_data), rw_free_pg * PS);
 	expect_rw_problem("two maps on a page",
-			  "by the page map of /a (inode 2) and by the page map of /sub/b (inode 6)");
-	st64(IN(2, i_data), rw_free_pg * PS + 8);
+			  "by the page map of /a (inode 3) and by the page map of /sub/b (inode 5)");
+	st64(IN(I_A, i_data), rw_free_pg * PS + 8);
 	expect_rw_problem("map not page-aligned", "in the data region is not page-aligned");
-	st64(IN(2, i_data), img_len - PS);
-	st32(IN(2, i_map_cap), PS / 8 + 1);
+	st64(IN(I_A, i_data), img_len - PS);
+	st32(IN(I_A, i_map_cap), PS / 8 + 1);
 	expect_rw_problem("map past the end", "runs past the end of the image");
-	st64(IN(2, i_data), img_len);
+	st64(IN(I_A, i_data), img_len);
 	expect_rw_problem("map at the end", "outside the metadata area and the data region");
-	st64(IN(2, i_data), UINT64_MAX - 7);
+	st64(IN(I_A, i_data), UINT64_MAX - 7);
 	expect_rw_problem("map offset overflow", "outside the metadata area and the data region");
 	st64(rw_free_pg * PS, XIPFS_PTE_XIP(1));
 	expect_rw_problem("xip in the metadata", "outside the data region");
@@ -872,23 +1057,20 @@ static void test_rw(void)
 	img[comp0_off + 4] ^= 0x55;
 	expect_rw_problem("live cluster data", "corrupt");
 	/* Dead clusters: descriptors still checked, data not. */
-	img[off_clusters + 24 + 16] = 9;
-	expect_rw_problem("dead cluster descriptor", "cluster 1: unknown algorithm");
-	st64(off_clusters + 24, img_len);
-	expect_rw_problem("dead cluster bounds",
-			  "cluster 1: data [");
-	st64(off_clusters + 24, xip_off);
-	expect_rw_problem("cluster in the XIP area",
-			  "cluster 1: data [8192, +8202) outside the compressed area and the free area");
-	/* Two live clusters sharing bytes. */
-	st64(off_map_b, XIPFS_PTE_COMP(1, 0));
-	st64(off_clusters + 24, comp0_off);
-	expect_rw_problem("live clusters overlap", "compressed data of two clusters overlap");
+	st64(CL(1), ld64(CL(1)) | (7ULL << XIPFS_CL_ALG_SHIFT));
+	expect_rw_problem("dead cluster descriptor", "cluster 1: unknown algorithm 7");
+	st64(CL(2), ld64(CL(2)) + PS);
+	expect_rw_problem("dead cluster bounds", "cluster 1: data [");
+	/* Back to back still, dead or alive: no two clusters share a byte. */
+	st64(CL(1), ld64(CL(1)) & ~XIPFS_CL_OFF_MASK);
+	expect_rw_problem("clusters overlap",
+			  "cluster 0: data at offset 0 of the compressed area, but the next cluster starts at 0");
 	/* The data region must not reach into the metadata. */
 	st64(SB(s_xip_size), 0);
 	st64(SB(s_xip_off), META_OFF);
 	expect_open_error("rw: data region in the metadata", "starts inside the metadata area",
 			  true, -EUCLEAN);
+	ext_layout = false;
 	build();
 }
 
@@ -898,34 +1080,95 @@ static void test_pte_in_group(void)
 	const uint64_t xmax = XIPFS_PTE_XIP_MASK, cmax = XIPFS_PTE_CLUSTER_MASK;
 	const uint64_t tail = XIPFS_PTE_TAIL(1234);
 
-	for (unsigned int k = 0; k < 128; k++)
-		CHECK(xipfs_pte_in_group(0, k) == 0, "hole group, page %u", k);
-	CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(5), 0) == XIPFS_PTE_XIP(5), "xip k=0");
-	CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(5), 127) == XIPFS_PTE_XIP(132), "xip k=127");
-	CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(xmax - 127), 127) == XIPFS_PTE_XIP(xmax),
-	      "xip up to the largest page number");
-	CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(xmax), 0) == XIPFS_PTE_XIP(xmax), "xip max k=0");
-	CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(xmax), 1) == XIPFS_PTE_INVALID,
-	      "xip page number overflow");
-	CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(xmax - 3), 4) == XIPFS_PTE_INVALID,
-	      "xip page number overflow by one");
-	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 0), 127) == XIPFS_PTE_COMP(7, 127), "comp k=127");
-	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 128), 127) == XIPFS_PTE_COMP(7, 255),
-	      "comp up to index 255");
-	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 250), 6) == XIPFS_PTE_INVALID,
-	      "comp index overflow (not into the reserved bits)");
-	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 255), 1) == XIPFS_PTE_INVALID,
-	      "comp index 255 + 1");
-	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(cmax, 3), 4) == XIPFS_PTE_COMP(cmax, 7),
-	      "comp: the cluster number is left alone");
-	CHECK(xipfs_pte_in_group(tail, 0) == tail, "tail k=0");
-	CHECK(xipfs_pte_in_group(tail, 1) == XIPFS_PTE_INVALID, "tail k=1");
-	CHECK(xipfs_pte_in_group(tail, 127) == XIPFS_PTE_INVALID, "tail k=127");
+	for (unsigned int c = 0; c <= 6; c++) {
+		for (unsigned int k = 0; k < 128; k++)
+			CHECK(xipfs_pte_in_group(0, k, c) == 0, "hole group, page %u, cshift %u", k, c);
+		/* XIP and TAIL entries ignore the cluster shift. */
+		CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(5), 0, c) == XIPFS_PTE_XIP(5), "xip k=0");
+		CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(5), 127, c) == XIPFS_PTE_XIP(132), "xip k=127");
+		CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(xmax - 127), 127, c) == XIPFS_PTE_XIP(xmax),
+		      "xip up to the largest page number");
+		CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(xmax), 0, c) == XIPFS_PTE_XIP(xmax),
+		      "xip max k=0");
+		CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(xmax), 1, c) == XIPFS_PTE_INVALID,
+		      "xip page number overflow");
+		CHECK(xipfs_pte_in_group(XIPFS_PTE_XIP(xmax - 3), 4, c) == XIPFS_PTE_INVALID,
+		      "xip page number overflow by one");
+		CHECK(xipfs_pte_in_group(tail, 0, c) == tail, "tail k=0");
+		CHECK(xipfs_pte_in_group(tail, 1, c) == XIPFS_PTE_INVALID, "tail k=1");
+		CHECK(xipfs_pte_in_group(tail, 127, c) == XIPFS_PTE_INVALID, "tail k=127");
+		/* k = 0 is the entry itself, whatever its index. */
+		CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 200), 0, c) == XIPFS_PTE_COMP(7, 200),
+		      "comp k=0, cshift %u", c);
+		CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(cmax, 0), (1U << c) - 1, c) ==
+		      XIPFS_PTE_COMP(cmax, (1U << c) - 1), "comp: last page of the last cluster, cshift %u", c);
+		CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(cmax, 0), 1U << c, c) == XIPFS_PTE_INVALID,
+		      "comp: past the largest cluster number, cshift %u", c);
+		CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 0) | (1ULL << 57), 1, c) == XIPFS_PTE_INVALID,
+		      "comp with reserved bits, cshift %u", c);
+		CHECK(xipfs_pte_in_group(XIPFS_PTE_INVALID, 3, c) == XIPFS_PTE_INVALID,
+		      "an invalid group entry stays invalid, cshift %u", c);
+	}
+	/* Clusters of 4 pages: on into the next clusters. */
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 3), 1, 2) == XIPFS_PTE_COMP(8, 0), "COMP(7,3) k=1");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 3), 4, 2) == XIPFS_PTE_COMP(8, 3), "COMP(7,3) k=4");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 3), 5, 2) == XIPFS_PTE_COMP(9, 0), "COMP(7,3) k=5");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 1), 2, 2) == XIPFS_PTE_COMP(7, 3), "COMP(7,1) k=2");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 0), 127, 2) == XIPFS_PTE_COMP(38, 3),
+	      "COMP(7,0) k=127, cshift 2");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(cmax - 1, 3), 1, 2) == XIPFS_PTE_COMP(cmax, 0),
+	      "up to the largest cluster number");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(cmax, 3), 1, 2) == XIPFS_PTE_INVALID,
+	      "one past the largest cluster number");
+	/* An index past the cluster's pages (a shared one's): the same rule. */
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 200), 1, 2) == XIPFS_PTE_COMP(57, 1),
+	      "COMP(7,200) k=1, cshift 2");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 255), 127, 6) == XIPFS_PTE_COMP(12, 62),
+	      "index 255 + 127, cshift 6");
+	/* One-page clusters (cshift 0): each page its own cluster. */
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 0), 3, 0) == XIPFS_PTE_COMP(10, 0), "cshift 0");
+	/* 64-page clusters. */
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 0), 63, 6) == XIPFS_PTE_COMP(7, 63), "k=63, cshift 6");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 0), 64, 6) == XIPFS_PTE_COMP(8, 0), "k=64, cshift 6");
+	CHECK(xipfs_pte_in_group(XIPFS_PTE_COMP(7, 0), 127, 6) == XIPFS_PTE_COMP(8, 63),
+	      "k=127, cshift 6");
 	CHECK(XIPFS_PTE_INVALID & XIPFS_PTE_RESERVED_MASK, "invalid entries have reserved bits");
-	CHECK(xipfs_pte_type(XIPFS_PTE_INVALID) == XIPFS_PTE_TYPE_HOLE &&
-	      xipfs_pte_in_group(XIPFS_PTE_INVALID, 3) == XIPFS_PTE_INVALID,
-	      "an invalid group entry stays invalid");
+	CHECK(xipfs_pte_type(XIPFS_PTE_INVALID) == XIPFS_PTE_TYPE_HOLE, "invalid: a hole's type");
 	CHECK(XIPFS_MAP_SHIFT(0x1005) == 5 && XIPFS_MAP_OFF(0x1005) == 0x1000, "i_data split");
+}
+
+/* Cluster descriptors: XIPFS_CL_DESC() and the field macros agree. */
+static void test_cluster_desc(void)
+{
+	static const uint64_t offs[] = { 0, 1, 12345, 1ULL << 37, XIPFS_CL_OFF_MASK };
+	unsigned int bad = 0, n = 0;
+
+	for (unsigned int ps = XIPFS_MIN_PAGE_SHIFT; ps <= XIPFS_MAX_PAGE_SHIFT; ps++)
+		for (unsigned int pages = 1; pages <= 64; pages++)
+			for (int u = 0; u < 3; u++) {
+				uint64_t lo = ((uint64_t)(pages - 1) << ps) + 1, hi = (uint64_t)pages << ps;
+				uint64_t ulen = u == 0 ? lo : u == 1 ? hi : (lo + hi) / 2;
+
+				for (size_t o = 0; o < sizeof(offs) / sizeof(offs[0]); o++)
+					for (unsigned int alg = 0; alg < 8; alg++)
+						for (int sh = 0; sh < 2; sh++) {
+							uint64_t d = XIPFS_CL_DESC(offs[o], pages, ulen, ps,
+										   alg, sh);
+
+							n++;
+							bad += XIPFS_CL_OFF(d) != offs[o] ||
+							       XIPFS_CL_PAGES(d) != pages ||
+							       XIPFS_CL_ULEN(d, ps) != ulen ||
+							       XIPFS_CL_ALG(d) != alg ||
+							       !!(d & XIPFS_CL_SHARED) != sh;
+						}
+			}
+	CHECK(!bad, "%u of %u descriptors do not round-trip", bad, n);
+	CHECK(XIPFS_CL_DESC(0, 1, 1, 12, 0, 0) == 0, "the smallest descriptor is 0");
+	CHECK(XIPFS_CL_DESC(5, 64, 64 << 16, 16, 7, 1) ==
+	      (5 | (0xffffULL << 38) | (63ULL << 54) | (7ULL << 60) | (1ULL << 63)),
+	      "the largest fields");
+	CHECK(XIPFS_CL_ULEN(XIPFS_CL_DESC(0, 3, 8202, 12, 0, 0), 12) == 8202, "8202 bytes, 3 pages");
 }
 
 /* b's map as one group of 4 pages: COMP(1, 0) derives its 3 pages. */
@@ -938,7 +1181,7 @@ static void make_b_grouped(void)
 	st64(off_map_b, XIPFS_PTE_COMP(1, 0));
 	st64(off_map_b + 8, 0);
 	st64(off_map_b + 16, 0);
-	st64(IN(6, i_data), off_map_b | 2);
+	st64(IN(I_B, i_data), off_map_b | 2);
 	xipfs_fix_checksums(img, img_len);
 }
 
@@ -959,7 +1202,7 @@ static void test_grouped(void)
 	      (unsigned long long)st.grouped_maps, msgs);
 	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open grouped image");
 	if (im) {
-		CHECK(!xipfs_inode_get(im, 6, &in) && !xipfs_map_get(im, &in, &m) &&
+		CHECK(!xipfs_inode_get(im, I_B, &in) && !xipfs_map_get(im, &in, &m) &&
 		      m.off == off_map_b && m.shift == 2 && m.entries == 1 && !m.moved,
 		      "b's map: one entry of a 4-page group");
 		for (uint64_t p = 0; p < 3; p++) {
@@ -979,7 +1222,7 @@ static void test_grouped(void)
 
 	/* Group entries wholly past the end: stale, information only. */
 	make_b_grouped();
-	st32(IN(6, i_map_cap), 8);
+	st32(IN(I_B, i_map_cap), 8);
 	st64(off_map_b + 8, XIPFS_PTE_COMP(1, 0));
 	xipfs_fix_checksums(img, img_len);
 	n = run_check(0, &st);
@@ -988,40 +1231,47 @@ static void test_grouped(void)
 	build();
 
 	/* The shift bits without the feature: a misaligned map to old readers. */
-	st64(IN(6, i_data), off_map_b | 2);
+	st64(IN(I_B, i_data), off_map_b | 2);
 	expect_problem("shift without the feature",
 		       "not 8-byte aligned (group shift 2 without the GROUPED_MAPS feature)");
-	st64(IN(6, i_data), off_map_b | 2);
+	st64(IN(I_B, i_data), off_map_b | 2);
 	xipfs_fix_checksums(img, img_len);
 	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open");
 	if (im) {
-		CHECK(!xipfs_inode_get(im, 6, &in) && xipfs_read_page(im, &in, 0, page) == -EUCLEAN &&
+		CHECK(!xipfs_inode_get(im, I_B, &in) && xipfs_read_page(im, &in, 0, page) == -EUCLEAN &&
 		      strstr(xipfs_image_error(im), "GROUPED_MAPS"),
 		      "readers refuse the shift without the feature: %s", xipfs_image_error(im));
 		xipfs_image_close(im);
 	}
 	build();
 	/* A zero-capacity map too (nothing to read, still a bad i_data). */
-	st64(IN(6, i_size), 0);
-	st32(IN(6, i_map_cap), 0);
-	st64(IN(6, i_data), off_map_b | 1);
-	st64(off_clusters + 24, 0);
+	st64(IN(I_B, i_size), 0);
+	st32(IN(I_B, i_map_cap), 0);
+	st64(IN(I_B, i_data), off_map_b | 1);
 	expect_problem("shift on an empty map without the feature", "without the GROUPED_MAPS");
 
 	/* The map must lie in the metadata: a huge capacity takes it out. */
 	make_b_grouped();
-	st32(IN(6, i_map_cap), UINT32_MAX);
+	st32(IN(I_B, i_map_cap), UINT32_MAX);
 	expect_problem("grouped map out of the metadata",
 		       "grouped page map [");
 	make_b_grouped();
-	st32(IN(6, i_map_cap), 8);	/* 2 entries, 16 bytes from 8 before the end */
-	st64(IN(6, i_data), ((meta_pos - 8) & ~7ULL) | 2);
+	st32(IN(I_B, i_map_cap), 8);	/* 2 entries, 16 bytes from 8 before the end */
+	st64(IN(I_B, i_data), ((meta_pos - 8) & ~7ULL) | 2);
 	expect_problem("grouped map across the end of the metadata", "outside the metadata area");
 
 	/* Derived entries are checked like stored ones. */
 	make_b_grouped();
-	st64(off_map_b, XIPFS_PTE_COMP(1, 254));
-	expect_problem("cluster index overflow", "names a cluster index past 255 for it");
+	st64(off_map_b, XIPFS_PTE_COMP(XIPFS_PTE_CLUSTER_MASK, 3));
+	expect_problem("cluster number overflow",
+		       "page 1: page 1 of a 4-page group whose entry 0x8003ffffffffffff runs on past the largest cluster number");
+	/* On into the next cluster: 4-page clusters, b's has 3 pages. */
+	make_b_grouped();
+	st64(off_map_b, XIPFS_PTE_COMP(1, 2));
+	expect_problem("group into the next cluster", "page 0: cluster index 2 before the start of the file");
+	make_b_grouped();
+	st64(off_map_b, XIPFS_PTE_COMP(1, 2));
+	expect_problem("group into the next cluster: derived", "page 2: cluster 2 out of range (2 clusters)");
 	make_b_grouped();
 	st64(off_map_b, XIPFS_PTE_TAIL(off_tail - META_OFF));
 	expect_problem("tail at k > 0", "page 1: page 1 of a 4-page group whose entry");
@@ -1035,7 +1285,7 @@ static void test_grouped(void)
 	st64(off_map_b, XIPFS_PTE_COMP(1, 0) | (1ULL << 57));
 	expect_problem("reserved bits in a group entry", "page 2: reserved bits set");
 	make_b_grouped();
-	st64(IN(6, i_data), off_map_a | 2);
+	st64(IN(I_B, i_data), off_map_a | 2);
 	expect_problem("grouped map over another map", "metadata overlap");
 
 	/* After a read-write mount grouped maps still stay in the metadata. */
@@ -1046,9 +1296,58 @@ static void test_grouped(void)
 		memcpy(&f, img + SB(s_feature_incompat), 4);
 		st32(SB(s_feature_incompat), le32toh(f) | XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS);
 	}
-	st64(IN(2, i_data), rw_free_pg * PS | 3);
+	st64(IN(I_A, i_data), rw_free_pg * PS | 3);
 	expect_rw_problem("grouped map in the data region",
 			  "grouped page map [");
+	ext_layout = false;
+
+	/*
+	 * b in two clusters of at most 2 pages (cshift 1): one group entry
+	 * runs on from cluster 1 into cluster 2.
+	 */
+	split_b = true;
+	build();
+	n = run_check(0, &st);
+	CHECK(n == 0 && st.clusters == 3, "split b, flat: %llu problems:\n%s", (unsigned long long)n,
+	      msgs);
+	make_b_grouped();
+	n = run_check(0, &st);
+	CHECK(n == 0 && st.grouped_maps == 1 && st.clusters == 3 && st.comp_pages == 4,
+	      "split b, grouped: %llu problems:\n%s", (unsigned long long)n, msgs);
+	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open split grouped image");
+	if (im) {
+		static const uint64_t want[3] = {
+			XIPFS_PTE_COMP(1, 0), XIPFS_PTE_COMP(1, 1), XIPFS_PTE_COMP(2, 0),
+		};
+
+		CHECK(xipfs_group_cshift(im) == 1, "cluster shift 8K / 4K");
+		CHECK(!xipfs_inode_get(im, I_B, &in), "inode b");
+		for (uint64_t p = 0; p < 3; p++) {
+			size_t len = p < 2 ? PS : 10;
+
+			CHECK(!xipfs_map_entry(im, &in, p, &e) && e == want[p],
+			      "split b's derived entry %llu: 0x%016llx", (unsigned long long)p,
+			      (unsigned long long)e);
+			CHECK(!xipfs_read_page(im, &in, p, page) &&
+			      !memcmp(page, content_b + p * PS, len) && (p < 2 || all_zero_buf(page + 10, PS - 10)),
+			      "split grouped b page %llu: %s", (unsigned long long)p,
+			      xipfs_image_error(im));
+		}
+		xipfs_image_close(im);
+	}
+	/* Without CLUSTERS the cluster shift is 0: one page a cluster. */
+	{
+		uint32_t f;
+
+		memcpy(&f, img + SB(s_feature_incompat), 4);
+		st32(SB(s_feature_incompat), le32toh(f) & ~XIPFS_FEATURE_INCOMPAT_CLUSTERS);
+	}
+	expect_problem("split b grouped without CLUSTERS",
+		       "page 2: cluster 3 out of range (3 clusters)");
+	/* The largest cluster is 2 pages here. */
+	st64(CL(1), XIPFS_CL_DESC(XIPFS_CL_OFF(ld64(CL(1))), 3, 2 * PS + 1, 12, XIPFS_COMP_ZLIB, false));
+	expect_problem("cluster above the max cluster shift", "cluster 1: 3 pages exceed the maximum cluster size");
+	split_b = false;
 	build();
 }
 
@@ -1060,6 +1359,7 @@ int main(void)
 	test_corruptions();
 	test_rw();
 	test_pte_in_group();
+	test_cluster_desc();
 	test_grouped();
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;

@@ -11,8 +11,9 @@
  *
  * Image layout (offsets in bytes from the start of the image):
  *
- *   0                 superblock (struct xipfs_super_block), padded to one page
- *   s_meta_off        metadata, covered by s_meta_crc:
+ *   0                 superblock (struct xipfs_super_block), 256 bytes
+ *   s_meta_off        metadata (8-byte aligned, from byte 256 on), covered
+ *                     by s_meta_crc:
  *                       inode table (32-byte slots), directory blocks,
  *                       page maps, symlink targets, tail data, cluster
  *                       table (8-byte descriptors)
@@ -21,8 +22,12 @@
  *   s_free_off        free space reserved for read-write mounts (may be empty)
  *   s_image_size      end of the image
  *
- * Each area starts on a page boundary, in this order.  The XIP, compressed
- * and free areas together are the data region, [s_xip_off, s_image_size).
+ * The areas come in this order and, but for the metadata, start on a page
+ * boundary.  One exception: in an image without free space
+ * (s_free_size 0) and without XIP pages, the compressed area may start
+ * right after the metadata (s_comp_off < s_xip_off, both areas in one
+ * page).  The XIP, compressed and free areas of an image with free space
+ * are the data region, [s_xip_off, s_image_size).
  *
  * After a read-write mount (XIPFS_STATE_META_MODIFIED set), also:
  *  - an XIP page map entry may name any page of the data region;
@@ -161,7 +166,8 @@ struct xipfs_super_block {
  * set), so most inodes of a read-only image cost 32 bytes.
  */
 #define XIPFS_INODE_EXTENDED	0x0001	/* i_flags: 64-byte inode */
-#define XIPFS_INODE_FLAG_ALL	XIPFS_INODE_EXTENDED
+#define XIPFS_INODE_END_RUN	0x0002	/* i_flags: see "Grouped page maps" */
+#define XIPFS_INODE_FLAG_ALL	(XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN)
 
 /*
  * Extended inode: 64 bytes, two slots.  Times other than mtime are
@@ -169,7 +175,7 @@ struct xipfs_super_block {
  */
 struct xipfs_inode {
 	__le16 i_mode;		/* S_IFMT | permission bits */
-	__le16 i_flags;		/* XIPFS_INODE_EXTENDED */
+	__le16 i_flags;		/* XIPFS_INODE_EXTENDED, END_RUN */
 	__le32 i_nlink;
 	__le32 i_uid;
 	__le32 i_gid;
@@ -198,7 +204,7 @@ struct xipfs_inode {
  */
 struct xipfs_inode_compact {
 	__le16 i_mode;
-	__le16 i_flags;		/* zero */
+	__le16 i_flags;		/* END_RUN or zero */
 	__le16 i_nlink;
 	__le16 i_uid;
 	__le16 i_gid;
@@ -257,16 +263,26 @@ struct xipfs_inode_compact {
  * Grouped page maps.  The low three bits of a regular file's i_data are
  * the map's group shift G; the map itself starts at i_data with those bits
  * cleared.  G = 0: one entry per page, as above.  G = 1..7: one entry per
- * group of 2^G pages, ceil(i_map_cap / 2^G) entries, and page p's entry
- * is xipfs_pte_in_group(map[p >> G], p & (2^G - 1), C), where C is
+ * group of 2^G pages, ngroups = ceil(i_map_cap / 2^G) entries, and page
+ * p's entry is xipfs_pte_in_group(map[p >> G], p & (2^G - 1), C), where C is
  * s_max_cluster_shift - s_page_shift (0 in an image without clusters).
  * A group's entry names its first page; the others follow it: the next XIP
  * pages, or the next pages of the same cluster and then of the following
  * clusters, taking 2^C pages from each (so a run of full clusters of one
  * file needs one entry per group).  A TAIL entry only describes the first
  * page of its group.  Derived entries that do not fit are invalid (their
- * reserved bits are set).  mkfs writes a grouped map for a file whose
- * pages all follow that rule; grouped maps lie in the metadata area only.
+ * reserved bits are set).
+ *
+ * End run: with G > 0 and XIPFS_INODE_END_RUN in i_flags, the group
+ * entries are followed by two more words: R, a page number inside the last
+ * group ((ngroups - 1) * 2^G <= R < i_map_cap), and the entry of page R.
+ * Page p >= R then has the entry xipfs_pte_in_group(entry of R, p - R, C)
+ * instead of its group's.  This lets a file whose last pages lie elsewhere
+ * (the end of a large file packed into a shared cluster) keep large
+ * groups.  The flag means nothing with G = 0.
+ *
+ * mkfs writes a grouped map for a file whose pages all follow these
+ * rules; grouped maps lie in the metadata area only.
  * A read-write mount never changes one: before it changes any entry of
  * such a file it writes the per-page map to free pages and stores i_data
  * (pointer and G = 0) with one aligned 8-byte store.

@@ -37,7 +37,7 @@
 
 #define PS		4096
 #define IMG_PAGES	16
-#define META_OFF	PS
+#define META_OFF	XIPFS_SB_SIZE	/* the metadata right after the superblock */
 #define I_A		3
 #define I_B		5
 #define I_SUB		7
@@ -548,8 +548,16 @@ static void test_corruptions(void)
 	expect_problem("tail feature", "TAIL feature");
 	img[SB(s_volume_name) + 10] = 'x';
 	expect_problem("volume name", "NUL-padded");
-	img[300] = 1;
-	expect_problem("superblock padding", "superblock padding");
+	/* Between the metadata and the XIP area. */
+	img[xip_off - 1] = 1;
+	expect_problem("space before the XIP area", "space between areas: non-zero byte at offset");
+	st64(SB(s_meta_off), META_OFF + 4);
+	expect_open_error("metadata not 8-byte aligned", "metadata area offset 260 not 8-byte-aligned",
+			  true, -EUCLEAN);
+	st64(SB(s_meta_off), 128);
+	st64(SB(s_meta_size), meta_pos - 128);
+	expect_open_error("metadata over the superblock", "metadata area overlaps the superblock",
+			  true, -EUCLEAN);
 
 	/* Inodes. */
 	st64(IN(I_A, i_reserved1), 1);
@@ -673,7 +681,7 @@ static void test_corruptions(void)
 	/* Page maps. */
 	st64(off_map_a + 8, XIPFS_PTE_XIP(xip_off / PS));
 	expect_problem("xip twice",
-		       "image page 2 (offset 8192) used twice: by XIP page 0 of /a (inode 3) and by XIP page 1 of /a (inode 3)");
+		       "image page 1 (offset 4096) used twice: by XIP page 0 of /a (inode 3) and by XIP page 1 of /a (inode 3)");
 	st64(off_map_a, XIPFS_PTE_XIP(0));
 	expect_problem("xip on sb", "outside the XIP area");
 	st64(off_map_a, XIPFS_PTE_XIP(1ULL << 40));
@@ -1050,7 +1058,7 @@ static void test_rw(void)
 	expect_rw_problem("map at the end", "outside the metadata area and the data region");
 	st64(IN(I_A, i_data), UINT64_MAX - 7);
 	expect_rw_problem("map offset overflow", "outside the metadata area and the data region");
-	st64(rw_free_pg * PS, XIPFS_PTE_XIP(1));
+	st64(rw_free_pg * PS, XIPFS_PTE_XIP(0));
 	expect_rw_problem("xip in the metadata", "outside the data region");
 	/* A live cluster's data is still checked. */
 	img[comp0_off + 4] ^= 0x55;
@@ -1066,7 +1074,7 @@ static void test_rw(void)
 			  "cluster 0: data at offset 0 of the compressed area, but the next cluster starts at 0");
 	/* The data region must not reach into the metadata. */
 	st64(SB(s_xip_size), 0);
-	st64(SB(s_xip_off), META_OFF);
+	st64(SB(s_xip_off), 0);
 	expect_open_error("rw: data region in the metadata", "starts inside the metadata area",
 			  true, -EUCLEAN);
 	ext_layout = false;
@@ -1286,6 +1294,65 @@ static void test_grouped(void)
 	make_b_grouped();
 	st64(IN(I_B, i_data), off_map_a | 2);
 	expect_problem("grouped map over another map", "metadata overlap");
+
+	/*
+	 * An end run: b's group entry derives pages 0 and 1, then R = 2 and
+	 * page 2's entry (three words: all of b's map).
+	 */
+	make_b_grouped();
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);
+	st64(off_map_b + 8, 2);
+	st64(off_map_b + 16, XIPFS_PTE_COMP(1, 2));
+	xipfs_fix_checksums(img, img_len);
+	n = run_check(0, &st);
+	CHECK(n == 0 && st.grouped_maps == 1 && st.comp_pages == 4,
+	      "end run: %llu problems:\n%s", (unsigned long long)n, msgs);
+	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open end-run image");
+	if (im) {
+		CHECK(!xipfs_inode_get(im, I_B, &in) && !xipfs_map_get(im, &in, &m) &&
+		      m.shift == 2 && m.entries == 1 && m.end_run && m.run_start == 2 &&
+		      m.run_entry == XIPFS_PTE_COMP(1, 2), "b's map: a group and an end run");
+		for (uint64_t p = 0; p < 3; p++) {
+			size_t len = p < 2 ? PS : 10;
+
+			CHECK(!xipfs_map_entry(im, &in, p, &e) && e == XIPFS_PTE_COMP(1, p),
+			      "end run: b's entry %llu", (unsigned long long)p);
+			CHECK(!xipfs_read_page(im, &in, p, page) &&
+			      !memcmp(page, content_b + p * PS, len), "end run: b page %llu",
+			      (unsigned long long)p);
+		}
+		xipfs_image_close(im);
+	}
+	/* The run's entry is checked like a group's. */
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);
+	st64(off_map_b + 8, 2);
+	st64(off_map_b + 16, XIPFS_PTE_COMP(1, 1));
+	expect_problem("end run entry wrong", "inconsistent");
+	make_b_grouped();
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);
+	st64(off_map_b + 8, 3);
+	st64(off_map_b + 16, XIPFS_PTE_COMP(1, 2));
+	expect_problem("end run past the capacity", "end run from page 3 outside the last group");
+	make_b_grouped();
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);
+	st64(off_map_b + 8, 1);
+	st64(off_map_b + 16, XIPFS_PTE_TAIL(off_tail - META_OFF));
+	expect_problem("end run of a tail", "is a tail (only the");
+	/* Two more words: past the metadata with the largest map. */
+	make_b_grouped();
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);
+	st64(IN(I_B, i_data), ((meta_pos - 16) & ~7ULL) | 2);
+	expect_problem("end run past the metadata", "outside the metadata area");
+	/* Only regular files have one; with G = 0 it means nothing. */
+	st16(CIN(ino_fifo, i_flags), XIPFS_INODE_END_RUN);
+	expect_problem("end run on a fifo", "/fifo (inode 10): end-run flag on a non-regular file");
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);
+	xipfs_fix_checksums(img, img_len);
+	n = run_check(0, NULL);
+	CHECK(n == 0, "end-run flag with G = 0: %llu problems:\n%s", (unsigned long long)n, msgs);
+	/* A compact inode may have it. */
+	st16(CIN(I_SUB, i_flags), XIPFS_INODE_END_RUN);
+	expect_problem("end run on a compact dir", "/sub (inode 7): end-run flag on a non-regular file");
 
 	/* After a read-write mount grouped maps still stay in the metadata. */
 	rw_setup();

@@ -322,6 +322,9 @@ static int do_map(struct xipfs_image *img, const char *path)
 		else
 			printf("map: offset %llu, in the metadata area\n",
 			       (unsigned long long)m.off);
+		if (m.end_run)
+			printf("end run: pages %llu on derive from entry 0x%016llx, not their group's\n",
+			       (unsigned long long)m.run_start, (unsigned long long)m.run_entry);
 	}
 	for (uint64_t p = 0; p < pages; p++) {
 		uint64_t e;

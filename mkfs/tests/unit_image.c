@@ -1337,7 +1337,12 @@ static void test_grouped(void)
 	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);
 	st64(off_map_b + 8, 1);
 	st64(off_map_b + 16, XIPFS_PTE_TAIL(off_tail - META_OFF));
-	expect_problem("end run of a tail", "is a tail (only the");
+	expect_problem("end run of a tail", "page 2: page 1 of the end run from page 1 whose entry 0xc");
+	make_b_grouped();
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);
+	st64(off_map_b + 8, 1);
+	st64(off_map_b + 16, XIPFS_PTE_TAIL(off_tail - META_OFF));
+	expect_problem("end run of a tail: said so", "is a tail (only the run's first page may be one)");
 	/* Two more words: past the metadata with the largest map. */
 	make_b_grouped();
 	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);

@@ -315,6 +315,11 @@ static int do_map(struct xipfs_image *img, const char *path)
 			printf("map: offset %llu, %llu page%s of the data region (moved by a read-write mount)\n",
 			       (unsigned long long)m.off, (unsigned long long)m.pages,
 			       m.pages == 1 ? "" : "s");
+		else if (m.shift && m.end_run)
+			printf("map: offset %llu, in the metadata area, grouped: 1 entry per %u pages (%llu entr%s, end run from page %llu)\n",
+			       (unsigned long long)m.off, 1U << m.shift,
+			       (unsigned long long)m.entries, m.entries == 1 ? "y" : "ies",
+			       (unsigned long long)m.run_start);
 		else if (m.shift)
 			printf("map: offset %llu, in the metadata area, grouped: 1 entry per %u pages (%llu entr%s)\n",
 			       (unsigned long long)m.off, 1U << m.shift,
@@ -322,9 +327,6 @@ static int do_map(struct xipfs_image *img, const char *path)
 		else
 			printf("map: offset %llu, in the metadata area\n",
 			       (unsigned long long)m.off);
-		if (m.end_run)
-			printf("end run: pages %llu on derive from entry 0x%016llx, not their group's\n",
-			       (unsigned long long)m.run_start, (unsigned long long)m.run_entry);
 	}
 	for (uint64_t p = 0; p < pages; p++) {
 		uint64_t e;

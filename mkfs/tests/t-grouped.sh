@@ -94,9 +94,10 @@ expect_group() {
 	got=$(group "$1" "$2")
 	[ "$got" = "$3" ] || fail "$(basename "$1") $2: groups of $got pages, want $3"
 }
-# Whole 128K clusters: 32 pages; a file of one cluster (or one page): 128.
-expect_group "$tmp/grouped.img" /text/big 32
-expect_group "$tmp/grouped.img" /bin/random 32
+# Consecutive clusters of one file (128K: 32 pages) run on from group to
+# group: 128; so does a file of one cluster (or one page).
+expect_group "$tmp/grouped.img" /text/big 128
+expect_group "$tmp/grouped.img" /bin/random 128
 expect_group "$tmp/grouped.img" /bin/true 128
 expect_group "$tmp/grouped.img" /text/t1 128
 expect_group "$tmp/grouped.img" /sparse/holes 32
@@ -110,10 +111,15 @@ grep -q '^page 96: compressed cluster [0-9]* index 0 ' "$tmp/holes.map" &&
 expect_group "$tmp/flat.img" /sparse/holes 1
 [ "$("$DUMP" -m /sparse/holes "$tmp/flat.img" | grep -c '^page [0-9]*: hole')" = $((513 - 4)) ] ||
 	fail "flat /sparse/holes: zero pages are not all holes"
-# Isolated zero pages join their cluster: the file keeps its groups.
-for ng in grouped:32 g-frag:16; do	# 128K, 64K clusters
-	n=${ng%:*} g=${ng#*:}
-	expect_group "$tmp/$n.img" /zero/mid $g
+# Isolated zero pages join their cluster: the file keeps its groups.  With
+# 128K clusters, /zero/mid is two consecutive clusters (one group); with
+# 64K ones and fragments, two clusters and a piece in a shared cluster (2
+# groups of 32 beat a 64-page group and an end run: 3 words).  /zero/group
+# (cluster, zeros, cluster) has 32-page groups either way.
+for ng in grouped:128:32 g-frag:32:32; do	# 128K, 64K clusters
+	n=${ng%%:*} gm=${ng#*:} g=${ng##*:}
+	gm=${gm%:*}
+	expect_group "$tmp/$n.img" /zero/mid $gm
 	"$DUMP" -m /zero/mid "$tmp/$n.img" >"$tmp/mid.map"
 	grep -q '^page 13: compressed cluster [0-9]* index 13 ' "$tmp/mid.map" &&
 		grep -q '^page 32: compressed cluster' "$tmp/mid.map" ||
@@ -130,16 +136,17 @@ for ng in grouped:32 g-frag:16; do	# 128K, 64K clusters
 		"$DUMP" -c /zero/$f "$tmp/$n.img" | cmp -s - "$src/zero/$f" || fail "$n: /zero/$f differs"
 	done
 done
-expect_group "$tmp/g-elf.img" /zero/mid 4	# 16K clusters
+expect_group "$tmp/g-elf.img" /zero/mid 128	# 16K clusters, one after another
 # Flat maps, and XIP pages, keep zero pages holes.
 for n in flat g-all; do
 	"$DUMP" -m /zero/mid "$tmp/$n.img" | grep -q '^page 13: hole' || fail "$n /zero/mid: page 13 not a hole"
 done
 expect_group "$tmp/g-all.img" /zero/group 32
 expect_group "$tmp/flat.img" /text/big 1
-"$DUMP" -m /text/big "$tmp/grouped.img" | grep -q '^map: .*(10 entries)$' || fail "/text/big: not 10 entries"
-# 16K clusters: 4 pages, the tail first in its group.
-expect_group "$tmp/g-elf.img" /text/c16k+100 4
+"$DUMP" -m /text/big "$tmp/grouped.img" | grep -q '^map: .*(3 entries)$' || fail "/text/big: not 3 entries"
+# 16K clusters: 4 clusters of 4 pages in one 16-page group, the tail first
+# in the next one (2 entries; a 32-page group and an end run would be 3).
+expect_group "$tmp/g-elf.img" /text/c16k+100 16
 "$DUMP" -m /text/c16k+100 "$tmp/g-elf.img" | grep -q '^page 16: tail' || fail "c16k+100: no tail"
 # Every XIP page in one run: one entry.
 expect_group "$tmp/g-all.img" /text/big 128
@@ -151,10 +158,14 @@ roundtrip "$src" f-list -z zstd -C 16K --xip=list:"$tmp/xiplist" -E maps=flat
 expect_group "$tmp/g-list.img" /text/list 4	# XIP 0-3, then 16K clusters
 expect_group "$tmp/g-list.img" /text/big 1	# XIP 1-2 and 5 inside clusters
 expect_group "$tmp/g-list.img" /bin/true 128	# all XIP
-expect_group "$tmp/g-list.img" /text/c16k+100 4
+expect_group "$tmp/g-list.img" /text/c16k+100 16
 # XIP ranges on cluster boundaries: zero pages still join their clusters;
 # an XIP page inside a cluster-sized group: zero pages stay holes.
-expect_group "$tmp/g-list.img" /zero/mid 4
+# /zero/mid: XIP 0-3, then clusters: one 64-page group and an end run from
+# page 4.
+expect_group "$tmp/g-list.img" /zero/mid 64
+"$DUMP" -m /zero/mid "$tmp/g-list.img" | grep -q '^map: .*(1 entry, end run from page 4)$' ||
+	fail "g-list /zero/mid: no end run from page 4: $("$DUMP" -m /zero/mid "$tmp/g-list.img" | sed -n 2p)"
 "$DUMP" -m /zero/mid "$tmp/g-list.img" | grep -q '^page 13: compressed cluster [0-9]* index 1 ' ||
 	fail "g-list /zero/mid: page 13 not in its cluster"
 "$DUMP" -m /zero/tail "$tmp/g-list.img" | grep -q '^page 5: hole' || fail "g-list /zero/tail: page 5 not a hole"
@@ -178,10 +189,13 @@ if grep -q '^/bin/ls: .* [1-9][0-9]* xip, [1-9][0-9]* comp, ' "$tmp/v.log"; then
 	grep '^/bin/ls: ' "$tmp/v.log" | grep -q 'map 1 entry per 128 pages' &&
 		fail "/bin/ls mixes XIP and compressed pages but got one group: $(grep '^/bin/ls' "$tmp/v.log")"
 fi
-grep -q '^/text/big: .*, map 1 entry per 4 pages$' "$tmp/v.log" || fail "mkfs -v: $(grep '^/text/big' "$tmp/v.log")"
+grep -q '^/text/big: .*, map 1 entry per 128 pages$' "$tmp/v.log" || fail "mkfs -v: $(grep '^/text/big' "$tmp/v.log")"
 
-# Shared clusters: a file's end as a piece keeps its group.
-expect_group "$tmp/g-frag.img" /text/big 16
+# Shared clusters: a file's end as a piece is an end run; the file keeps
+# its groups.
+expect_group "$tmp/g-frag.img" /text/big 128
+"$DUMP" -m /text/big "$tmp/g-frag.img" | grep -q '^map: .*(3 entries, end run from page 304)$' ||
+	fail "g-frag /text/big: no end run from page 304: $("$DUMP" -m /text/big "$tmp/g-frag.img" | sed -n 2p)"
 "$DUMP" -m /text/big "$tmp/g-frag.img" | grep -q '^page 314: compressed cluster' || fail "g-frag: last page"
 n=0
 for i in $(seq 1 20); do
@@ -189,18 +203,20 @@ for i in $(seq 1 20); do
 		[ "$(group "$tmp/g-frag.img" /text/t$i)" -gt 1 ] && n=$((n + 1))
 done
 [ $n -gt 0 ] || fail "no grouped file starts inside a shared cluster"
-# With span, the end of a larger file still lies in one shared cluster
-# (else the whole file would lose its groups); with flat maps it may span.
-for f in /text/big /bin/random /text/c16k+100; do
-	expect_group "$tmp/g-span.img" $f 4
+# With span, mkfs still keeps the end of a larger file in one shared cluster
+# (from before end runs, which could follow it into the next one); with flat
+# maps it may span.
+for f in /text/big /bin/random; do
+	expect_group "$tmp/g-span.img" $f 128
 done
+expect_group "$tmp/g-span.img" /text/c16k+100 16
 # Packed after a 2-page file into 4-page clusters, a 3-page end would span.
 mkdir "$tmp/sp"
 seq 1 3000 | head -c 8192 >"$tmp/sp/a"
 seq 1 100000 | head -c $(((4 * 10 + 3) * 4096)) >"$tmp/sp/big"
 roundtrip "$tmp/sp" sp-g -E fragments,span -C 16K -z zlib --xip=none
 roundtrip "$tmp/sp" sp-f -E fragments,span,maps=flat -C 16K -z zlib --xip=none
-expect_group "$tmp/sp-g.img" /big 4
+expect_group "$tmp/sp-g.img" /big 64	# and an end run from page 40
 "$DUMP" -m /big "$tmp/sp-g.img" | grep -q '^page 42: compressed cluster [0-9]* index 2 ' ||
 	fail "grouped, span: the end of /big is not in one cluster"
 "$DUMP" -m /big "$tmp/sp-f.img" | grep -q '^page 42: compressed cluster [0-9]* index 0 ' ||
@@ -263,7 +279,7 @@ bad grouped map-out "grouped page map [" --fixed "$tmp/map-out.img" map-cap /tex
 bad grouped cnum "runs on past the largest cluster number" --fixed "$tmp/cnum.img" \
 	set-cluster /text/big 0 0xffffffffffff
 bad g-elf tail-k "is a tail (only the group's first page may be one)" \
-	--fixed "$tmp/tail-k.img" copy-entry /text/c16k+100 4 3
+	--fixed "$tmp/tail-k.img" copy-entry /text/c16k+100 1 0
 bad g-free rw-map-data "grouped page map [" "$tmp/rw-map-data.img" map-at /text/big free+5
 "$DUMP" -m /text/big "$tmp/cnum.img" | grep -q '^page [0-9]*: invalid entry' ||
 	fail "dump -m: an invalid derived entry not shown"

@@ -18,6 +18,8 @@
  *   /sub/hard  = ino 3
  * With split_b, b is in stored clusters 1 (pages 0-1) and 2 (page 2) and
  * the largest cluster is 2 pages (grouped maps step 2 pages a cluster).
+ * With no_xip, a's page 0 is a hole too, the XIP area empty and the
+ * compressed area right after the metadata, in its page.
  */
 #include <dirent.h>
 #include <endian.h>
@@ -45,7 +47,7 @@
 static uint8_t img[IMG_PAGES * PS];
 static size_t img_len;
 /* Layout choices of build(), and the inode numbers and slots they give. */
-static bool ext_layout, split_b;
+static bool ext_layout, split_b, no_xip;
 static uint32_t ino_link, ino_dev, ino_fifo, nslots;
 /* Where the builder put things, for the corruption cases. */
 static uint64_t off_inodes, off_root_dir, off_sub_dir, off_map_a, off_map_b,
@@ -178,6 +180,8 @@ static void build(void)
 	for (size_t i = 0; i < sizeof(content_a); i++)
 		content_a[i] = (uint8_t)(i * 7 + 1);
 	memset(content_a + PS, 0, PS);	/* the hole */
+	if (no_xip)
+		memset(content_a, 0, PS);
 	for (size_t i = 0; i < sizeof(content_b); i++)
 		content_b[i] = (uint8_t)(i ^ (i >> 8));
 
@@ -204,6 +208,10 @@ static void build(void)
 	xip_off = (meta_pos + PS - 1) / PS * PS;
 	memcpy(img + xip_off, content_a, PS);
 	comp_off = xip_off + PS;
+	if (no_xip) {
+		memset(img + xip_off, 0, PS);
+		comp_off = meta_pos;
+	}
 	clen = z->compress(content_a + 2 * PS, PS, cbuf, sizeof(cbuf), 6);
 	if (!clen)
 		abort();
@@ -227,7 +235,7 @@ static void build(void)
 	}
 	st64(CL(ncl), pos - comp_off);	/* the sentinel */
 
-	st64(off_map_a, XIPFS_PTE_XIP(xip_off / PS));
+	st64(off_map_a, no_xip ? 0 : XIPFS_PTE_XIP(xip_off / PS));
 	st64(off_map_a + 8, 0);
 	st64(off_map_a + 16, XIPFS_PTE_COMP(0, 0));
 	st64(off_map_a + 24, XIPFS_PTE_TAIL(off_tail - META_OFF));
@@ -250,7 +258,7 @@ static void build(void)
 	st64(SB(s_cluster_off), off_clusters);
 	st64(SB(s_cluster_count), ncl);
 	st64(SB(s_xip_off), xip_off);
-	st64(SB(s_xip_size), PS);
+	st64(SB(s_xip_size), no_xip ? 0 : PS);
 	st64(SB(s_comp_off), comp_off);
 	st64(SB(s_comp_size), pos - comp_off);
 	st64(SB(s_free_off), img_len);
@@ -558,6 +566,11 @@ static void test_corruptions(void)
 	st64(SB(s_meta_size), meta_pos - 128);
 	expect_open_error("metadata over the superblock", "metadata area overlaps the superblock",
 			  true, -EUCLEAN);
+	/* The compressed area may follow the metadata only without XIP pages and free space. */
+	st64(SB(s_comp_off), comp_off - 8);
+	st64(SB(s_comp_size), ld64(SB(s_comp_size)) + 8);
+	expect_open_error("compressed area unaligned with XIP pages",
+			  "compressed area offset", true, -EUCLEAN);
 
 	/* Inodes. */
 	st64(IN(I_A, i_reserved1), 1);
@@ -1422,6 +1435,51 @@ static void test_grouped(void)
 	build();
 }
 
+/* Without XIP pages and free space the compressed area follows the metadata. */
+static void test_no_xip(void)
+{
+	struct xipfs_check_stats st;
+	struct xipfs_image *im;
+	struct xipfs_inode_info in;
+	uint8_t page[PS];
+	uint64_t n;
+
+	no_xip = true;
+	build();
+	CHECK(comp_off % 8 == 0 && comp_off < PS && xip_off == PS && img_len == 3 * PS,
+	      "no_xip layout: comp_off %llu, %zu bytes", (unsigned long long)comp_off, img_len);
+	n = run_check(0, &st);
+	CHECK(n == 0 && st.xip_pages == 0 && st.holes == 2 && st.comp_pages == 4 &&
+	      st.cluster_bytes == PS + sizeof(content_b),
+	      "no_xip: %llu problems:\n%s", (unsigned long long)n, msgs);
+	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open no_xip image");
+	if (im) {
+		CHECK(!xipfs_inode_get(im, I_A, &in), "inode a");
+		for (uint64_t p = 0; p < 4; p++)
+			CHECK(!xipfs_read_page(im, &in, p, page) &&
+			      !memcmp(page, content_a + p * PS, p < 3 ? PS : 100),
+			      "no_xip: a page %llu", (unsigned long long)p);
+		CHECK(!xipfs_inode_get(im, I_B, &in) && !xipfs_read_page(im, &in, 2, page) &&
+		      !memcmp(page, content_b + 2 * PS, 10), "no_xip: b page 2");
+		xipfs_image_close(im);
+	}
+	/* Not with free space; and it must not reach into the metadata. */
+	st64(SB(s_free_off), img_len);
+	st64(SB(s_free_size), PS);
+	st32(SB(s_feature_compat), XIPFS_FEATURE_COMPAT_FREE_SPACE);
+	img_len += PS;
+	st64(SB(s_image_size), img_len);
+	expect_open_error("no_xip with free space", "compressed area offset", true, -EUCLEAN);
+	st64(SB(s_comp_off), comp_off - 8);
+	st64(SB(s_comp_size), ld64(SB(s_comp_size)) + 8);
+	expect_open_error("compressed area in the metadata", "overlaps or follows", true, -EUCLEAN);
+	/* The first cluster may start later: the bytes before it are zero. */
+	st64(CL(0), ld64(CL(0)) | 8);
+	expect_problem("no_xip: a gap before the first cluster", "compressed area gap");
+	no_xip = false;
+	build();
+}
+
 int main(void)
 {
 	build();
@@ -1432,6 +1490,7 @@ int main(void)
 	test_pte_in_group();
 	test_cluster_desc();
 	test_grouped();
+	test_no_xip();
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
 }

@@ -947,13 +947,11 @@ static void check_clusters(struct ck *ck)
 		 * elsewhere, truncate the file inside it or grow it past it.
 		 * (The descriptor cannot leave the last page empty.)
 		 */
-		if (img->rw)
-			;
-		else if (c->base + c->c.pages > fpages)
+		if (!img->rw && c->base + c->c.pages > fpages)
 			problem(ck, c->ino, "cluster %llu: pages %llu..%llu beyond the end of the file",
 				(unsigned long long)i, (unsigned long long)c->base,
 				(unsigned long long)(c->base + c->c.pages - 1));
-		else if (c->base + c->c.pages < fpages &&
+		else if (!img->rw && c->base + c->c.pages < fpages &&
 			 c->c.ulen != ((uint32_t)c->c.pages << shift))
 			problem(ck, c->ino, "cluster %llu: %u bytes for %u pages, but it is not the file's last cluster",
 				(unsigned long long)i, c->c.ulen, c->c.pages);

@@ -70,7 +70,8 @@ static void die(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "rwedit: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "%s%s\n", img ? ": " : "", img ? xipfs_image_error(img) : "");
+	fprintf(stderr, "%s%s\n", img && *xipfs_image_error(img) ? ": " : "",
+		img ? xipfs_image_error(img) : "");
 	exit(2);
 }
 

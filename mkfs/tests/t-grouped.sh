@@ -285,6 +285,6 @@ bad g-frag run-early "end run from page 5 outside the last group" \
 	--fixed "$tmp/run-early.img" set-run /text/big 5
 bad g-frag run-past "end run from page 315 outside the last group" \
 	--fixed "$tmp/run-past.img" set-run /text/big 315
-"$DUMP" -m /text/big "$tmp/cnum.img" | grep -q '^page 32: invalid entry' ||
+"$DUMP" -m /text/big "$tmp/cnum.img" | grep -q '^page [0-9]*: invalid entry' ||
 	fail "dump -m: an invalid derived entry not shown"
 exit 0

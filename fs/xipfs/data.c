@@ -153,12 +153,6 @@ bad:
 }
 
 /*
- * No algorithm grows a cluster's data anywhere near this: a bound that
- * keeps a hostile table from asking for a huge source buffer.
- */
-#define XIPFS_MAX_CLEN		(2 * XIPFS_MAX_CLUSTER_SIZE)
-
-/*
  * Read, decode and check cluster descriptor @idx into @c.  Its compressed
  * length is the next descriptor's offset (the sentinel's, for the last
  * cluster) minus its own, so both are read, through xipfs_meta().
@@ -181,7 +175,7 @@ int xipfs_get_cluster(struct super_block *sb, u64 idx, struct xipfs_cl *c)
 	off = XIPFS_CL_OFF(d);
 	end = XIPFS_CL_OFF(next);
 	/* Back to back in table order: at least one byte each. */
-	if (end <= off || end > sbi->comp_size || end - off > XIPFS_MAX_CLEN)
+	if (end <= off || end > sbi->comp_size || end - off > XIPFS_MAX_CLUSTER_CLEN)
 		goto bad;
 	/* The sentinel holds nothing but its offset. */
 	if (idx + 1 == sbi->cluster_count && (next & ~XIPFS_CL_OFF_MASK))

@@ -729,8 +729,9 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 	}
 	for (uint64_t p = 0; p < pages; p++) {
 		uint64_t e, valid, k = p & ((1ULL << g) - 1);
+		bool in_run = m.end_run && p >= m.run_start;
 
-		if (m.end_run && p >= m.run_start) {
+		if (in_run) {
 			e = m.run_entry;	/* xipfs_map_get() checked R */
 			k = p - m.run_start;
 		} else {
@@ -744,11 +745,19 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 			/* Derived entries are checked like stored ones, below. */
 			e = xipfs_pte_in_group(ge, (unsigned int)k, xipfs_group_cshift(img));
 			if (e == XIPFS_PTE_INVALID && !(ge & XIPFS_PTE_RESERVED_MASK)) {
-				problem(ck, ino, "page %llu: page %llu of a %llu-page group whose entry 0x%016llx %s",
-					(unsigned long long)p, (unsigned long long)k,
-					1ULL << g, (unsigned long long)ge,
+				char what[64];
+
+				if (in_run)
+					snprintf(what, sizeof(what), "the end run from page %llu",
+						 (unsigned long long)m.run_start);
+				else
+					snprintf(what, sizeof(what), "a %llu-page group", 1ULL << g);
+				problem(ck, ino, "page %llu: page %llu of %s whose entry 0x%016llx %s",
+					(unsigned long long)p, (unsigned long long)k, what,
+					(unsigned long long)ge,
 					xipfs_pte_type(ge) == XIPFS_PTE_TYPE_TAIL ?
-					"is a tail (only the group's first page may be one)" :
+					(in_run ? "is a tail (only the run's first page may be one)" :
+					 "is a tail (only the group's first page may be one)") :
 					xipfs_pte_type(ge) == XIPFS_PTE_TYPE_COMP ?
 					"runs on past the largest cluster number" :
 					"names an XIP page number past the maximum for it");
@@ -938,13 +947,11 @@ static void check_clusters(struct ck *ck)
 		 * elsewhere, truncate the file inside it or grow it past it.
 		 * (The descriptor cannot leave the last page empty.)
 		 */
-		if (img->rw)
-			;
-		else if (c->base + c->c.pages > fpages)
+		if (!img->rw && c->base + c->c.pages > fpages)
 			problem(ck, c->ino, "cluster %llu: pages %llu..%llu beyond the end of the file",
 				(unsigned long long)i, (unsigned long long)c->base,
 				(unsigned long long)(c->base + c->c.pages - 1));
-		else if (c->base + c->c.pages < fpages &&
+		else if (!img->rw && c->base + c->c.pages < fpages &&
 			 c->c.ulen != ((uint32_t)c->c.pages << shift))
 			problem(ck, c->ino, "cluster %llu: %u bytes for %u pages, but it is not the file's last cluster",
 				(unsigned long long)i, c->c.ulen, c->c.pages);

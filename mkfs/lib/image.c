@@ -835,9 +835,10 @@ int xipfs_cluster_get(struct xipfs_image *img, uint64_t index,
 			    (unsigned long long)index, (unsigned long long)c->off,
 			    (unsigned long long)clen, (unsigned long long)img->sb.comp_off,
 			    (unsigned long long)img->sb.comp_size);
-	if (clen > UINT32_MAX)
-		return fail(img, "cluster %llu: compressed length %llu too large",
-			    (unsigned long long)index, (unsigned long long)clen);
+	if (clen > XIPFS_MAX_CLUSTER_CLEN)
+		return fail(img, "cluster %llu: compressed length %llu over the limit %d",
+			    (unsigned long long)index, (unsigned long long)clen,
+			    XIPFS_MAX_CLUSTER_CLEN);
 	c->clen = (uint32_t)clen;
 	if (c->alg == XIPFS_COMP_NONE && c->clen != c->ulen)
 		return fail(img, "cluster %llu: stored cluster with compressed length %u != %u",

@@ -92,7 +92,7 @@ static void classify(struct xipfs_image *img, bool comp_data)
 
 			/* A grouped map: fewer entries, i_data without the shift. */
 			if (!xipfs_map_get(img, &in, &m))
-				mark(m.off, m.entries * 8, R_MAPS);
+				mark(m.off, (m.entries + (m.end_run ? 2 : 0)) * 8, R_MAPS);
 		}
 	}
 	for (uint64_t i = 0; i < img->len; i++)

@@ -42,6 +42,7 @@
  *   copy-entry PATH I J    stored entry J = stored entry I
  *   set-cindex PATH I IDX  the cluster index of (COMP) stored entry I = IDX
  *   set-cluster PATH I CL  the cluster number of (COMP) stored entry I = CL
+ *   set-run PATH R         the start page of the file's end run = R
  *   incompat-clear MASK    clear these INCOMPAT feature bits
  */
 #include <endian.h>
@@ -69,7 +70,8 @@ static void die(const char *fmt, const char *arg)
 {
 	fprintf(stderr, "rwedit: ");
 	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "%s%s\n", img ? ": " : "", img ? xipfs_image_error(img) : "");
+	fprintf(stderr, "%s%s\n", img && *xipfs_image_error(img) ? ": " : "",
+		img ? xipfs_image_error(img) : "");
 	exit(2);
 }
 
@@ -322,6 +324,7 @@ static int nargs(const char *op)
 		{ "xip-on-cluster", 3 }, { "map-on-xip", 2 }, { "map-at", 2 },
 		{ "map-shift", 2 }, { "map-cap", 2 }, { "copy-entry", 3 },
 		{ "set-cindex", 3 }, { "set-cluster", 3 }, { "incompat-clear", 1 },
+		{ "set-run", 2 },
 	};
 
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
@@ -412,6 +415,13 @@ static void run(char **a)
 			die("%s: that entry is not COMP", a[1]);
 		st64(raw_off(&in, num(a[2])),
 		     (e & ~XIPFS_PTE_CLUSTER_MASK) | (num(a[3]) & XIPFS_PTE_CLUSTER_MASK));
+	} else if (!strcmp(a[0], "set-run")) {
+		struct xipfs_map m;
+
+		get_file(a[1], &in);
+		if (xipfs_map_get(img, &in, &m) || !m.end_run)
+			die("%s: no end run", a[1]);
+		st64(m.off + m.entries * 8, num(a[2]));
 	} else if (!strcmp(a[0], "incompat-clear")) {
 		uint32_t v;
 

@@ -16,12 +16,14 @@ truncate -s 20000 "$src/d/sparse"; echo x >>"$src/d/sparse"
 ln -s ../a "$src/d/link"
 ln "$src/a" "$src/d/e/hard"
 mkfifo "$src/d/fifo"
+echo "/d/numbers 0" >"$tmp/xiplist"	# XIP page 0, then a cluster: an end run
 n=0
 for opts in "-z lz4 --xip=none" "-z zstd --xip=all" "-z zlib --xip=none -C 4K" \
 	    "-z xz --xip=none" "-z lz4hc --xip=elf --free-space=8K" \
 	    "-z lz4 --xip=none -C 16K -E fragments,span" \
 	    "-z zstd --xip=elf -C 16K -E maps=flat" \
-	    "-z lz4 --xip=all --free-space=8K -E maps=grouped"; do
+	    "-z lz4 --xip=all --free-space=8K -E maps=grouped" \
+	    "-z lz4 -C 16K --xip=list:$tmp/xiplist"; do
 	n=$((n + 1))
 	"$MKFS" -q $opts "$tmp/corpus/img$n" "$src" || fail "mkfs $opts"
 done

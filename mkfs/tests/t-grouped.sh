@@ -281,6 +281,10 @@ bad grouped cnum "runs on past the largest cluster number" --fixed "$tmp/cnum.im
 bad g-elf tail-k "is a tail (only the group's first page may be one)" \
 	--fixed "$tmp/tail-k.img" copy-entry /text/c16k+100 1 0
 bad g-free rw-map-data "grouped page map [" "$tmp/rw-map-data.img" map-at /text/big free+5
-"$DUMP" -m /text/big "$tmp/cnum.img" | grep -q '^page 32: invalid entry' ||
+bad g-frag run-early "end run from page 5 outside the last group" \
+	--fixed "$tmp/run-early.img" set-run /text/big 5
+bad g-frag run-past "end run from page 315 outside the last group" \
+	--fixed "$tmp/run-past.img" set-run /text/big 315
+"$DUMP" -m /text/big "$tmp/cnum.img" | grep -q '^page [0-9]*: invalid entry' ||
 	fail "dump -m: an invalid derived entry not shown"
 exit 0

@@ -18,6 +18,8 @@
  *   /sub/hard  = ino 3
  * With split_b, b is in stored clusters 1 (pages 0-1) and 2 (page 2) and
  * the largest cluster is 2 pages (grouped maps step 2 pages a cluster).
+ * With no_xip, a's page 0 is a hole too, the XIP area empty and the
+ * compressed area right after the metadata, in its page.
  */
 #include <dirent.h>
 #include <endian.h>
@@ -37,7 +39,7 @@
 
 #define PS		4096
 #define IMG_PAGES	16
-#define META_OFF	PS
+#define META_OFF	XIPFS_SB_SIZE	/* the metadata right after the superblock */
 #define I_A		3
 #define I_B		5
 #define I_SUB		7
@@ -45,7 +47,7 @@
 static uint8_t img[IMG_PAGES * PS];
 static size_t img_len;
 /* Layout choices of build(), and the inode numbers and slots they give. */
-static bool ext_layout, split_b;
+static bool ext_layout, split_b, no_xip;
 static uint32_t ino_link, ino_dev, ino_fifo, nslots;
 /* Where the builder put things, for the corruption cases. */
 static uint64_t off_inodes, off_root_dir, off_sub_dir, off_map_a, off_map_b,
@@ -178,6 +180,8 @@ static void build(void)
 	for (size_t i = 0; i < sizeof(content_a); i++)
 		content_a[i] = (uint8_t)(i * 7 + 1);
 	memset(content_a + PS, 0, PS);	/* the hole */
+	if (no_xip)
+		memset(content_a, 0, PS);
 	for (size_t i = 0; i < sizeof(content_b); i++)
 		content_b[i] = (uint8_t)(i ^ (i >> 8));
 
@@ -204,6 +208,10 @@ static void build(void)
 	xip_off = (meta_pos + PS - 1) / PS * PS;
 	memcpy(img + xip_off, content_a, PS);
 	comp_off = xip_off + PS;
+	if (no_xip) {
+		memset(img + xip_off, 0, PS);
+		comp_off = meta_pos;
+	}
 	clen = z->compress(content_a + 2 * PS, PS, cbuf, sizeof(cbuf), 6);
 	if (!clen)
 		abort();
@@ -227,7 +235,7 @@ static void build(void)
 	}
 	st64(CL(ncl), pos - comp_off);	/* the sentinel */
 
-	st64(off_map_a, XIPFS_PTE_XIP(xip_off / PS));
+	st64(off_map_a, no_xip ? 0 : XIPFS_PTE_XIP(xip_off / PS));
 	st64(off_map_a + 8, 0);
 	st64(off_map_a + 16, XIPFS_PTE_COMP(0, 0));
 	st64(off_map_a + 24, XIPFS_PTE_TAIL(off_tail - META_OFF));
@@ -250,7 +258,7 @@ static void build(void)
 	st64(SB(s_cluster_off), off_clusters);
 	st64(SB(s_cluster_count), ncl);
 	st64(SB(s_xip_off), xip_off);
-	st64(SB(s_xip_size), PS);
+	st64(SB(s_xip_size), no_xip ? 0 : PS);
 	st64(SB(s_comp_off), comp_off);
 	st64(SB(s_comp_size), pos - comp_off);
 	st64(SB(s_free_off), img_len);
@@ -548,9 +556,21 @@ static void test_corruptions(void)
 	expect_problem("tail feature", "TAIL feature");
 	img[SB(s_volume_name) + 10] = 'x';
 	expect_problem("volume name", "NUL-padded");
-	img[300] = 1;
-	/* (This image's metadata starts at a page: the space before it.) */
-	expect_problem("superblock padding", "space between areas");
+	/* Between the metadata and the XIP area. */
+	img[xip_off - 1] = 1;
+	expect_problem("space before the XIP area", "space between areas: non-zero byte at offset");
+	st64(SB(s_meta_off), META_OFF + 4);
+	expect_open_error("metadata not 8-byte aligned", "metadata area offset 260 not 8-byte-aligned",
+			  true, -EUCLEAN);
+	st64(SB(s_meta_off), 128);
+	st64(SB(s_meta_size), meta_pos - 128);
+	expect_open_error("metadata over the superblock", "metadata area overlaps the superblock",
+			  true, -EUCLEAN);
+	/* The compressed area may follow the metadata only without XIP pages and free space. */
+	st64(SB(s_comp_off), comp_off - 8);
+	st64(SB(s_comp_size), ld64(SB(s_comp_size)) + 8);
+	expect_open_error("compressed area unaligned with XIP pages",
+			  "compressed area offset", true, -EUCLEAN);
 
 	/* Inodes. */
 	st64(IN(I_A, i_reserved1), 1);
@@ -674,7 +694,7 @@ static void test_corruptions(void)
 	/* Page maps. */
 	st64(off_map_a + 8, XIPFS_PTE_XIP(xip_off / PS));
 	expect_problem("xip twice",
-		       "image page 2 (offset 8192) used twice: by XIP page 0 of /a (inode 3) and by XIP page 1 of /a (inode 3)");
+		       "image page 1 (offset 4096) used twice: by XIP page 0 of /a (inode 3) and by XIP page 1 of /a (inode 3)");
 	st64(off_map_a, XIPFS_PTE_XIP(0));
 	expect_problem("xip on sb", "outside the XIP area");
 	st64(off_map_a, XIPFS_PTE_XIP(1ULL << 40));
@@ -1051,7 +1071,7 @@ static void test_rw(void)
 	expect_rw_problem("map at the end", "outside the metadata area and the data region");
 	st64(IN(I_A, i_data), UINT64_MAX - 7);
 	expect_rw_problem("map offset overflow", "outside the metadata area and the data region");
-	st64(rw_free_pg * PS, XIPFS_PTE_XIP(1));
+	st64(rw_free_pg * PS, XIPFS_PTE_XIP(0));
 	expect_rw_problem("xip in the metadata", "outside the data region");
 	/* A live cluster's data is still checked. */
 	img[comp0_off + 4] ^= 0x55;
@@ -1067,7 +1087,7 @@ static void test_rw(void)
 			  "cluster 0: data at offset 0 of the compressed area, but the next cluster starts at 0");
 	/* The data region must not reach into the metadata. */
 	st64(SB(s_xip_size), 0);
-	st64(SB(s_xip_off), META_OFF);
+	st64(SB(s_xip_off), 0);
 	expect_open_error("rw: data region in the metadata", "starts inside the metadata area",
 			  true, -EUCLEAN);
 	ext_layout = false;
@@ -1288,6 +1308,70 @@ static void test_grouped(void)
 	st64(IN(I_B, i_data), off_map_a | 2);
 	expect_problem("grouped map over another map", "metadata overlap");
 
+	/*
+	 * An end run: b's group entry derives pages 0 and 1, then R = 2 and
+	 * page 2's entry (three words: all of b's map).
+	 */
+	make_b_grouped();
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);
+	st64(off_map_b + 8, 2);
+	st64(off_map_b + 16, XIPFS_PTE_COMP(1, 2));
+	xipfs_fix_checksums(img, img_len);
+	n = run_check(0, &st);
+	CHECK(n == 0 && st.grouped_maps == 1 && st.comp_pages == 4,
+	      "end run: %llu problems:\n%s", (unsigned long long)n, msgs);
+	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open end-run image");
+	if (im) {
+		CHECK(!xipfs_inode_get(im, I_B, &in) && !xipfs_map_get(im, &in, &m) &&
+		      m.shift == 2 && m.entries == 1 && m.end_run && m.run_start == 2 &&
+		      m.run_entry == XIPFS_PTE_COMP(1, 2), "b's map: a group and an end run");
+		for (uint64_t p = 0; p < 3; p++) {
+			size_t len = p < 2 ? PS : 10;
+
+			CHECK(!xipfs_map_entry(im, &in, p, &e) && e == XIPFS_PTE_COMP(1, p),
+			      "end run: b's entry %llu", (unsigned long long)p);
+			CHECK(!xipfs_read_page(im, &in, p, page) &&
+			      !memcmp(page, content_b + p * PS, len), "end run: b page %llu",
+			      (unsigned long long)p);
+		}
+		xipfs_image_close(im);
+	}
+	/* The run's entry is checked like a group's. */
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);
+	st64(off_map_b + 8, 2);
+	st64(off_map_b + 16, XIPFS_PTE_COMP(1, 1));
+	expect_problem("end run entry wrong", "inconsistent");
+	make_b_grouped();
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);
+	st64(off_map_b + 8, 3);
+	st64(off_map_b + 16, XIPFS_PTE_COMP(1, 2));
+	expect_problem("end run past the capacity", "end run from page 3 outside the last group");
+	make_b_grouped();
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);
+	st64(off_map_b + 8, 1);
+	st64(off_map_b + 16, XIPFS_PTE_TAIL(off_tail - META_OFF));
+	expect_problem("end run of a tail", "page 2: page 1 of the end run from page 1 whose entry 0xc");
+	make_b_grouped();
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);
+	st64(off_map_b + 8, 1);
+	st64(off_map_b + 16, XIPFS_PTE_TAIL(off_tail - META_OFF));
+	expect_problem("end run of a tail: said so", "is a tail (only the run's first page may be one)");
+	/* Two more words: past the metadata with the largest map. */
+	make_b_grouped();
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);
+	st64(IN(I_B, i_data), ((meta_pos - 16) & ~7ULL) | 2);
+	expect_problem("end run past the metadata", "outside the metadata area");
+	/* Only regular files have one; with G = 0 it means nothing. */
+	st16(CIN(ino_fifo, i_flags), XIPFS_INODE_END_RUN);
+	expect_problem("end run on a fifo", "/fifo (inode 10): end-run flag on a non-regular file");
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN);
+	xipfs_fix_checksums(img, img_len);
+	n = run_check(0, NULL);
+	CHECK(n == 0, "end-run flag with G = 0: %llu problems:\n%s", (unsigned long long)n, msgs);
+	/* A compact inode may have it. */
+	st16(CIN(I_SUB, i_flags), XIPFS_INODE_END_RUN);
+	expect_problem("end run on a compact dir", "/sub (inode 7): end-run flag on a non-regular file");
+
 	/* After a read-write mount grouped maps still stay in the metadata. */
 	rw_setup();
 	{
@@ -1351,6 +1435,51 @@ static void test_grouped(void)
 	build();
 }
 
+/* Without XIP pages and free space the compressed area follows the metadata. */
+static void test_no_xip(void)
+{
+	struct xipfs_check_stats st;
+	struct xipfs_image *im;
+	struct xipfs_inode_info in;
+	uint8_t page[PS];
+	uint64_t n;
+
+	no_xip = true;
+	build();
+	CHECK(comp_off % 8 == 0 && comp_off < PS && xip_off == PS && img_len == 3 * PS,
+	      "no_xip layout: comp_off %llu, %zu bytes", (unsigned long long)comp_off, img_len);
+	n = run_check(0, &st);
+	CHECK(n == 0 && st.xip_pages == 0 && st.holes == 2 && st.comp_pages == 4 &&
+	      st.cluster_bytes == PS + sizeof(content_b),
+	      "no_xip: %llu problems:\n%s", (unsigned long long)n, msgs);
+	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open no_xip image");
+	if (im) {
+		CHECK(!xipfs_inode_get(im, I_A, &in), "inode a");
+		for (uint64_t p = 0; p < 4; p++)
+			CHECK(!xipfs_read_page(im, &in, p, page) &&
+			      !memcmp(page, content_a + p * PS, p < 3 ? PS : 100),
+			      "no_xip: a page %llu", (unsigned long long)p);
+		CHECK(!xipfs_inode_get(im, I_B, &in) && !xipfs_read_page(im, &in, 2, page) &&
+		      !memcmp(page, content_b + 2 * PS, 10), "no_xip: b page 2");
+		xipfs_image_close(im);
+	}
+	/* Not with free space; and it must not reach into the metadata. */
+	st64(SB(s_free_off), img_len);
+	st64(SB(s_free_size), PS);
+	st32(SB(s_feature_compat), XIPFS_FEATURE_COMPAT_FREE_SPACE);
+	img_len += PS;
+	st64(SB(s_image_size), img_len);
+	expect_open_error("no_xip with free space", "compressed area offset", true, -EUCLEAN);
+	st64(SB(s_comp_off), comp_off - 8);
+	st64(SB(s_comp_size), ld64(SB(s_comp_size)) + 8);
+	expect_open_error("compressed area in the metadata", "overlaps or follows", true, -EUCLEAN);
+	/* The first cluster may start later: the bytes before it are zero. */
+	st64(CL(0), ld64(CL(0)) | 8);
+	expect_problem("no_xip: a gap before the first cluster", "compressed area gap");
+	no_xip = false;
+	build();
+}
+
 int main(void)
 {
 	build();
@@ -1361,6 +1490,7 @@ int main(void)
 	test_pte_in_group();
 	test_cluster_desc();
 	test_grouped();
+	test_no_xip();
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
 }

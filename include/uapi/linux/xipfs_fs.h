@@ -68,6 +68,12 @@
 
 /* A cluster is 1 page up to 256 KiB of uncompressed data. */
 #define XIPFS_MAX_CLUSTER_SIZE	(256 * 1024)
+/*
+ * Bound on a cluster's compressed length, so that a reader never needs a
+ * larger source buffer (mkfs stores a cluster that compression does not
+ * shrink as it is, so its clusters stay below XIPFS_MAX_CLUSTER_SIZE).
+ */
+#define XIPFS_MAX_CLUSTER_CLEN	(2 * XIPFS_MAX_CLUSTER_SIZE)
 #define XIPFS_NAME_MAX		255
 #define XIPFS_ROOT_INO		1		/* inode 0 is never used */
 

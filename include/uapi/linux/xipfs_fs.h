@@ -25,9 +25,10 @@
  * The areas come in this order and, but for the metadata, start on a page
  * boundary.  One exception: in an image without free space
  * (s_free_size 0) and without XIP pages, the compressed area may start
- * right after the metadata (s_comp_off < s_xip_off, both areas in one
- * page).  The XIP, compressed and free areas of an image with free space
- * are the data region, [s_xip_off, s_image_size).
+ * right after the metadata (s_comp_off < s_xip_off: the last metadata page
+ * also holds the first compressed bytes).  The XIP, compressed and free
+ * areas of an image with free space are the data region,
+ * [s_xip_off, s_image_size).
  *
  * After a read-write mount (XIPFS_STATE_META_MODIFIED set), also:
  *  - an XIP page map entry may name any page of the data region;
@@ -54,9 +55,10 @@
 #define XIPFS_MAGIC		0x50495846	/* "FXIP" read as le32 */
 /*
  * s_version: format revision.  2 packed the inode table (32-byte slots,
- * compact inodes) and the cluster table (8-byte descriptors) and let a
- * grouped map's COMP entry run on into the next clusters; revision 1 was
- * never released and is not read.
+ * compact inodes) and the cluster table (8-byte descriptors), let a
+ * grouped map's COMP entry run on into the next clusters, added end runs
+ * and moved the metadata up to byte 256; revision 1 was never released
+ * and is not read.
  */
 #define XIPFS_VERSION		2
 

@@ -369,7 +369,7 @@ static int xipfs_check_sb(struct super_block *sb,
 	if (!xipfs_area_ok(sbi, sbi->comp_off, sbi->comp_size,
 			   sbi->xip_size || sbi->free_size) ||
 	    (sbi->comp_size && sbi->comp_off < sbi->meta_off + sbi->meta_size)) {
-		xipfs_err(sb, "compressed area [%llu, +%llu) outside the image",
+		xipfs_err(sb, "compressed area [%llu, +%llu) outside the image, unaligned or overlapping the metadata",
 			  sbi->comp_off, sbi->comp_size);
 		return -EFSCORRUPTED;
 	}

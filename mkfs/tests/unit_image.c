@@ -1205,6 +1205,24 @@ static void make_b_grouped(void)
 	xipfs_fix_checksums(img, img_len);
 }
 
+/* b's three pages: each derives COMP(1, p) and reads back b's bytes. */
+static void check_b_pages(struct xipfs_image *im, const struct xipfs_inode_info *in,
+			  const char *what)
+{
+	uint8_t page[PS];
+	uint64_t e;
+
+	for (uint64_t p = 0; p < 3; p++) {
+		size_t len = p < 2 ? PS : 10;
+
+		CHECK(!xipfs_map_entry(im, in, p, &e) && e == XIPFS_PTE_COMP(1, p),
+		      "%s: b's entry %llu", what, (unsigned long long)p);
+		CHECK(!xipfs_read_page(im, in, p, page) &&
+		      !memcmp(page, content_b + p * PS, len), "%s: b page %llu", what,
+		      (unsigned long long)p);
+	}
+}
+
 static void test_grouped(void)
 {
 	struct xipfs_check_stats st;
@@ -1225,15 +1243,7 @@ static void test_grouped(void)
 		CHECK(!xipfs_inode_get(im, I_B, &in) && !xipfs_map_get(im, &in, &m) &&
 		      m.off == off_map_b && m.shift == 2 && m.entries == 1 && !m.moved,
 		      "b's map: one entry of a 4-page group");
-		for (uint64_t p = 0; p < 3; p++) {
-			size_t len = p < 2 ? PS : 10;
-
-			CHECK(!xipfs_map_entry(im, &in, p, &e) && e == XIPFS_PTE_COMP(1, p),
-			      "b's derived entry %llu", (unsigned long long)p);
-			CHECK(!xipfs_read_page(im, &in, p, page) &&
-			      !memcmp(page, content_b + p * PS, len), "grouped b page %llu",
-			      (unsigned long long)p);
-		}
+		check_b_pages(im, &in, "grouped");
 		CHECK(!xipfs_map_raw(im, &in, 0, &e) && e == XIPFS_PTE_COMP(1, 0), "raw entry 0");
 		CHECK(xipfs_map_raw(im, &in, 1, &e) == -EUCLEAN, "raw entry past the map");
 		CHECK(xipfs_map_entry(im, &in, 3, &e) == -EUCLEAN, "entry past the capacity");
@@ -1325,15 +1335,7 @@ static void test_grouped(void)
 		CHECK(!xipfs_inode_get(im, I_B, &in) && !xipfs_map_get(im, &in, &m) &&
 		      m.shift == 2 && m.entries == 1 && m.end_run && m.run_start == 2 &&
 		      m.run_entry == XIPFS_PTE_COMP(1, 2), "b's map: a group and an end run");
-		for (uint64_t p = 0; p < 3; p++) {
-			size_t len = p < 2 ? PS : 10;
-
-			CHECK(!xipfs_map_entry(im, &in, p, &e) && e == XIPFS_PTE_COMP(1, p),
-			      "end run: b's entry %llu", (unsigned long long)p);
-			CHECK(!xipfs_read_page(im, &in, p, page) &&
-			      !memcmp(page, content_b + p * PS, len), "end run: b page %llu",
-			      (unsigned long long)p);
-		}
+		check_b_pages(im, &in, "end run");
 		xipfs_image_close(im);
 	}
 	/* The run's entry is checked like a group's. */

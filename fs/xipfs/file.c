@@ -108,7 +108,15 @@ static ssize_t xipfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			copied = iov_iter_zero(n, to);
 		} else {
 			up_read(&xi->map_sem);
+			/*
+			 * read_mapping_folio() expects the invalidate lock:
+			 * without it, a folio filled here (or its cluster's
+			 * siblings) could bring back data a hole punch or
+			 * truncate is dropping.
+			 */
+			filemap_invalidate_lock_shared(inode->i_mapping);
 			folio = read_mapping_folio(inode->i_mapping, index, file);
+			filemap_invalidate_unlock_shared(inode->i_mapping);
 			if (IS_ERR(folio)) {
 				err = PTR_ERR(folio);
 				break;
@@ -289,7 +297,14 @@ static int xipfs_vm_access(struct vm_area_struct *vma, unsigned long addr,
 		       (vma->vm_flags & VM_WRITE)))
 		return -EINVAL;
 	down_read(&xi->map_sem);
-	if (xipfs_page_lookup(inode, pgoff, &pg) ||
+	/*
+	 * Only a window PFN brings get_user_pages() here; a cached copy
+	 * made meanwhile is the authority, which the window must not
+	 * override: the caller retries through the page cache.
+	 */
+	if ((xipfs_rw(inode->i_sb) &&
+	     xipfs_cached_uptodate(inode->i_mapping, pgoff)) ||
+	    xipfs_page_lookup(inode, pgoff, &pg) ||
 	    pg.type != XIPFS_PTE_TYPE_XIP)
 		goto unlock;
 	len = min_t(unsigned long, len, PAGE_SIZE - off);

@@ -64,13 +64,12 @@ struct xipfs_stats {
 #define XIPFS_PAGE_OWNED	U16_MAX	/* an XIP page or a page of a map */
 
 struct xipfs_space {
-	spinlock_t lock;	/* all of the below */
+	/* all of it under xipfs_sb_info.space_lock */
 	u16 *users;		/* per data-region page: 0 free, OWNED, or live clusters */
 	u32 *cl_refs;		/* per cluster: COMP entries naming it */
 	u64 first;		/* page number of the data region's first page */
 	u64 npages;
 	u64 nfree;
-	u64 reserved;		/* promised to dirty cache pages' writeback */
 	u64 hint;		/* where the next search starts */
 };
 
@@ -116,7 +115,17 @@ struct xipfs_sb_info {
 
 	/* read-write mounts */
 	bool rw_capable;	/* the medium is writable memory */
+	/*
+	 * space_lock guards the pointer and what it points to: remount,ro
+	 * frees the map while a clean folio may still be evicted, and
+	 * sysfs/statfs read it.  reserved lives here, not in the map: a
+	 * reservation belongs to a dirty folio, which outlives neither the
+	 * sync before remount,ro nor the mount, but is counted across them.
+	 */
+	spinlock_t space_lock;
 	struct xipfs_space *space;	/* NULL unless mounted read-write */
+	u64 reserved;		/* pages promised to dirty folios' writeback */
+	errseq_t wb_err;	/* s_wb_err when the mount went read-write */
 
 	/* sysfs */
 	struct kobject kobj;
@@ -271,9 +280,9 @@ int xipfs_space_reserve(struct super_block *sb);
 void xipfs_space_unreserve(struct super_block *sb);
 void xipfs_space_put_entry(struct super_block *sb, u64 e);
 u64 xipfs_space_free_pages(struct super_block *sb);
+u64 xipfs_space_reserved(struct super_block *sb);
 
 /* write.c: the read-write side */
-extern const struct vm_operations_struct xipfs_rw_vm_ops;
 void xipfs_persist(void *addr, size_t len);
 void xipfs_store_entry(struct inode *inode, pgoff_t index, u64 e);
 void xipfs_store_inode(struct inode *inode);
@@ -284,15 +293,13 @@ long xipfs_fallocate(struct file *file, int mode, loff_t off, loff_t len);
 int xipfs_fsync(struct file *file, loff_t start, loff_t end, int datasync);
 int xipfs_writepages(struct address_space *mapping,
 		     struct writeback_control *wbc);
-bool xipfs_dirty_folio(struct address_space *mapping, struct folio *folio);
+void xipfs_folio_unreserve(struct folio *folio);
 void xipfs_invalidate_folio(struct folio *folio, size_t off, size_t len);
 bool xipfs_release_folio(struct folio *folio, gfp_t gfp);
-vm_fault_t xipfs_fault_hole(struct vm_fault *vmf, struct inode *inode);
 vm_fault_t xipfs_page_mkwrite(struct vm_fault *vmf);
 vm_fault_t xipfs_pfn_mkwrite(struct vm_fault *vmf);
 void xipfs_mark_xip_dirty(struct inode *inode, pgoff_t index);
-int xipfs_remount_rw(struct super_block *sb);
-void xipfs_remount_ro(struct super_block *sb);
+void xipfs_sync_xip(struct inode *inode);
 
 /* file.c */
 extern const struct file_operations xipfs_file_fops;

@@ -15,8 +15,10 @@
 #include <linux/sched.h>
 #include "internal.h"
 
+/* The free-space map, space_lock held; NULL when not read-write. */
 static struct xipfs_space *xipfs_space(struct super_block *sb)
 {
+	lockdep_assert_held(&XIPFS_SB(sb)->space_lock);
 	return XIPFS_SB(sb)->space;
 }
 
@@ -148,9 +150,9 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 }
 
 /* Book (@delta 1) or give back (-1) the pages under live cluster @idx. */
-static int xipfs_space_cluster(struct super_block *sb, u64 idx, int delta)
+static int xipfs_space_cluster(struct super_block *sb, struct xipfs_space *sp,
+			       u64 idx, int delta)
 {
-	struct xipfs_space *sp = xipfs_space(sb);
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 	struct xipfs_cl c;
 	u64 first, last, p;
@@ -181,14 +183,17 @@ static int xipfs_space_cluster(struct super_block *sb, u64 idx, int delta)
 void xipfs_space_free(struct super_block *sb)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
-	struct xipfs_space *sp = sbi->space;
+	struct xipfs_space *sp;
 
+	spin_lock(&sbi->space_lock);
+	sp = sbi->space;
+	sbi->space = NULL;
+	spin_unlock(&sbi->space_lock);
 	if (!sp)
 		return;
 	kvfree(sp->users);
 	kvfree(sp->cl_refs);
 	kfree(sp);
-	sbi->space = NULL;
 }
 
 /*
@@ -206,10 +211,12 @@ int xipfs_space_build(struct super_block *sb)
 	sp = kzalloc(sizeof(*sp), GFP_KERNEL);
 	if (!sp)
 		return -ENOMEM;
-	spin_lock_init(&sp->lock);
 	sp->first = sbi->xip_off >> PAGE_SHIFT;
 	sp->npages = (sbi->image_size - sbi->xip_off) >> PAGE_SHIFT;
+	/* Published at once: the walk reaches it through sbi. */
+	spin_lock(&sbi->space_lock);
 	sbi->space = sp;
+	spin_unlock(&sbi->space_lock);
 	sp->users = kvcalloc(sp->npages, sizeof(*sp->users), GFP_KERNEL);
 	if (sbi->cluster_count)
 		sp->cl_refs = kvcalloc(sbi->cluster_count,
@@ -224,7 +231,7 @@ int xipfs_space_build(struct super_block *sb)
 	for (i = 0; i < sbi->cluster_count; i++) {
 		if (!sp->cl_refs[i])
 			continue;
-		err = xipfs_space_cluster(sb, i, 1);
+		err = xipfs_space_cluster(sb, sp, i, 1);
 		if (err) {
 			xipfs_err(sb, "cluster %llu: bad or overlapping descriptor",
 				  i);
@@ -256,16 +263,18 @@ int xipfs_space_recover(struct super_block *sb)
 	return err;
 }
 
+/* Free pages not promised to dirty folios; 0 when not read-write. */
 u64 xipfs_space_free_pages(struct super_block *sb)
 {
-	struct xipfs_space *sp = xipfs_space(sb);
-	u64 n;
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_space *sp;
+	u64 n = 0;
 
-	if (!sp)
-		return 0;
-	spin_lock(&sp->lock);
-	n = sp->nfree - sp->reserved;
-	spin_unlock(&sp->lock);
+	spin_lock(&sbi->space_lock);
+	sp = xipfs_space(sb);
+	if (sp && sp->nfree > sbi->reserved)
+		n = sp->nfree - sbi->reserved;
+	spin_unlock(&sbi->space_lock);
 	return n;
 }
 
@@ -320,56 +329,76 @@ static bool xipfs_space_find_next(struct xipfs_space *sp, u64 n, u64 *start)
  * @map: the pages are for a page map, which needs a contiguous run: maps
  * come from the top of the region and data pages, next fit, from the
  * bottom, so that rewriting data does not cut up the runs maps need.
+ * -EROFS when the mount is not (or no longer) read-write.
  */
 int xipfs_space_alloc(struct super_block *sb, u64 n, bool reserved, bool map,
 		      u64 *pgno)
 {
-	struct xipfs_space *sp = xipfs_space(sb);
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_space *sp;
 	bool found;
 	u64 start, i;
+	int err = -ENOSPC;
 
-	if (WARN_ON_ONCE(!sp || !n || (reserved && n != 1)))
-		return -EROFS;
-	spin_lock(&sp->lock);
+	if (WARN_ON_ONCE(!n || (reserved && n != 1)))
+		return -EINVAL;
+	spin_lock(&sbi->space_lock);
+	sp = xipfs_space(sb);
+	if (!sp) {
+		err = -EROFS;
+		goto out;
+	}
 	if (reserved) {
-		if (WARN_ON_ONCE(!sp->reserved))
-			goto nospc;
-		sp->reserved--;
-	} else if (sp->nfree - sp->reserved < n) {
-		goto nospc;
+		if (WARN_ON_ONCE(!sbi->reserved))
+			goto out;
+	} else if (sp->nfree < n || sp->nfree - n < sbi->reserved) {
+		goto out;
 	}
 	found = map ? xipfs_space_find_top(sp, n, &start) :
 		      xipfs_space_find_next(sp, n, &start);
-	if (!found) {
-		if (reserved)
-			sp->reserved++;
-		goto nospc;
-	}
+	if (!found)
+		goto out;
+	if (reserved)
+		sbi->reserved--;
 	for (i = start; i < start + n; i++)
 		sp->users[i] = XIPFS_PAGE_OWNED;
 	sp->nfree -= n;
-	spin_unlock(&sp->lock);
 	*pgno = sp->first + start;
-	return 0;
-nospc:
-	spin_unlock(&sp->lock);
-	return -ENOSPC;
+	err = 0;
+out:
+	spin_unlock(&sbi->space_lock);
+	return err;
 }
 
-/* Give back @n pages from image page @pgno (an XIP page or a moved map). */
-void xipfs_space_release(struct super_block *sb, u64 pgno, u64 n)
+/* Give back @n pages from image page @pgno: space_lock held. */
+static void xipfs_space_release_locked(struct super_block *sb,
+				       struct xipfs_space *sp, u64 pgno, u64 n)
 {
-	struct xipfs_space *sp = xipfs_space(sb);
 	u64 i;
 
-	spin_lock(&sp->lock);
 	for (i = pgno - sp->first; i < pgno - sp->first + n; i++) {
 		if (WARN_ON_ONCE(sp->users[i] != XIPFS_PAGE_OWNED))
 			continue;
 		sp->users[i] = 0;
 		sp->nfree++;
 	}
-	spin_unlock(&sp->lock);
+}
+
+/*
+ * Give back @n pages from image page @pgno (an XIP page or a moved map).
+ * Not read-write any more: nothing to do, the next read-write mount counts
+ * again.
+ */
+void xipfs_space_release(struct super_block *sb, u64 pgno, u64 n)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_space *sp;
+
+	spin_lock(&sbi->space_lock);
+	sp = xipfs_space(sb);
+	if (sp)
+		xipfs_space_release_locked(sb, sp, pgno, n);
+	spin_unlock(&sbi->space_lock);
 }
 
 /*
@@ -378,44 +407,66 @@ void xipfs_space_release(struct super_block *sb, u64 pgno, u64 n)
  */
 void xipfs_space_put_entry(struct super_block *sb, u64 e)
 {
-	struct xipfs_space *sp = xipfs_space(sb);
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_space *sp;
 	u64 v;
 
+	spin_lock(&sbi->space_lock);
+	sp = xipfs_space(sb);
+	if (!sp)
+		goto out;
 	switch (XIPFS_PTE_TYPE(e)) {
 	case XIPFS_PTE_TYPE_XIP:
-		xipfs_space_release(sb, e & XIPFS_PTE_XIP_MASK, 1);
-		return;
+		xipfs_space_release_locked(sb, sp, e & XIPFS_PTE_XIP_MASK, 1);
+		break;
 	case XIPFS_PTE_TYPE_COMP:
 		v = e & XIPFS_PTE_CLUSTER_MASK;
-		spin_lock(&sp->lock);
-		if (!WARN_ON_ONCE(!sp->cl_refs[v]) && !--sp->cl_refs[v])
-			xipfs_space_cluster(sb, v, -1);
-		spin_unlock(&sp->lock);
-		return;
+		if (!WARN_ON_ONCE(v >= sbi->cluster_count || !sp->cl_refs[v]) &&
+		    !--sp->cl_refs[v])
+			xipfs_space_cluster(sb, sp, v, -1);
+		break;
 	}
+out:
+	spin_unlock(&sbi->space_lock);
+}
+
+/* Pages promised to dirty folios' writeback. */
+u64 xipfs_space_reserved(struct super_block *sb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	u64 n;
+
+	spin_lock(&sbi->space_lock);
+	n = sbi->reserved;
+	spin_unlock(&sbi->space_lock);
+	return n;
 }
 
 /* Promise one page to a dirty cache page's writeback. */
 int xipfs_space_reserve(struct super_block *sb)
 {
-	struct xipfs_space *sp = xipfs_space(sb);
-	int err = 0;
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	struct xipfs_space *sp;
+	int err = -ENOSPC;
 
-	spin_lock(&sp->lock);
-	if (sp->nfree > sp->reserved)
-		sp->reserved++;
-	else
-		err = -ENOSPC;
-	spin_unlock(&sp->lock);
+	spin_lock(&sbi->space_lock);
+	sp = xipfs_space(sb);
+	if (!sp) {
+		err = -EROFS;
+	} else if (sp->nfree > sbi->reserved) {
+		sbi->reserved++;
+		err = 0;
+	}
+	spin_unlock(&sbi->space_lock);
 	return err;
 }
 
 void xipfs_space_unreserve(struct super_block *sb)
 {
-	struct xipfs_space *sp = xipfs_space(sb);
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 
-	spin_lock(&sp->lock);
-	if (!WARN_ON_ONCE(!sp->reserved))
-		sp->reserved--;
-	spin_unlock(&sp->lock);
+	spin_lock(&sbi->space_lock);
+	if (!WARN_ON_ONCE(!sbi->reserved))
+		sbi->reserved--;
+	spin_unlock(&sbi->space_lock);
 }

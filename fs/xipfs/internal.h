@@ -282,8 +282,14 @@ void xipfs_space_put_entry(struct super_block *sb, u64 e);
 u64 xipfs_space_free_pages(struct super_block *sb);
 u64 xipfs_space_reserved(struct super_block *sb);
 
+/* shadow.c: a test facility (see there) */
+void xipfs_shadow_update(const void *addr, size_t len);
+void xipfs_shadow_start(struct super_block *sb);
+void xipfs_shadow_stop(struct super_block *sb);
+
 /* write.c: the read-write side */
 void xipfs_persist(void *addr, size_t len);
+void xipfs_writeback(void *addr, size_t len);
 void xipfs_store_entry(struct inode *inode, pgoff_t index, u64 e);
 void xipfs_store_inode(struct inode *inode);
 ssize_t xipfs_file_write_iter(struct kiocb *iocb, struct iov_iter *from);

@@ -178,6 +178,7 @@ static int xipfs_enable_rw(struct super_block *sb)
 	}
 	xipfs_info(sb, "read-write, %llu of %llu data pages free",
 		   xipfs_space_free_pages(sb), sbi->space->npages);
+	xipfs_shadow_start(sb);
 	return 0;
 }
 
@@ -193,6 +194,7 @@ static void xipfs_disable_rw(struct super_block *sb)
 
 	if (!READ_ONCE(sbi->space))
 		return;
+	xipfs_shadow_stop(sb);
 	if (errseq_check(&sb->s_wb_err, sbi->wb_err))
 		xipfs_err(sb, "writeback failed: the image stays marked modified");
 	else

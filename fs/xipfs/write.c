@@ -37,10 +37,17 @@
 #include <linux/libnvdimm.h>
 #include "internal.h"
 
+/* Write [addr, addr + len) of the window back from the CPU cache. */
+void xipfs_writeback(void *addr, size_t len)
+{
+	arch_wb_cache_pmem(addr, len);
+	xipfs_shadow_update(addr, len);
+}
+
 /* Make [addr, addr + len) of the window durable before what follows. */
 void xipfs_persist(void *addr, size_t len)
 {
-	arch_wb_cache_pmem(addr, len);
+	xipfs_writeback(addr, len);
 	/* The write-backs (clwb) are weakly ordered: fence before the next store. */
 	wmb();
 }
@@ -922,7 +929,7 @@ void xipfs_sync_xip(struct inode *inode)
 		if (xipfs_entry(inode, index, &e, &pg) ||
 		    pg.type != XIPFS_PTE_TYPE_XIP)
 			continue;
-		arch_wb_cache_pmem(sbi->virt + pg.off, PAGE_SIZE);
+		xipfs_writeback(sbi->virt + pg.off, PAGE_SIZE);
 		atomic64_inc(&sbi->stats.xip_synced);
 	}
 	/* All of those write-backs done before fsync returns. */

@@ -183,6 +183,16 @@ static inline const void *xipfs_meta(struct xipfs_sb_info *sbi, u64 off,
 	return sbi->meta + (off - sbi->meta_off);
 }
 
+/*
+ * Does @n fit the size_t (unsigned long) that vmalloc(), kvcalloc(),
+ * memremap() and mtd_point() take?  Always on 64-bit kernels, the only
+ * ones xipfs builds for; checked anyway, so that no size is ever cut.
+ */
+static inline bool xipfs_fits_size_t(u64 n)
+{
+	return n == (size_t)n;
+}
+
 /* A decoded page map entry. */
 struct xipfs_page {
 	unsigned int type;	/* XIPFS_PTE_TYPE_* */

@@ -94,6 +94,11 @@ static int xipfs_window_open(struct super_block *sb)
 	err = xipfs_window_check(sb, sbi->opt_physaddr, size);
 	if (err)
 		return err;
+	if (!xipfs_fits_size_t(size)) {
+		xipfs_err(sb, "window of %llu bytes too large for this kernel",
+			  size);
+		return -EFBIG;
+	}
 	sbi->virt = memremap(sbi->opt_physaddr, size, MEMREMAP_WB);
 	if (!sbi->virt) {
 		xipfs_err(sb, "cannot map window 0x%llx+0x%llx",
@@ -145,6 +150,9 @@ static void xipfs_mtd_point(struct super_block *sb)
 	void *virt = NULL;
 	int err;
 
+	/* mtd_point() and memremap() take a size_t: read it instead. */
+	if (!xipfs_fits_size_t(sbi->image_size))
+		return;
 	err = mtd_point(sb->s_mtd, 0, sbi->image_size, &retlen, &virt, &phys);
 	if (err)
 		return;
@@ -206,7 +214,16 @@ int xipfs_medium_map(struct super_block *sb)
 		sbi->meta = sbi->virt + sbi->meta_off;
 		return 0;
 	}
-	/* No window: keep a copy of the (validated, CRC-checked) metadata. */
+	/*
+	 * No window: keep a copy of the (validated, CRC-checked) metadata.
+	 * vmalloc() takes an unsigned long: a larger size would be cut, and
+	 * xipfs_meta() would then allow reads past the copy.
+	 */
+	if (!xipfs_fits_size_t(sbi->meta_size)) {
+		xipfs_err(sb, "metadata of %llu bytes too large for this kernel",
+			  sbi->meta_size);
+		return -EFBIG;
+	}
 	sbi->meta_copy = vmalloc(sbi->meta_size);
 	if (!sbi->meta_copy)
 		return -ENOMEM;

@@ -497,6 +497,13 @@ int xipfs_space_build(struct super_block *sb)
 	spin_lock(&sbi->space_lock);
 	sbi->space = sp;
 	spin_unlock(&sbi->space_lock);
+	/* kvcalloc() takes size_t counts: never cut one (xipfs_fits_size_t). */
+	if (!xipfs_fits_size_t(sp->npages) ||
+	    !xipfs_fits_size_t(sbi->cluster_count)) {
+		xipfs_err(sb, "image too large for this kernel's free-space map");
+		err = -EFBIG;
+		goto fail;
+	}
 	sp->users = kvcalloc(sp->npages, sizeof(*sp->users), GFP_KERNEL);
 	if (sbi->cluster_count)
 		sp->cl_refs = kvcalloc(sbi->cluster_count,

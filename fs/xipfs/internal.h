@@ -85,6 +85,7 @@ struct xipfs_sb_info {
 	enum xipfs_medium medium;
 	u64 medium_size;
 	void *virt;		/* kernel mapping of the image, if any */
+	struct resource *region;	/* physaddr=: our claim in /proc/iomem */
 	phys_addr_t phys;	/* its physical address, if known */
 	size_t pointed;		/* bytes mtd_point()ed, to unpoint */
 	bool remapped;		/* virt is our memremap() of an MTD device */

@@ -85,6 +85,7 @@ struct xipfs_sb_info {
 	enum xipfs_medium medium;
 	u64 medium_size;
 	void *virt;		/* kernel mapping of the image, if any */
+	struct resource *region;	/* physaddr=: our claim in /proc/iomem */
 	phys_addr_t phys;	/* its physical address, if known */
 	size_t pointed;		/* bytes mtd_point()ed, to unpoint */
 	bool remapped;		/* virt is our memremap() of an MTD device */
@@ -181,6 +182,16 @@ static inline const void *xipfs_meta(struct xipfs_sb_info *sbi, u64 off,
 	    off - sbi->meta_off > sbi->meta_size - len)
 		return NULL;
 	return sbi->meta + (off - sbi->meta_off);
+}
+
+/*
+ * Does @n fit the size_t (unsigned long) that vmalloc(), kvcalloc(),
+ * memremap() and mtd_point() take?  Always on 64-bit kernels, the only
+ * ones xipfs builds for; checked anyway, so that no size is ever cut.
+ */
+static inline bool xipfs_fits_size_t(u64 n)
+{
+	return n == (size_t)n;
 }
 
 /* A decoded page map entry. */

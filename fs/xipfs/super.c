@@ -28,6 +28,16 @@
 #include "internal.h"
 #include "decompressor.h"
 
+/*
+ * A read-write mount publishes each page with one aligned 8-byte store
+ * (WRITE_ONCE() of an __le64), which a 32-bit CPU splits in two: a power
+ * cut between the halves leaves an entry naming a page nobody wrote.
+ * In-tree, Kconfig says "depends on 64BIT"; this stops out-of-tree builds.
+ */
+#ifndef CONFIG_64BIT
+#error "xipfs needs a 64-bit kernel (CONFIG_64BIT)"
+#endif
+
 struct kmem_cache *xipfs_inode_cachep __read_mostly;
 
 void _xipfs_err(struct super_block *sb, const char *fmt, ...)

@@ -4,7 +4,7 @@
  * syncs on one file, every byte checked against a model.
  *
  *   rwmodel [-t SECONDS] [-T THREADS] [-p PAGES] [-e TAILPAGES] [-S SEED]
- *           [-m MODELFILE] [-X OPS] FILE
+ *           [-m MODELFILE] [-X OPS] [-H] FILE
  *
  * The first PAGES pages of FILE are shared out among THREADS workers,
  * page p to worker p % THREADS, so that every cluster, fault-around span
@@ -33,7 +33,9 @@
  * operations named by their letters in the history (w pwrite, s store,
  * p punch, h short write, f fallocate, d MADV_DONTNEED, m msync, y
  * fsync, Y fdatasync, S syncfs, r read of any page): to see which kind a
- * failure needs.
+ * failure needs.  -H (hot) only punches whole pages, stores to them
+ * through the mapping, checks them, and fallocates single pages: with
+ * few pages (-p), a fallocate meets a hole being filled on its page.
  *
  * Exit 0 pass, 1 mismatch, 2 setup error.
  */
@@ -62,6 +64,7 @@ static int nthreads = 4;
 static double end_time;
 static atomic_int failed;
 static const char *excluded = "";
+static int hot;
 
 struct op {
 	char what;
@@ -178,6 +181,15 @@ static void one_op(struct worker *w)
 	ssize_t n;
 	char what;
 
+	/*
+	 * -H: punch, fill through the mapping, check, and fallocate single
+	 * pages, so that fallocate meets hole fills on the same page.
+	 */
+	if (hot) {
+		static const int hot_ops[] = { 41, 41, 41, 25, 25, 25, 60, 60, 70, 70 };
+
+		op = hot_ops[op % 10];
+	}
 	what = op < 20 ? 'w' : op < 40 ? 's' : op < 48 ? 'p' : op < 53 ? 'h' :
 	       op < 68 ? 'c' : op < 73 ? 'f' : op < 80 ? 'd' : op < 84 ? 'y' :
 	       op < 87 ? 'Y' : op < 92 ? 'm' : op < 94 ? 'S' : 'r';
@@ -232,6 +244,10 @@ static void one_op(struct worker *w)
 		/* Anyone's range: mode 0 changes no byte. */
 		a = rnd(&w->seed) % area;
 		b = 1 + rnd(&w->seed) % (area - a);
+		if (hot) {
+			a &= ~(size_t)(PS - 1);
+			b = PS;
+		}
 		if (fallocate(w->fd, 0, a, b) && errno != ENOSPC)
 			die("fallocate");
 		record(w, 'f', (int)(a / PS), (int)(a % PS), (int)b);
@@ -342,7 +358,7 @@ int main(int argc, char **argv)
 	void *ret;
 	int opt, fd, t;
 
-	while ((opt = getopt(argc, argv, "t:T:p:e:S:m:X:")) != -1) {
+	while ((opt = getopt(argc, argv, "t:T:p:e:S:m:X:H")) != -1) {
 		switch (opt) {
 		case 't': seconds = atof(optarg); break;
 		case 'T': nthreads = atoi(optarg); break;
@@ -351,6 +367,7 @@ int main(int argc, char **argv)
 		case 'S': seed = strtoull(optarg, NULL, 0); break;
 		case 'm': modelfile = optarg; break;
 		case 'X': excluded = optarg; break;
+		case 'H': hot = 1; break;
 		default: goto usage;
 		}
 	}
@@ -436,6 +453,6 @@ int main(int argc, char **argv)
 	free(model);
 	return 0;
 usage:
-	fprintf(stderr, "usage: rwmodel [-t SECONDS] [-T THREADS] [-p PAGES] [-e TAILPAGES] [-S SEED] [-m MODELFILE] [-X OPS] FILE\n");
+	fprintf(stderr, "usage: rwmodel [-t SECONDS] [-T THREADS] [-p PAGES] [-e TAILPAGES] [-S SEED] [-m MODELFILE] [-X OPS] [-H] FILE\n");
 	return 2;
 }

@@ -31,6 +31,7 @@ static size_t xipfs_xip_run(struct inode *inode, loff_t pos, size_t n,
 	struct xipfs_page pg;
 	pgoff_t index;
 
+	lockdep_assert_held(&XIPFS_I(inode)->map_sem);
 	want = min_t(size_t, want, XIPFS_READ_RUN);
 	while (n < want && !((pos + n) & ~PAGE_MASK)) {
 		index = (pos + n) >> PAGE_SHIFT;

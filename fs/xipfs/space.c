@@ -666,6 +666,7 @@ static void xipfs_space_release_locked(struct super_block *sb,
 {
 	u64 i;
 
+	lockdep_assert_held(&XIPFS_SB(sb)->space_lock);
 	for (i = pgno - sp->first; i < pgno - sp->first + n; i++) {
 		if (WARN_ON_ONCE(sp->users[i] != XIPFS_PAGE_OWNED))
 			continue;

@@ -771,6 +771,7 @@ static u64 xipfs_raw_entry(struct inode *inode, pgoff_t index)
 {
 	u64 e;
 
+	lockdep_assert_held(&XIPFS_I(inode)->map_sem);
 	if (index >= XIPFS_I(inode)->map_cap || xipfs_map_read(inode, index, &e))
 		return 0;
 	return e;

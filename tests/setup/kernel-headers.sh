@@ -30,15 +30,57 @@
 # NAME is deb-6.12 and deb-7 (the newest 7.x found).  Built modules go to
 # $BUILD/kernels/NAME/xipfs.ko, logs to $BUILD/kernels/NAME/build.log.
 #
-# Environment: MIRROR (default deb.debian.org/debian over http),
-# SECURITY_MIRROR, JOBS (default 2), W (default 1), C, XIPFS_MTD;
+# Environment: MIRROR (default: the URI of the host's own apt source for
+# its release, e.g. bookworm, from /etc/apt/sources.list,
+# sources.list.d/*.list or *.sources), SECURITY_MIRROR (likewise, for
+# RELEASE-security), JOBS (default 2), W (default 1), C, XIPFS_MTD;
 # XIPFS_SRC=DIR builds fs/xipfs and include/ from another tree (a scratch
 # copy with a patch applied, say) instead of this checkout.
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 
-MIRROR=${MIRROR:-http://deb.debian.org/debian}
-SECURITY_MIRROR=${SECURITY_MIRROR:-http://deb.debian.org/debian-security}
+# host_apt_uri SUITE: the first URI of an enabled "deb" source for SUITE
+# in the host's apt configuration, one-line (.list) or deb822 (.sources)
+# format.  The mirror is whatever the host's apt uses: no host name is
+# written here, and the chroot works wherever the host's apt works.
+# (XIPFS_APT_ETC: another /etc/apt, to test the parsing.)
+APT_ETC=${XIPFS_APT_ETC:-/etc/apt}
+host_apt_uri() {
+	local f
+	for f in "$APT_ETC/sources.list" "$APT_ETC"/sources.list.d/*.list; do
+		[ -f "$f" ] || continue
+		# deb [opt=v ...] URI SUITE COMPONENT...
+		awk -v s="$1" '{ sub(/#.*/, "") }
+			$1 == "deb" { i = 2
+				if ($2 ~ /^\[/) { while (i <= NF && $i !~ /\]$/) i++; i++ }
+				if ($(i + 1) == s) { print $i; exit } }' "$f"
+	done
+	for f in "$APT_ETC"/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		# Stanzas of "Field: value" lines, separated by blank lines.
+		awk -v s="$1" '
+			function flush() {
+				if (types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " s " ") &&
+				    tolower(enabled) != "no" && uris != "") {
+					split(uris, u, " "); print u[1]; found = 1; exit
+				}
+				types = suites = uris = enabled = ""
+			}
+			/^[ \t]*#/ { next }
+			/^[ \t]*$/ { flush(); next }
+			/^[A-Za-z-]+:/ { k = tolower($1); sub(/^[^:]*:[ \t]*/, "")
+				if (k == "types:") types = $0
+				else if (k == "suites:") suites = $0
+				else if (k == "uris:") uris = $0
+				else if (k == "enabled:") enabled = $0 }
+			END { if (!found) flush() }' "$f"
+	done
+}
+# The host's release: the README's machine is Debian 12 (bookworm).
+HOST_SUITE=$( . /etc/os-release 2>/dev/null && echo "${VERSION_CODENAME:-}")
+HOST_SUITE=${HOST_SUITE:-bookworm}
+MIRROR=${MIRROR:-$(host_apt_uri "$HOST_SUITE" | head -n1)}
+SECURITY_MIRROR=${SECURITY_MIRROR:-$(host_apt_uri "$HOST_SUITE-security" | head -n1)}
 BASE=$XIPFS_CACHE/trixie
 ROOT=$BASE/root
 HDRS=$XIPFS_CACHE/headers
@@ -132,6 +174,8 @@ newest_headers() {
 setup() {
 	local update=$1 name prefix pv pkg ver kv want="" all=""
 
+	[ -n "$MIRROR" ] && [ -n "$SECURITY_MIRROR" ] ||
+		die "no deb source for $HOST_SUITE and $HOST_SUITE-security in the host's apt configuration: set MIRROR= and SECURITY_MIRROR="
 	cache_lock kernel-headers
 	if [ "$(cat "$BASE/key" 2>/dev/null)" != "$RECIPE" ] ||
 		[ ! -x "$ROOT/usr/bin/gcc-14" ]; then

@@ -22,7 +22,7 @@ tools:
 	$(MAKE) -C mkfs BUILD=$(BUILD)/mkfs
 
 module:
-	for k in stock debug arm64; do \
+	for k in stock debug k612 k7 arm64; do \
 		[ -d $(XIPFS_CACHE)/kernels/$$k ] || continue; \
 		fs/xipfs/build-module.sh $$k || exit 1; \
 	done

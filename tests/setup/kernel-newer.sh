@@ -78,27 +78,28 @@ setup_one() {
 			$0 == "linux-base-" r')
 	pkgs="$img $deps"
 
+	# The parts are of the image's version (its Depends say "= VER").
 	dl=$XIPFS_CACHE/debs/$name
 	mkdir -p "$dl"
 	for p in $pkgs; do
-		# Versions of the parts may differ from the image's; take
-		# what apt would (the same source upload).
-		if ! ls "$dl/${p}_"*_amd64.deb >/dev/null 2>&1; then
-			say "downloading $p"
+		deb=$dl/${p}_${ver//:/%3a}_amd64.deb
+		if [ ! -f "$deb" ]; then
+			say "downloading $p $ver"
 			# apt's sandbox user must be able to write there.
 			chroot_run sh -c "mkdir -p /var/cache/xipfs-dl &&
 				chown _apt /var/cache/xipfs-dl && cd /var/cache/xipfs-dl &&
-				apt-get download -qq '$p'" ||
-				die "apt-get download $p failed in the chroot"
-			mv "$root/var/cache/xipfs-dl/${p}_"*_amd64.deb "$dl/"
+				apt-get download -qq '$p=$ver'" ||
+				die "apt-get download $p=$ver failed in the chroot"
+			mv "$root/var/cache/xipfs-dl/${deb##*/}" "$deb"
 		fi
 	done
+	# Those of an older version are no longer needed.
+	find "$dl" -name '*.deb' ! -name "*_${ver//:/%3a}_amd64.deb" -delete
 
 	rm -rf "$out.new"
 	mkdir -p "$out.new/pkg"
 	for p in $pkgs; do
-		deb=$(printf '%s\n' "$dl/${p}_"*_amd64.deb | sort -V | tail -n1)
-		dpkg-deb -x "$deb" "$out.new/pkg"
+		dpkg-deb -x "$dl/${p}_${ver//:/%3a}_amd64.deb" "$out.new/pkg"
 	done
 	# Merged /usr: the tree is under usr/lib/modules.
 	mkdir -p "$out.new/modules/lib/modules"

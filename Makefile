@@ -11,6 +11,7 @@
 #   make check-newer the auto and rw groups on Debian's 6.12 and 7.x
 #                   (k612, k7; make check runs their auto group)
 #   make bench      size / RAM / speed against squashfs, EROFS, cramfs
+#   make stress     the long read-write stress and power-cut runs
 
 XIPFS_CACHE ?= /var/cache/xipfs
 export XIPFS_CACHE
@@ -47,7 +48,18 @@ demo:
 bench: setup
 	bench/run
 
+# The long read-write runs (issue 16's targets), outside make check:
+# 30 minutes of rwmodel on the debug kernel, 1000 shadow power cuts on the
+# stock one.  STRESS_SECONDS and STRESS_CUTS scale them.
+STRESS_SECONDS ?= 1800
+STRESS_CUTS ?= 1000
+stress: setup
+	XIPFS_CASE_TIMEOUT=$$(($(STRESS_SECONDS) * 3 + 900)) \
+		XIPFS_STRESS_SECONDS=$(STRESS_SECONDS) tests/check --kernel debug 054
+	XIPFS_CASE_TIMEOUT=$$(($(STRESS_CUTS) * 6 + 900)) \
+		XIPFS_SHADOW_CUTS=$(STRESS_CUTS) tests/check --kernel stock 055
+
 clean:
 	rm -rf $(BUILD) results
 
-.PHONY: all tools module setup check check-newer demo bench clean
+.PHONY: all tools module setup check check-newer demo bench stress clean

@@ -382,11 +382,12 @@ static int xipfs_fill_folio(struct inode *inode, struct folio *folio,
 }
 
 /*
- * Fill locked @folio, not marking it up to date.  On a read-write mount
- * with usable PFNs, a copy of an XIP page becomes the authority for that
- * page: the window PTEs go first (under map_sem exclusive, so that no
- * fault maps the window page again and no store to it is missed), and
- * faults find the folio from then on.
+ * Fill locked @folio and mark it up to date.  On a read-write mount with
+ * usable PFNs, a copy of an XIP page becomes the authority for that page:
+ * the window PTEs go, and the folio is up to date, before map_sem
+ * (exclusive) is dropped.  Faults and fault-around look for an up-to-date
+ * folio under map_sem, so none maps the window page again, and a writer
+ * replacing the page (write_cow) sees the copy and writes to it instead.
  */
 int xipfs_read_folio_locked(struct inode *inode, struct folio *folio)
 {
@@ -395,6 +396,7 @@ int xipfs_read_folio_locked(struct inode *inode, struct folio *folio)
 	struct xipfs_inode_info *xi = XIPFS_I(inode);
 	struct xipfs_cbuf cb = {};
 	struct xipfs_page pg;
+	bool excl = false;
 	int err;
 
 	down_read(&xi->map_sem);
@@ -403,15 +405,17 @@ int xipfs_read_folio_locked(struct inode *inode, struct folio *folio)
 	    xipfs_rw(sb)) {
 		up_read(&xi->map_sem);
 		down_write(&xi->map_sem);
+		excl = true;
 		unmap_mapping_pages(inode->i_mapping, folio->index, 1, false);
-		err = xipfs_fill_folio(inode, folio, &cb, false);
-		up_write(&xi->map_sem);
-	} else if (!err) {
-		err = xipfs_fill_folio(inode, folio, &cb, false);
-		up_read(&xi->map_sem);
-	} else {
-		up_read(&xi->map_sem);
 	}
+	if (!err)
+		err = xipfs_fill_folio(inode, folio, &cb, false);
+	if (!err)
+		folio_mark_uptodate(folio);
+	if (excl)
+		up_write(&xi->map_sem);
+	else
+		up_read(&xi->map_sem);
 	kvfree(cb.buf);
 	return err;
 }
@@ -421,8 +425,6 @@ static int xipfs_read_folio(struct file *file, struct folio *folio)
 	int err;
 
 	err = xipfs_read_folio_locked(folio->mapping->host, folio);
-	if (!err)
-		folio_mark_uptodate(folio);
 	folio_unlock(folio);
 	return err;
 }

@@ -12,6 +12,7 @@
 #include <linux/swap.h>
 #include <linux/uio.h>
 #include <linux/sched/signal.h>
+#include <linux/cacheflush.h>
 #include "internal.h"
 
 /* Bytes read() copies from the window in one go, map_sem held. */
@@ -108,7 +109,15 @@ static ssize_t xipfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 			copied = iov_iter_zero(n, to);
 		} else {
 			up_read(&xi->map_sem);
+			/*
+			 * read_mapping_folio() expects the invalidate lock:
+			 * without it, a folio filled here (or its cluster's
+			 * siblings) could bring back data a hole punch or
+			 * truncate is dropping.
+			 */
+			filemap_invalidate_lock_shared(inode->i_mapping);
 			folio = read_mapping_folio(inode->i_mapping, index, file);
+			filemap_invalidate_unlock_shared(inode->i_mapping);
 			if (IS_ERR(folio)) {
 				err = PTR_ERR(folio);
 				break;
@@ -130,6 +139,26 @@ static ssize_t xipfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 }
 
 static void xipfs_fault_around(struct vm_fault *vmf, struct inode *inode);
+
+/*
+ * Window page @off is going into executable mapping @vma.  The core
+ * keeps the instruction cache coherent for page cache pages as it maps
+ * them (arm64: __sync_icache_dcache() in set_pte_at()), but skips special
+ * PTEs, which window PFNs are.  On a read-write mount the page may have
+ * been written by the kernel (write(), writeback, a zeroed or reused
+ * page) since the CPU last fetched from it: make the instruction cache
+ * see what the data cache holds (a no-op on x86).  Stores through a
+ * mapping are like any self-modifying code: user space's to flush.
+ */
+static void xipfs_sync_icache(struct inode *inode, struct vm_area_struct *vma,
+			      u64 off)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(inode->i_sb);
+	unsigned long start = (unsigned long)sbi->virt + off;
+
+	if ((vma->vm_flags & VM_EXEC) && xipfs_rw(inode->i_sb))
+		flush_icache_range(start, start + PAGE_SIZE);
+}
 
 static vm_fault_t xipfs_fault(struct vm_fault *vmf)
 {
@@ -188,6 +217,7 @@ static vm_fault_t xipfs_fault(struct vm_fault *vmf)
 	 * private one do_wp_page() copies it to an anonymous page, and the
 	 * window is never written.
 	 */
+	xipfs_sync_icache(inode, vma, pg.off);
 	if (wr) {
 		xipfs_mark_xip_dirty(inode, vmf->pgoff);
 		ret = xipfs_insert_pfn_mkwrite(vma, addr,
@@ -259,6 +289,7 @@ static void xipfs_fault_around(struct vm_fault *vmf, struct inode *inode)
 				break;
 			continue;
 		}
+		xipfs_sync_icache(inode, vma, pg.off);
 		if (xipfs_insert_pfn(vma, addr, PHYS_PFN(sbi->phys + pg.off)) &
 		    VM_FAULT_ERROR)
 			break;
@@ -289,7 +320,14 @@ static int xipfs_vm_access(struct vm_area_struct *vma, unsigned long addr,
 		       (vma->vm_flags & VM_WRITE)))
 		return -EINVAL;
 	down_read(&xi->map_sem);
-	if (xipfs_page_lookup(inode, pgoff, &pg) ||
+	/*
+	 * Only a window PFN brings get_user_pages() here; a cached copy
+	 * made meanwhile is the authority, which the window must not
+	 * override: the caller retries through the page cache.
+	 */
+	if ((xipfs_rw(inode->i_sb) &&
+	     xipfs_cached_uptodate(inode->i_mapping, pgoff)) ||
+	    xipfs_page_lookup(inode, pgoff, &pg) ||
 	    pg.type != XIPFS_PTE_TYPE_XIP)
 		goto unlock;
 	len = min_t(unsigned long, len, PAGE_SIZE - off);

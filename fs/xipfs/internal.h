@@ -64,13 +64,12 @@ struct xipfs_stats {
 #define XIPFS_PAGE_OWNED	U16_MAX	/* an XIP page or a page of a map */
 
 struct xipfs_space {
-	spinlock_t lock;	/* all of the below */
+	/* all of it under xipfs_sb_info.space_lock */
 	u16 *users;		/* per data-region page: 0 free, OWNED, or live clusters */
 	u32 *cl_refs;		/* per cluster: COMP entries naming it */
 	u64 first;		/* page number of the data region's first page */
 	u64 npages;
 	u64 nfree;
-	u64 reserved;		/* promised to dirty cache pages' writeback */
 	u64 hint;		/* where the next search starts */
 };
 
@@ -86,6 +85,7 @@ struct xipfs_sb_info {
 	enum xipfs_medium medium;
 	u64 medium_size;
 	void *virt;		/* kernel mapping of the image, if any */
+	struct resource *region;	/* physaddr=: our claim in /proc/iomem */
 	phys_addr_t phys;	/* its physical address, if known */
 	size_t pointed;		/* bytes mtd_point()ed, to unpoint */
 	bool remapped;		/* virt is our memremap() of an MTD device */
@@ -116,7 +116,17 @@ struct xipfs_sb_info {
 
 	/* read-write mounts */
 	bool rw_capable;	/* the medium is writable memory */
+	/*
+	 * space_lock guards the pointer and what it points to: remount,ro
+	 * frees the map while a clean folio may still be evicted, and
+	 * sysfs/statfs read it.  reserved lives here, not in the map: a
+	 * reservation belongs to a dirty folio, which outlives neither the
+	 * sync before remount,ro nor the mount, but is counted across them.
+	 */
+	spinlock_t space_lock;
 	struct xipfs_space *space;	/* NULL unless mounted read-write */
+	u64 reserved;		/* pages promised to dirty folios' writeback */
+	errseq_t wb_err;	/* s_wb_err when the mount went read-write */
 
 	/* sysfs */
 	struct kobject kobj;
@@ -172,6 +182,16 @@ static inline const void *xipfs_meta(struct xipfs_sb_info *sbi, u64 off,
 	    off - sbi->meta_off > sbi->meta_size - len)
 		return NULL;
 	return sbi->meta + (off - sbi->meta_off);
+}
+
+/*
+ * Does @n fit the size_t (unsigned long) that vmalloc(), kvcalloc(),
+ * memremap() and mtd_point() take?  Always on 64-bit kernels, the only
+ * ones xipfs builds for; checked anyway, so that no size is ever cut.
+ */
+static inline bool xipfs_fits_size_t(u64 n)
+{
+	return n == (size_t)n;
 }
 
 /* A decoded page map entry. */
@@ -271,10 +291,16 @@ int xipfs_space_reserve(struct super_block *sb);
 void xipfs_space_unreserve(struct super_block *sb);
 void xipfs_space_put_entry(struct super_block *sb, u64 e);
 u64 xipfs_space_free_pages(struct super_block *sb);
+u64 xipfs_space_reserved(struct super_block *sb);
+
+/* shadow.c: a test facility (see there) */
+void xipfs_shadow_update(const void *addr, size_t len);
+void xipfs_shadow_start(struct super_block *sb);
+void xipfs_shadow_stop(struct super_block *sb);
 
 /* write.c: the read-write side */
-extern const struct vm_operations_struct xipfs_rw_vm_ops;
 void xipfs_persist(void *addr, size_t len);
+void xipfs_writeback(void *addr, size_t len);
 void xipfs_store_entry(struct inode *inode, pgoff_t index, u64 e);
 void xipfs_store_inode(struct inode *inode);
 ssize_t xipfs_file_write_iter(struct kiocb *iocb, struct iov_iter *from);
@@ -284,15 +310,13 @@ long xipfs_fallocate(struct file *file, int mode, loff_t off, loff_t len);
 int xipfs_fsync(struct file *file, loff_t start, loff_t end, int datasync);
 int xipfs_writepages(struct address_space *mapping,
 		     struct writeback_control *wbc);
-bool xipfs_dirty_folio(struct address_space *mapping, struct folio *folio);
+void xipfs_folio_unreserve(struct folio *folio);
 void xipfs_invalidate_folio(struct folio *folio, size_t off, size_t len);
 bool xipfs_release_folio(struct folio *folio, gfp_t gfp);
-vm_fault_t xipfs_fault_hole(struct vm_fault *vmf, struct inode *inode);
 vm_fault_t xipfs_page_mkwrite(struct vm_fault *vmf);
 vm_fault_t xipfs_pfn_mkwrite(struct vm_fault *vmf);
 void xipfs_mark_xip_dirty(struct inode *inode, pgoff_t index);
-int xipfs_remount_rw(struct super_block *sb);
-void xipfs_remount_ro(struct super_block *sb);
+void xipfs_sync_xip(struct inode *inode);
 
 /* file.c */
 extern const struct file_operations xipfs_file_fops;

@@ -74,6 +74,36 @@ static int xipfs_window_check(struct super_block *sb, u64 phys, u64 size)
 	return 0;
 }
 
+/*
+ * Claim [physaddr, + size) in /proc/iomem as "xipfs" (growing the claim
+ * made for the superblock), so that nothing else uses the window while it
+ * is mounted: a pmem namespace or a driver's MMIO holds its range busy,
+ * and another window overlapping this one at another address (a second
+ * superblock over the same memory) is refused.  A "Reserved" range
+ * (memmap=) is not busy: the claim nests inside it.  Released by
+ * xipfs_medium_close(), on every path.
+ */
+static int xipfs_window_claim(struct super_block *sb, u64 size)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	u64 phys = sbi->opt_physaddr;
+	int err = 0;
+
+	if (!sbi->region) {
+		sbi->region = request_mem_region(phys, size, "xipfs");
+		if (!sbi->region)
+			err = -EBUSY;
+	} else if (resource_size(sbi->region) != size) {
+		err = adjust_resource(sbi->region, phys, size);
+	}
+	if (err) {
+		xipfs_err(sb, "window 0x%llx-0x%llx is in use (another xipfs window, a driver or a pmem namespace: see /proc/iomem)",
+			  phys, phys + size - 1);
+		return -EBUSY;
+	}
+	return 0;
+}
+
 static int xipfs_window_open(struct super_block *sb)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
@@ -84,6 +114,10 @@ static int xipfs_window_open(struct super_block *sb)
 	err = xipfs_window_check(sb, sbi->opt_physaddr, PAGE_SIZE);
 	if (err)
 		return err;
+	/* Before reading anything there: it may be another driver's MMIO. */
+	err = xipfs_window_claim(sb, PAGE_SIZE);
+	if (err)
+		return err;
 	if (sbi->opt_size_set) {
 		size = sbi->opt_size;
 	} else {
@@ -92,6 +126,14 @@ static int xipfs_window_open(struct super_block *sb)
 			return err;
 	}
 	err = xipfs_window_check(sb, sbi->opt_physaddr, size);
+	if (err)
+		return err;
+	if (!xipfs_fits_size_t(size)) {
+		xipfs_err(sb, "window of %llu bytes too large for this kernel",
+			  size);
+		return -EFBIG;
+	}
+	err = xipfs_window_claim(sb, size);
 	if (err)
 		return err;
 	sbi->virt = memremap(sbi->opt_physaddr, size, MEMREMAP_WB);
@@ -145,6 +187,9 @@ static void xipfs_mtd_point(struct super_block *sb)
 	void *virt = NULL;
 	int err;
 
+	/* mtd_point() and memremap() take a size_t: read it instead. */
+	if (!xipfs_fits_size_t(sbi->image_size))
+		return;
 	err = mtd_point(sb->s_mtd, 0, sbi->image_size, &retlen, &virt, &phys);
 	if (err)
 		return;
@@ -206,7 +251,16 @@ int xipfs_medium_map(struct super_block *sb)
 		sbi->meta = sbi->virt + sbi->meta_off;
 		return 0;
 	}
-	/* No window: keep a copy of the (validated, CRC-checked) metadata. */
+	/*
+	 * No window: keep a copy of the (validated, CRC-checked) metadata.
+	 * vmalloc() takes an unsigned long: a larger size would be cut, and
+	 * xipfs_meta() would then allow reads past the copy.
+	 */
+	if (!xipfs_fits_size_t(sbi->meta_size)) {
+		xipfs_err(sb, "metadata of %llu bytes too large for this kernel",
+			  sbi->meta_size);
+		return -EFBIG;
+	}
 	sbi->meta_copy = vmalloc(sbi->meta_size);
 	if (!sbi->meta_copy)
 		return -ENOMEM;
@@ -228,6 +282,12 @@ void xipfs_medium_close(struct super_block *sb)
 	    sbi->virt)
 		memunmap(sbi->virt);
 	sbi->remapped = false;
+	/* After the last use of the window, which the claim guarded. */
+	if (sbi->region) {
+		release_mem_region(sbi->region->start,
+				   resource_size(sbi->region));
+		sbi->region = NULL;
+	}
 #ifdef CONFIG_XIPFS_FS_MTD
 	/* After the last use of the pointed-at memory. */
 	if (sbi->medium == XIPFS_MEDIUM_MTD && sbi->pointed && sb->s_mtd)

@@ -28,6 +28,16 @@
 #include "internal.h"
 #include "decompressor.h"
 
+/*
+ * A read-write mount publishes each page with one aligned 8-byte store
+ * (WRITE_ONCE() of an __le64), which a 32-bit CPU splits in two: a power
+ * cut between the halves leaves an entry naming a page nobody wrote.
+ * In-tree, Kconfig says "depends on 64BIT"; this stops out-of-tree builds.
+ */
+#ifndef CONFIG_64BIT
+#error "xipfs needs a 64-bit kernel (CONFIG_64BIT)"
+#endif
+
 struct kmem_cache *xipfs_inode_cachep __read_mostly;
 
 void _xipfs_err(struct super_block *sb, const char *fmt, ...)
@@ -168,6 +178,8 @@ static int xipfs_enable_rw(struct super_block *sb)
 	err = xipfs_space_build(sb);
 	if (err)
 		return err;
+	/* A writeback error from now on keeps the image marked modified. */
+	sbi->wb_err = errseq_sample(&sb->s_wb_err);
 	xipfs_set_state(sb, false);
 	err = xipfs_space_recover(sb);
 	if (err) {
@@ -176,16 +188,60 @@ static int xipfs_enable_rw(struct super_block *sb)
 	}
 	xipfs_info(sb, "read-write, %llu of %llu data pages free",
 		   xipfs_space_free_pages(sb), sbi->space->npages);
+	xipfs_shadow_start(sb);
 	return 0;
 }
 
-/* Going read-only (remount, umount): everything is on the medium. */
+/*
+ * Going read-only (remount, umount), after sync_filesystem(): the image is
+ * clean unless some writeback failed since it went read-write (data that
+ * never reached the medium); then it stays marked modified, and the next
+ * read-write mount checks it.
+ */
 static void xipfs_disable_rw(struct super_block *sb)
 {
-	if (!XIPFS_SB(sb)->space)
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+
+	if (!READ_ONCE(sbi->space))
 		return;
-	xipfs_set_state(sb, true);
+	xipfs_shadow_stop(sb);
+	if (errseq_check(&sb->s_wb_err, sbi->wb_err))
+		xipfs_err(sb, "writeback failed: the image stays marked modified");
+	else
+		xipfs_set_state(sb, true);
 	xipfs_space_free(sb);
+}
+
+/*
+ * A store through a shared mapping whose pfn_mkwrite comes after
+ * ->writepages synced the inode's window pages, but before writeback
+ * clears I_DIRTY_PAGES, leaves the page in xip_dirty (writable in its
+ * mappings) on an inode writeback thinks clean: writeback re-dirties an
+ * inode only for page cache tags.  sync(2), syncfs(2), umount and
+ * remount,ro come here after writeback, and sync every such inode, so
+ * that none of them misses a store (and the next store faults again).
+ */
+static int xipfs_sync_fs(struct super_block *sb, int wait)
+{
+	struct inode *inode, *prev = NULL;
+
+	if (!xipfs_rw(sb))
+		return 0;
+	spin_lock(&sb->s_inode_list_lock);
+	list_for_each_entry(inode, &sb->s_inodes, i_sb_list) {
+		if (!S_ISREG(inode->i_mode) ||
+		    xa_empty(&XIPFS_I(inode)->xip_dirty) || !igrab(inode))
+			continue;
+		spin_unlock(&sb->s_inode_list_lock);
+		iput(prev);
+		prev = inode;
+		xipfs_sync_xip(inode);
+		cond_resched();
+		spin_lock(&sb->s_inode_list_lock);
+	}
+	spin_unlock(&sb->s_inode_list_lock);
+	iput(prev);
+	return 0;
 }
 
 static void xipfs_put_super(struct super_block *sb)
@@ -236,6 +292,7 @@ static const struct super_operations xipfs_sops = {
 	.evict_inode	= xipfs_evict_inode,
 	.dirty_inode	= xipfs_dirty_inode,
 	.put_super	= xipfs_put_super,
+	.sync_fs	= xipfs_sync_fs,
 	.statfs		= xipfs_statfs,
 	.show_options	= xipfs_show_options,
 };
@@ -674,13 +731,16 @@ static int xipfs_reconfigure(struct fs_context *fc)
 {
 	struct super_block *sb = fc->root->d_sb;
 	bool want_ro = fc->sb_flags & SB_RDONLY;
+	int err;
 
 	if (want_ro == sb_rdonly(sb))
 		return 0;
 	if (!want_ro)
 		return xipfs_enable_rw(sb);
 	/* The VFS refused this if files are open for writing. */
-	sync_filesystem(sb);
+	err = sync_filesystem(sb);
+	if (err)
+		return err;
 	xipfs_disable_rw(sb);
 	return 0;
 }
@@ -700,9 +760,13 @@ static const struct fs_context_operations xipfs_context_ops = {
 static int xipfs_init_fs_context(struct fs_context *fc)
 {
 	/* A remount parses its options too: into a scratch copy it ignores. */
-	fc->s_fs_info = kzalloc(sizeof(struct xipfs_sb_info), GFP_KERNEL);
-	if (!fc->s_fs_info)
+	struct xipfs_sb_info *sbi;
+
+	sbi = kzalloc(sizeof(*sbi), GFP_KERNEL);
+	if (!sbi)
 		return -ENOMEM;
+	spin_lock_init(&sbi->space_lock);
+	fc->s_fs_info = sbi;
 	fc->ops = &xipfs_context_ops;
 	return 0;
 }

@@ -28,6 +28,7 @@ enum xipfs_attr_id {
 	attr_write_inplace,
 	attr_write_cow,
 	attr_free_pages,
+	attr_reserved_pages,
 	attr_rw,
 };
 
@@ -61,6 +62,7 @@ XIPFS_ATTR(xip_synced);
 XIPFS_ATTR(write_inplace);
 XIPFS_ATTR(write_cow);
 XIPFS_ATTR(free_pages);
+XIPFS_ATTR(reserved_pages);
 XIPFS_ATTR(rw);
 
 static struct attribute *xipfs_attrs[] = {
@@ -83,6 +85,7 @@ static struct attribute *xipfs_attrs[] = {
 	&xipfs_attr_write_inplace.attr,
 	&xipfs_attr_write_cow.attr,
 	&xipfs_attr_free_pages.attr,
+	&xipfs_attr_reserved_pages.attr,
 	&xipfs_attr_rw.attr,
 	NULL,
 };
@@ -141,6 +144,8 @@ static ssize_t xipfs_attr_show(struct kobject *kobj, struct attribute *attr,
 		return sysfs_emit(buf, "%lld\n", atomic64_read(&st->write_cow));
 	case attr_free_pages:
 		return sysfs_emit(buf, "%llu\n", xipfs_space_free_pages(sbi->sb));
+	case attr_reserved_pages:
+		return sysfs_emit(buf, "%llu\n", xipfs_space_reserved(sbi->sb));
 	case attr_rw:
 		return sysfs_emit(buf, "%d\n", !sb_rdonly(sbi->sb));
 	}

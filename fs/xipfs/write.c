@@ -37,10 +37,17 @@
 #include <linux/libnvdimm.h>
 #include "internal.h"
 
+/* Write [addr, addr + len) of the window back from the CPU cache. */
+void xipfs_writeback(void *addr, size_t len)
+{
+	arch_wb_cache_pmem(addr, len);
+	xipfs_shadow_update(addr, len);
+}
+
 /* Make [addr, addr + len) of the window durable before what follows. */
 void xipfs_persist(void *addr, size_t len)
 {
-	arch_wb_cache_pmem(addr, len);
+	xipfs_writeback(addr, len);
 	/* The write-backs (clwb) are weakly ordered: fence before the next store. */
 	wmb();
 }
@@ -61,6 +68,7 @@ void xipfs_store_entry(struct inode *inode, pgoff_t index, u64 e)
 	struct xipfs_sb_info *sbi = XIPFS_SB(inode->i_sb);
 	__le64 *p = sbi->virt + XIPFS_I(inode)->data + (u64)index * 8;
 
+	lockdep_assert_held_write(&XIPFS_I(inode)->map_sem);
 	/* A grouped map is made per-page before any change: map_grow. */
 	if (WARN_ON_ONCE(XIPFS_I(inode)->map_shift))
 		return;
@@ -84,32 +92,45 @@ static struct xipfs_inode *xipfs_dinode(struct inode *inode)
 	return di;
 }
 
-/* Store the on-media size: under size_lock. */
+/* Store the on-media size. */
 static void xipfs_store_size(struct inode *inode, u64 size)
 {
 	struct xipfs_inode *di = xipfs_dinode(inode);
 
+	lockdep_assert_held(&XIPFS_I(inode)->size_lock);
 	XIPFS_I(inode)->disk_size = size;
 	WRITE_ONCE(di->i_size, cpu_to_le64(size));
 	xipfs_persist(&di->i_size, sizeof(di->i_size));
 }
 
-/* The medium now holds the file's data up to @end. */
-static void xipfs_extend_disk_size(struct inode *inode, u64 end)
+/*
+ * The medium now holds the file's data up to @end.  Writers (i_rwsem
+ * held) grow i_size after this; writeback, which runs without i_rwsem,
+ * passes @clamp: it may have sampled i_size before a truncate, and
+ * must not raise the on-media size past what truncate stored.
+ */
+static void xipfs_extend_disk_size(struct inode *inode, u64 end, bool clamp)
 {
 	struct xipfs_inode_info *xi = XIPFS_I(inode);
 
 	spin_lock(&xi->size_lock);
+	if (clamp)
+		end = min_t(u64, end, i_size_read(inode));
 	if (end > xi->disk_size)
 		xipfs_store_size(inode, end);
 	spin_unlock(&xi->size_lock);
 }
 
-static void xipfs_set_disk_size(struct inode *inode, u64 size)
+/*
+ * i_size and the on-media size together (truncate, fallocate), under
+ * size_lock: a writeback's clamped extension sees both or neither.
+ */
+static void xipfs_set_size(struct inode *inode, u64 size)
 {
 	struct xipfs_inode_info *xi = XIPFS_I(inode);
 
 	spin_lock(&xi->size_lock);
+	i_size_write(inode, size);
 	xipfs_store_size(inode, size);
 	spin_unlock(&xi->size_lock);
 }
@@ -224,8 +245,10 @@ again:
 static int xipfs_entry(struct inode *inode, pgoff_t index, u64 *e,
 		       struct xipfs_page *pg)
 {
-	int err = xipfs_page_lookup(inode, index, pg);
+	int err;
 
+	lockdep_assert_held(&XIPFS_I(inode)->map_sem);
+	err = xipfs_page_lookup(inode, index, pg);
 	if (err)
 		return err;
 	*e = 0;
@@ -255,7 +278,6 @@ static ssize_t xipfs_write_cached(struct inode *inode, pgoff_t index,
 		err = xipfs_read_folio_locked(inode, folio);
 		if (err)
 			goto unlock;
-		folio_mark_uptodate(folio);
 	}
 	if (!folio_test_private(folio)) {
 		err = xipfs_space_reserve(inode->i_sb);
@@ -266,6 +288,12 @@ static ssize_t xipfs_write_cached(struct inode *inode, pgoff_t index,
 	folio_wait_stable(folio);
 	copied = copy_page_from_iter_atomic(&folio->page, off, n, from);
 	flush_dcache_folio(folio);
+	/*
+	 * Only a dirty folio holds a reservation: a clean one may outlive
+	 * the free-space map (remount,ro) and is evicted without writeback.
+	 */
+	if (!copied && !folio_test_dirty(folio))
+		xipfs_folio_unreserve(folio);
 	if (copied) {
 		loff_t end = folio_pos(folio) + off + copied;
 
@@ -302,7 +330,7 @@ static size_t xipfs_write_inplace(struct inode *inode, pgoff_t index,
 	xipfs_persist(dst, copied);
 	if (copied)
 		xipfs_extend_disk_size(inode, ((u64)index << PAGE_SHIFT) +
-					      off + copied);
+					      off + copied, false);
 	atomic64_inc(&sbi->stats.write_inplace);
 	return copied;
 }
@@ -329,13 +357,18 @@ static ssize_t xipfs_write_cow(struct inode *inode, pgoff_t index, u64 old_e,
 	if (err)
 		return err;
 	dst = xipfs_window(sb, pgno);
-	/* The new page is ours alone: the copy may fault. */
+	/*
+	 * The new page is ours alone: the copy may fault.  A short copy
+	 * (the source stops being readable) publishes what it got, as
+	 * generic_perform_write() would; retrying the same copy could only
+	 * come short again.
+	 */
 	copied = copy_from_iter(dst + off, n, from);
-	if (copied < n) {
-		iov_iter_revert(from, copied);
+	if (!copied) {
 		xipfs_space_release(sb, pgno, 1);
-		return copied ? -EAGAIN : 0;
+		return 0;
 	}
+	n = copied;
 
 	down_write(&xi->map_sem);
 	err = xipfs_entry(inode, index, &e, &pg);
@@ -366,7 +399,8 @@ static ssize_t xipfs_write_cow(struct inode *inode, pgoff_t index, u64 old_e,
 	if (!old_e)
 		unmap_mapping_pages(mapping, index, 1, false);
 	up_write(&xi->map_sem);
-	xipfs_extend_disk_size(inode, ((u64)index << PAGE_SHIFT) + off + n);
+	xipfs_extend_disk_size(inode, ((u64)index << PAGE_SHIFT) + off + n,
+			       false);
 	if (old_e)
 		xipfs_space_put_entry(sb, old_e);
 	atomic64_inc(&sbi->stats.write_cow);
@@ -385,9 +419,10 @@ static ssize_t xipfs_write_page(struct inode *inode, pgoff_t index, size_t off,
 	ssize_t ret;
 	u64 e;
 
-	for (;;) {
+	for (;; cond_resched()) {
 		if (fatal_signal_pending(current))
 			return -EINTR;
+		/* Nothing readable: EFAULT; a short copy comes back short. */
 		if (fault_in_iov_iter_readable(from, n) == n)
 			return -EFAULT;
 		if (!sbi->xip) {
@@ -532,7 +567,6 @@ static int xipfs_zero_past_eof(struct inode *inode, u64 size)
 		err = xipfs_read_folio_locked(inode, folio);
 		if (err)
 			goto unlock;
-		folio_mark_uptodate(folio);
 	}
 	folio_zero_range(folio, off, PAGE_SIZE - off);
 	if (cached || folio_test_dirty(folio)) {
@@ -621,6 +655,10 @@ static void xipfs_drop_entries(struct inode *inode, pgoff_t from, pgoff_t to,
 	u64 old[64];
 	pgoff_t i, n, end;
 
+	/* No page cache fill may bring back what is dropped (see read_iter). */
+	lockdep_assert_held_write(&inode->i_mapping->invalidate_lock);
+	lockdep_assert_held_write(&inode->i_rwsem);
+
 	/* In batches, so that a huge truncate needs no big allocation. */
 	for (; from < to; from = end) {
 		end = min_t(pgoff_t, to, from + ARRAY_SIZE(old));
@@ -676,8 +714,7 @@ static int xipfs_truncate(struct inode *inode, u64 size)
 			err = xipfs_zero_past_eof(inode, old);
 		if (err)
 			return err;
-		i_size_write(inode, size);
-		xipfs_set_disk_size(inode, size);
+		xipfs_set_size(inode, size);
 		return 0;
 	}
 	/*
@@ -690,8 +727,7 @@ static int xipfs_truncate(struct inode *inode, u64 size)
 	if (err)
 		return err;
 	filemap_invalidate_lock(mapping);
-	i_size_write(inode, size);
-	xipfs_set_disk_size(inode, size);
+	xipfs_set_size(inode, size);
 	truncate_pagecache(inode, size);
 	/* What a mapping of the last page shows past EOF: zeros. */
 	if (size & ~PAGE_MASK) {
@@ -727,26 +763,43 @@ int xipfs_setattr(struct xipfs_idmap *idmap, struct dentry *dentry,
 	return 0;
 }
 
-/* Give every hole of pages [from, to) a zeroed page of its own. */
+/*
+ * The entry of page @index as stored, even past EOF (where lookups say
+ * hole); 0 if unreadable.  map_sem held.
+ */
+static u64 xipfs_raw_entry(struct inode *inode, pgoff_t index)
+{
+	u64 e;
+
+	if (index >= XIPFS_I(inode)->map_cap || xipfs_map_read(inode, index, &e))
+		return 0;
+	return e;
+}
+
+/*
+ * Give every hole of pages [from, to) a zeroed page of its own.  A page
+ * may be filled meanwhile (a store through a mapping, writeback of a
+ * cached copy): the entry is checked again under map_sem exclusive, and
+ * a filled page is left as it is.
+ */
 static int xipfs_alloc_range(struct inode *inode, pgoff_t from, pgoff_t to)
 {
 	struct super_block *sb = inode->i_sb;
 	struct xipfs_inode_info *xi = XIPFS_I(inode);
-	struct xipfs_page pg;
 	pgoff_t i;
-	u64 pgno, e;
+	u64 pgno, e, now;
+	bool inside;
 	int err;
 
-	for (i = from; i < to; i++) {
+	for (i = from; i < to; i++, cond_resched()) {
 		if (fatal_signal_pending(current))
 			return -EINTR;
-		down_read(&xi->map_sem);
-		err = xipfs_entry(inode, i, &e, &pg);
-		up_read(&xi->map_sem);
-		if (err)
-			return err;
 		/* Past EOF a page reads as a hole whatever the entry says. */
-		if (e && ((u64)i << PAGE_SHIFT) < i_size_read(inode))
+		inside = ((u64)i << PAGE_SHIFT) < i_size_read(inode);
+		down_read(&xi->map_sem);
+		e = xipfs_raw_entry(inode, i);
+		up_read(&xi->map_sem);
+		if (e && inside)
 			continue;
 		err = xipfs_space_alloc(sb, 1, false, false, &pgno);
 		if (err)
@@ -754,10 +807,18 @@ static int xipfs_alloc_range(struct inode *inode, pgoff_t from, pgoff_t to)
 		memset(xipfs_window(sb, pgno), 0, PAGE_SIZE);
 		xipfs_persist(xipfs_window(sb, pgno), PAGE_SIZE);
 		down_write(&xi->map_sem);
+		now = xipfs_raw_entry(inode, i);
+		if (now != e) {
+			up_write(&xi->map_sem);
+			xipfs_space_release(sb, pgno, 1);
+			continue;
+		}
 		xipfs_store_entry(inode, i, XIPFS_PTE_XIP(pgno));
 		unmap_mapping_pages(inode->i_mapping, i, 1, false);
 		up_write(&xi->map_sem);
-		cond_resched();
+		/* A stale entry past EOF named something: give it back. */
+		if (e)
+			xipfs_space_put_entry(sb, e);
 	}
 	return 0;
 }
@@ -798,8 +859,13 @@ long xipfs_fallocate(struct file *file, int mode, loff_t off, loff_t len)
 			err = xipfs_alloc_range(inode, DIV_ROUND_UP(size, PAGE_SIZE),
 						DIV_ROUND_UP(end, PAGE_SIZE));
 			if (!err) {
-				i_size_write(inode, end);
-				xipfs_set_disk_size(inode, end);
+				xipfs_set_size(inode, end);
+			} else {
+				/* Give back what was allocated past EOF. */
+				filemap_invalidate_lock(mapping);
+				xipfs_drop_entries(inode, DIV_ROUND_UP(size, PAGE_SIZE),
+						   DIV_ROUND_UP(end, PAGE_SIZE), false);
+				filemap_invalidate_unlock(mapping);
 			}
 		}
 		goto out;
@@ -839,7 +905,7 @@ out:
  * write the CPU cache back.  map_sem exclusive keeps pfn_mkwrite out
  * meanwhile, so no store is missed between the two.
  */
-static void xipfs_sync_xip(struct inode *inode)
+void xipfs_sync_xip(struct inode *inode)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(inode->i_sb);
 	struct xipfs_inode_info *xi = XIPFS_I(inode);
@@ -863,7 +929,7 @@ static void xipfs_sync_xip(struct inode *inode)
 		if (xipfs_entry(inode, index, &e, &pg) ||
 		    pg.type != XIPFS_PTE_TYPE_XIP)
 			continue;
-		arch_wb_cache_pmem(sbi->virt + pg.off, PAGE_SIZE);
+		xipfs_writeback(sbi->virt + pg.off, PAGE_SIZE);
 		atomic64_inc(&sbi->stats.xip_synced);
 	}
 	/* All of those write-backs done before fsync returns. */
@@ -929,8 +995,14 @@ static int xipfs_writeback_folio(struct folio *folio,
 	if (xipfs_map_read(inode, index, &old))
 		old = 0;
 	xipfs_store_entry(inode, index, XIPFS_PTE_XIP(pgno));
+	/*
+	 * The old window page is freed below: no PTE may keep reaching it
+	 * (while this folio is the authority none should; make sure).
+	 */
+	if (XIPFS_PTE_TYPE(old) == XIPFS_PTE_TYPE_XIP)
+		unmap_mapping_pages(inode->i_mapping, index, 1, false);
 	up_write(&xi->map_sem);
-	xipfs_extend_disk_size(inode, pos + len);
+	xipfs_extend_disk_size(inode, pos + len, true);
 	if (old)
 		xipfs_space_put_entry(sb, old);
 	folio_end_writeback(folio);
@@ -970,23 +1042,30 @@ int xipfs_fsync(struct file *file, loff_t start, loff_t end, int datasync)
 	return 0;
 }
 
-/* A folio with private data holds one reserved page for its writeback. */
-void xipfs_invalidate_folio(struct folio *folio, size_t off, size_t len)
+/*
+ * A folio with private data holds one reserved page for its writeback:
+ * it is dirty, or being written back (which takes the reservation).
+ */
+void xipfs_folio_unreserve(struct folio *folio)
 {
-	if (off || len < folio_size(folio) || !folio_test_private(folio))
+	if (!folio_test_private(folio))
 		return;
 	folio_detach_private(folio);
 	xipfs_space_unreserve(folio->mapping->host->i_sb);
+}
+
+void xipfs_invalidate_folio(struct folio *folio, size_t off, size_t len)
+{
+	if (off || len < folio_size(folio))
+		return;
+	xipfs_folio_unreserve(folio);
 }
 
 bool xipfs_release_folio(struct folio *folio, gfp_t gfp)
 {
 	if (folio_test_dirty(folio) || folio_test_writeback(folio))
 		return false;
-	if (folio_test_private(folio)) {
-		folio_detach_private(folio);
-		xipfs_space_unreserve(folio->mapping->host->i_sb);
-	}
+	xipfs_folio_unreserve(folio);
 	return true;
 }
 

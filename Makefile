@@ -8,6 +8,8 @@
 #   make setup      install packages and kernels (idempotent)
 #   make demo       build an image, boot the board, run a program in place
 #   make check      host tests, then the suite on every board and kernel
+#   make check-newer the auto and rw groups on Debian's 6.12 and 7.x
+#                   (k612, k7; make check runs their auto group)
 #   make bench      size / RAM / speed against squashfs, EROFS, cramfs
 #   make stress     the long read-write stress and power-cut runs
 
@@ -23,7 +25,7 @@ tools:
 	$(MAKE) -C mkfs BUILD=$(BUILD)/mkfs
 
 module:
-	for k in stock debug arm64; do \
+	for k in stock debug k612 k7 arm64; do \
 		[ -d $(XIPFS_CACHE)/kernels/$$k ] || continue; \
 		fs/xipfs/build-module.sh $$k || exit 1; \
 	done
@@ -33,6 +35,11 @@ setup:
 
 check: setup
 	tests/check-all
+
+check-newer: tools
+	tests/setup/install.sh stock
+	tests/setup/kernel-newer.sh
+	tests/check --kernel newer -g auto,rw
 
 demo:
 	tests/setup/install.sh stock
@@ -55,4 +62,4 @@ stress: setup
 clean:
 	rm -rf $(BUILD) results
 
-.PHONY: all tools module setup check demo bench stress clean
+.PHONY: all tools module setup check check-newer demo bench stress clean

@@ -4,7 +4,9 @@
 # build-module.sh NAME: build build/kernels/NAME/xipfs.ko against
 # $XIPFS_CACHE/kernels/NAME/kdir (ARCH, CROSS_COMPILE from its env file).
 # The sources are copied to build/kernels/NAME/src/, so that several
-# kernels build from one checkout.
+# kernels build from one checkout.  A kernel whose env names a CHROOT
+# (Debian's 6.12 and 7.x: kernels/k612, kernels/k7) is built inside it,
+# with the compiler that kernel was built with (tests/lib/kernel-make).
 #
 # Environment: KDIR=DIR builds against DIR instead (e.g.
 # /usr/src/linux-headers-VERSION-amd64); W=1 / C=1 are passed to kbuild;
@@ -24,6 +26,7 @@ out=${BUILD:-$top/build}/kernels/$name
 
 ARCH=
 CROSS_COMPILE=
+CHROOT=
 if [ -z "${KDIR:-}" ]; then
 	# tests/setup holds this lock (exclusive) while it changes kdir, e.g.
 	# kernel-debug-y.sh's flip of the debug tree to =y and back: wait
@@ -51,9 +54,15 @@ mkdir -p "$out/src/include/uapi/linux"
 (cd "$top/fs/xipfs" && cp -- *.c *.h Makefile "$out/src/")
 cp "$top/include/uapi/linux/xipfs_fs.h" "$out/src/include/uapi/linux/"
 
-make -C "$KDIR" M="$out/src" ${ARCH:+ARCH=$ARCH} \
-	${CROSS_COMPILE:+CROSS_COMPILE=$CROSS_COMPILE} \
-	${W:+W=$W} ${C:+C=$C} ${XIPFS_MTD:+XIPFS_MTD=$XIPFS_MTD} \
-	-j"${JOBS:-2}" modules
+if [ -n "$CHROOT" ]; then
+	"$top/tests/lib/kernel-make" "$name" "$out/src" \
+		${W:+W=$W} ${C:+C=$C} ${XIPFS_MTD:+XIPFS_MTD=$XIPFS_MTD} \
+		-j"${JOBS:-2}" modules
+else
+	make -C "$KDIR" M="$out/src" ${ARCH:+ARCH=$ARCH} \
+		${CROSS_COMPILE:+CROSS_COMPILE=$CROSS_COMPILE} \
+		${W:+W=$W} ${C:+C=$C} ${XIPFS_MTD:+XIPFS_MTD=$XIPFS_MTD} \
+		-j"${JOBS:-2}" modules
+fi
 cp "$out/src/xipfs.ko" "$out/xipfs.ko"
 echo "$out/xipfs.ko"

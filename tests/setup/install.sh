@@ -6,7 +6,9 @@
 # finds everything in place and returns in about a second.
 #
 #   tests/setup/install.sh            packages, stock + debug kernels, guest,
-#                                     arm64 board (when its setup exists)
+#                                     Debian's 6.12 and 7.x kernels (k612,
+#                                     k7), arm64 board (when its setup
+#                                     exists)
 #   tests/setup/install.sh packages   packages only
 #   tests/setup/install.sh stock      packages, stock kernel, guest (make demo)
 set -eu -o pipefail
@@ -42,6 +44,8 @@ mkdir -p "$XIPFS_CACHE"
 "$SETUP/guest.sh"
 [ "${1:-}" = stock ] && exit 0
 "$SETUP/kernel-debug.sh"
+# The trixie chroot (kernel-headers.sh), then k612 and k7.
+"$SETUP/kernel-newer.sh"
 # The arm64 board sets itself up once its scripts have landed.
 for s in "$SETUP/arm64.sh" "$TOP/tests/arm64/setup.sh"; do
 	if [ -x "$s" ]; then

@@ -138,9 +138,14 @@ int xipfs_page_lookup(struct inode *inode, pgoff_t index,
 			goto bad;
 		return 0;
 	case XIPFS_PTE_TYPE_TAIL:
-		/* Only the last page; its data lies in the metadata. */
+		/*
+		 * Only the last page; its data lies in the metadata.  Bits
+		 * 48-55 are unused in a TAIL entry: set, the entry is bad (as
+		 * the image library says too).
+		 */
 		pg->off = sbi->meta_off + (e & XIPFS_PTE_TAIL_MASK);
-		if (!(sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_TAIL) ||
+		if ((e & ~(XIPFS_PTE_TAIL_MASK | (3ULL << XIPFS_PTE_TYPE_SHIFT))) ||
+		    !(sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_TAIL) ||
 		    pos + PAGE_SIZE < isize ||
 		    !xipfs_meta(sbi, pg->off, pg->len))
 			goto bad;

@@ -14,16 +14,33 @@ start of CFI NOR flash (pflash unit 1: 64 MiB at physical 0x04000000,
 the guest as root, prints the script's output on stdout and exits with
 the script's exit status.
 
-  --image IMG           put IMG at the start of the flash; IMG itself is
-                        not changed (the board runs on a copy, padded to
-                        64 MiB with 0xff like erased flash)
+  --window flash|ram    which window --image and --save-window mean and
+                        XIPFS_WINDOW_* describe (default flash).  ram: a
+                        256 MiB RAM window right after the kernel's RAM
+                        (0x40000000 + MEM MiB: 0x80000000 by default),
+                        kept from the kernel by mem=MEM on the command line
+                        (whole 128 MiB sections: pfn_valid() false), the
+                        one that read-write mounts need; mount it with
+                        -o physaddr=$XIPFS_WINDOW_ADDR as on x86-64
+  --image IMG           put IMG at the start of the window; IMG itself is
+                        not changed (the flash board runs on a copy,
+                        padded to 64 MiB with 0xff like erased flash)
   --blk IMG             attach IMG as a virtio-blk disk (/dev/vda, then
                         /dev/vdb, ... in the order given); writable
   --files DIR           ship DIR's contents; the script runs in a copy
                         of it (/xipfs/files)
-  --save-window FILE    after the run, write the 64 MiB flash (as the
-                        guest left it) to FILE  (alias: --flash)
-  --mem MIB             guest RAM (default 1024)
+  --save-window FILE    after the run, write the window (as the guest
+                        left it) to FILE: the 64 MiB flash, or with
+                        --window ram the 256 MiB RAM window (sparse)
+  --flash FILE          after the run, write the 64 MiB flash to FILE
+  --shadow              keep 128 MiB more RAM after the window out of the
+                        kernel too, for xipfs's durability shadow
+                        (/xipfs/env: XIPFS_SHADOW_ADDR)
+  --save-shadow FILE    with --shadow: after the run, write those 128 MiB
+                        to FILE (sparse)
+  --mem MIB             guest RAM the kernel sees (default 1024; a
+                        multiple of 128); QEMU gets 256 MiB more (the RAM
+                        window), and 128 MiB more with --shadow
   --smp N               virtual CPUs (default 2)
   --append ARGS         extra kernel command line
   --timeout SEC         kill the board after SEC seconds (default 300)
@@ -42,7 +59,11 @@ commands of tests/lib/guest-functions (load_xipfs loads
 build/kernels/arm64/xipfs.ko, built by fs/xipfs/build-module.sh arm64).
 /xipfs/env sets XIPFS_KERNEL=arm64, XIPFS_ARCH=arm64, XIPFS_KRELEASE,
 XIPFS_WINDOW_ADDR=0x04000000, XIPFS_WINDOW_SIZE (64 MiB),
-XIPFS_WINDOW_MTD=4000000.flash and XIPFS_MTD=/dev/mtd0.
+XIPFS_WINDOW_MTD=4000000.flash and XIPFS_MTD=/dev/mtd0; with --window
+ram XIPFS_WINDOW_ADDR and XIPFS_WINDOW_SIZE are the RAM window's and
+XIPFS_WINDOW_MTD is empty (window_dev then names phram's "xip").
+XIPFS_FLASH_ADDR, XIPFS_FLASH_MTD, XIPFS_RAM_WINDOW_ADDR and
+XIPFS_RAM_WINDOW_SIZE name both, whichever --window says.
 
 Exit status: the script's, or 124 timeout, 125 kernel splat in the
 console (KASAN, lockdep, WARNING, BUG, Oops, bad taint) after a
@@ -63,14 +84,14 @@ FLASH_ADDR=0x04000000
 FLASH_SIZE=$((64 << 20))
 
 image= files= save= mem=1024 smp=2 append= timeout=300 log= scan=1
-script= cmd= quiet=0
+script= cmd= quiet=0 window=flash save_flash= shadow=0 save_shadow=
 blks=()
 die() { echo "boot.sh: $*" >&2; exit 126; }
 bad() { echo "boot.sh: $*" >&2; echo "(tests/arm64/boot.sh --help)" >&2; exit 2; }
 
 while [ $# -gt 0 ]; do
 	case $1 in
-	--no-scan|--full|--quiet|-h|--help) ;;
+	--no-scan|--full|--quiet|--shadow|-h|--help) ;;
 	-*) [ $# -ge 2 ] || bad "$1 needs an argument" ;;
 	esac
 	case $1 in
@@ -81,7 +102,11 @@ while [ $# -gt 0 ]; do
 	--image) image=$2; shift ;;
 	--blk) blks+=("$2"); shift ;;
 	--files) files=$2; shift ;;
-	--save-window|--flash) save=$2; shift ;;
+	--window) window=$2; shift ;;
+	--save-window) save=$2; shift ;;
+	--flash) save_flash=$2; shift ;;
+	--shadow) shadow=1 ;;
+	--save-shadow) shadow=1; save_shadow=$2; shift ;;
 	--mem) mem=$2; shift ;;
 	--smp) smp=$2; shift ;;
 	--append) append=$2; shift ;;
@@ -103,11 +128,27 @@ done
 [ -z "$image" ] || [ -f "$image" ] || bad "no such image: $image"
 [ -z "$files" ] || [ -d "$files" ] || bad "no such directory: $files"
 for b in "${blks[@]}"; do [ -f "$b" ] || bad "no such disk image: $b"; done
-[[ $mem =~ ^[0-9]+$ ]] && [ "$mem" -ge 256 ] || bad "--mem: MiB, at least 256"
+[[ $mem =~ ^[0-9]+$ ]] && [ "$mem" -ge 256 ] && [ $((mem % 128)) = 0 ] &&
+	[ "$mem" -le 2560 ] || bad "--mem: MiB, a multiple of 128 from 256 to 2560"
+case $window in flash|ram) ;; *) bad "--window: flash or ram" ;; esac
 [[ $smp =~ ^[1-8]$ ]] || bad "--smp: 1 to 8"
 [[ $timeout =~ ^[0-9]+$ ]] || bad "--timeout: seconds"
-[ -z "$image" ] || [ "$(stat -c %s "$image")" -le $FLASH_SIZE ] ||
-	bad "image larger than the 64 MiB flash: $image"
+# The RAM window follows the kernel's RAM (which starts at 0x40000000 on
+# virt) in whole 128 MiB sections, so that no struct page covers it;
+# the shadow follows the window.
+RAM_BASE=0x40000000
+WIN_ADDR=$(printf '0x%08x' $((RAM_BASE + (mem << 20))))
+WIN_SIZE=$((256 << 20))
+SHADOW_ADDR=$(printf '0x%08x' $((WIN_ADDR + WIN_SIZE)))
+SHADOW_SIZE=$((128 << 20))
+qmem=$((mem + (WIN_SIZE >> 20) + shadow * (SHADOW_SIZE >> 20)))
+if [ "$window" = ram ]; then
+	[ -z "$image" ] || [ "$(stat -c %s "$image")" -le $WIN_SIZE ] ||
+		bad "image larger than the 256 MiB window: $image"
+else
+	[ -z "$image" ] || [ "$(stat -c %s "$image")" -le $FLASH_SIZE ] ||
+		bad "image larger than the 64 MiB flash: $image"
+fi
 for f in "$KDIR/kernel" "$KDIR/env" "$KDIR/virt-nor.dtb" "$BASE"; do
 	[ -s "$f" ] || die "$f missing (run: tests/setup/arm64.sh)"
 done
@@ -115,10 +156,16 @@ KRELEASE=$(. "$KDIR/env"; echo "$KRELEASE")
 
 mkdir -p "$BUILD/arm64"
 run=$(mktemp -d "$BUILD/arm64/run.XXXXXX")
+# Guest RAM lives in a file, as on the x86 board, so that the RAM window
+# can be filled before boot and read after; tmpfs keeps it off the disk,
+# and only touched pages cost memory.
+ramdir=${XIPFS_RAMDIR:-/dev/shm}
+[ -d "$ramdir" ] && [ -w "$ramdir" ] || ramdir=$run
+ram=$(mktemp "$ramdir/xipfs-ram-arm64.XXXXXX")
 qpid=
 cleanup() {
 	[ -z "$qpid" ] || kill "$qpid" 2>/dev/null
-	rm -rf "$run"
+	rm -rf "$run" "$ram"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
@@ -127,12 +174,16 @@ trap 'exit 130' INT TERM
 # writes the guest's flash programming back into this file.
 flash=$run/flash
 head -c $FLASH_SIZE /dev/zero | tr '\0' '\377' >"$flash"
-[ -z "$image" ] || dd if="$image" of="$flash" conv=notrunc status=none ||
-	die "cannot place the image"
+[ -z "$image" ] || [ "$window" = ram ] ||
+	dd if="$image" of="$flash" conv=notrunc status=none || die "cannot place the image"
+truncate -s "${qmem}M" "$ram"
+[ -z "$image" ] || [ "$window" = flash ] ||
+	dd if="$image" of="$ram" bs=1M seek=$(((WIN_ADDR - RAM_BASE) >> 20)) \
+		conv=notrunc,sparse status=none || die "cannot place the image"
 
 # The device tree: setup's virt-nor.dtb was dumped for the default
 # machine; other CPU or memory sizes get their own (QEMU keeps the cpus
-# nodes of a -dtb as they are).
+# nodes of a -dtb as they are).  QEMU itself gets the window's RAM too.
 machine=(-M virt -cpu cortex-a57 -smp "$smp" -m "$mem")
 dtb=$KDIR/virt-nor.dtb
 if [ "$smp" != 2 ] || [ "$mem" != 1024 ]; then
@@ -172,18 +223,29 @@ helpers=$BUILD/helpers/arm64
 ko=$BUILD/kernels/arm64/xipfs.ko
 [ ! -f "$ko" ] || cp "$ko" "$stage/lib/xipfs/xipfs.ko"
 # Everything xipfs.ko needs is built into this kernel: no module deps.
+if [ "$window" = ram ]; then
+	w_addr=$WIN_ADDR w_size=$WIN_SIZE w_mtd=
+else
+	w_addr=$FLASH_ADDR w_size=$FLASH_SIZE w_mtd=4000000.flash
+fi
 cat >"$stage/xipfs/env" <<EOV
 XIPFS_KERNEL=arm64
 XIPFS_ARCH=arm64
 XIPFS_KRELEASE=$KRELEASE
-XIPFS_WINDOW_ADDR=$FLASH_ADDR
-XIPFS_WINDOW_SIZE=$FLASH_SIZE
-XIPFS_WINDOW_MTD=4000000.flash
+XIPFS_WINDOW_ADDR=$w_addr
+XIPFS_WINDOW_SIZE=$w_size
+XIPFS_WINDOW_MTD=$w_mtd
 XIPFS_MTD=/dev/mtd0
+XIPFS_FLASH_ADDR=$FLASH_ADDR
+XIPFS_FLASH_MTD=4000000.flash
+XIPFS_RAM_WINDOW_ADDR=$WIN_ADDR
+XIPFS_RAM_WINDOW_SIZE=$WIN_SIZE
+XIPFS_SHADOW_ADDR=$([ "$shadow" = 0 ] || echo "$SHADOW_ADDR")
 XIPFS_MODULE_DEPS=""
 XIPFS_KMEMLEAK=0
 export XIPFS_KERNEL XIPFS_ARCH XIPFS_KRELEASE XIPFS_WINDOW_ADDR XIPFS_WINDOW_SIZE
-export XIPFS_WINDOW_MTD XIPFS_MTD
+export XIPFS_WINDOW_MTD XIPFS_MTD XIPFS_FLASH_ADDR XIPFS_FLASH_MTD
+export XIPFS_RAM_WINDOW_ADDR XIPFS_RAM_WINDOW_SIZE XIPFS_SHADOW_ADDR
 EOV
 (cd "$stage" && find . -mindepth 1 | cpio -o -H newc --quiet -R 0:0) >"$run/run.cpio" ||
 	die "cannot pack the run archive"
@@ -191,6 +253,10 @@ EOV
 cat "$BASE" "$run/run.cpio" >"$run/initrd"
 
 cmdline="console=ttyAMA0 earlycon panic=-1 oops=panic loglevel=7 printk.devkmsg=on"
+# The kernel's RAM ends where the RAM window starts (the x86 board's
+# memmap=): mem= drops the rest from memblock, so it is neither System
+# RAM in /proc/iomem nor covered by a memory section.
+cmdline+=" mem=${mem}M"
 [ -z "$append" ] || cmdline+=" $append"
 
 console=$run/console.log out=$run/out
@@ -202,7 +268,9 @@ for b in "${blks[@]}"; do
 	i=$((i + 1))
 done
 # pflash unit 0 stays empty: QEMU would run it as firmware.
-timeout -k 5 "$timeout" qemu-system-aarch64 "${machine[@]}" \
+timeout -k 5 "$timeout" qemu-system-aarch64 -M virt,memory-backend=ram \
+	-cpu cortex-a57 -smp "$smp" -m "$qmem" \
+	-object "memory-backend-file,id=ram,size=${qmem}M,mem-path=$ram,share=on" \
 	-nodefaults -no-user-config -display none -no-reboot \
 	-kernel "$KDIR/kernel" -dtb "$dtb" -initrd "$run/initrd" -append "$cmdline" \
 	-drive "if=pflash,unit=1,format=raw,file=$flash" \
@@ -226,8 +294,18 @@ touch "$out"
 	}
 	{ print }'
 rc=$(tr -d '\r' <"$out" | sed -n 's/^.*XIPFS-BOARD-EXIT: \([0-9]*\)$/\1/p' | tail -n1)
-if [ -n "$save" ]; then
+if [ -n "$save" ] && [ "$window" = flash ]; then
 	cp "$flash" "$save" || die "cannot save the flash"
+elif [ -n "$save" ]; then
+	dd if="$ram" of="$save" bs=1M skip=$(((WIN_ADDR - RAM_BASE) >> 20)) \
+		count=$((WIN_SIZE >> 20)) conv=sparse status=none || die "cannot save the window"
+fi
+if [ -n "$save_flash" ]; then
+	cp "$flash" "$save_flash" || die "cannot save the flash"
+fi
+if [ -n "$save_shadow" ]; then
+	dd if="$ram" of="$save_shadow" bs=1M skip=$(((SHADOW_ADDR - RAM_BASE) >> 20)) \
+		count=$((SHADOW_SIZE >> 20)) conv=sparse status=none || die "cannot save the shadow"
 fi
 
 if [ -z "$rc" ]; then

@@ -23,6 +23,7 @@
 #include <linux/module.h>
 #include <linux/io.h>
 #include <linux/spinlock.h>
+#include <linux/rcupdate.h>
 #include "internal.h"
 
 static unsigned long shadow_phys;
@@ -38,23 +39,33 @@ struct xipfs_shadow {
 	struct super_block *sb;
 };
 
-static struct xipfs_shadow *xipfs_shadow;
+/* Set and cleared under xipfs_shadow_mutex; copies find it under RCU. */
+static struct xipfs_shadow __rcu *xipfs_shadow;
 static DEFINE_MUTEX(xipfs_shadow_mutex);
+
+static struct xipfs_shadow *xipfs_shadow_locked(void)
+{
+	return rcu_dereference_protected(xipfs_shadow,
+					 lockdep_is_held(&xipfs_shadow_mutex));
+}
 
 /* [addr, addr + len) of the window was just made durable. */
 void xipfs_shadow_update(const void *addr, size_t len)
 {
-	struct xipfs_shadow *sh = READ_ONCE(xipfs_shadow);
+	struct xipfs_shadow *sh;
 
-	if (likely(!sh))
+	if (likely(!rcu_access_pointer(xipfs_shadow)))
 		return;
-	if (addr < sh->base || len > sh->size ||
-	    addr - sh->base > sh->size - len)
-		return;
-	read_lock(&sh->lock);
-	if (!sh->frozen)
-		memcpy(sh->copy + (addr - sh->base), addr, len);
-	read_unlock(&sh->lock);
+	rcu_read_lock();
+	sh = rcu_dereference(xipfs_shadow);
+	if (sh && addr >= sh->base && len <= sh->size &&
+	    addr - sh->base <= sh->size - len) {
+		read_lock(&sh->lock);
+		if (!sh->frozen)
+			memcpy(sh->copy + (addr - sh->base), addr, len);
+		read_unlock(&sh->lock);
+	}
+	rcu_read_unlock();
 }
 
 /* A window mount went read-write: shadow it, if asked and none is. */
@@ -66,7 +77,7 @@ void xipfs_shadow_start(struct super_block *sb)
 	if (!shadow_phys || sbi->medium != XIPFS_MEDIUM_WINDOW)
 		return;
 	mutex_lock(&xipfs_shadow_mutex);
-	if (xipfs_shadow)
+	if (xipfs_shadow_locked())
 		goto out;
 	sh = kzalloc(sizeof(*sh), GFP_KERNEL);
 	if (!sh)
@@ -83,7 +94,7 @@ void xipfs_shadow_start(struct super_block *sb)
 	sh->size = sbi->image_size;
 	sh->sb = sb;
 	memcpy(sh->copy, sh->base, sh->size);
-	WRITE_ONCE(xipfs_shadow, sh);
+	rcu_assign_pointer(xipfs_shadow, sh);
 	xipfs_info(sb, "durability shadow at 0x%lx (test facility)", shadow_phys);
 out:
 	mutex_unlock(&xipfs_shadow_mutex);
@@ -95,12 +106,11 @@ void xipfs_shadow_stop(struct super_block *sb)
 	struct xipfs_shadow *sh;
 
 	mutex_lock(&xipfs_shadow_mutex);
-	sh = xipfs_shadow;
+	sh = xipfs_shadow_locked();
 	if (sh && sh->sb == sb) {
-		WRITE_ONCE(xipfs_shadow, NULL);
-		/* Copies in flight hold the lock: wait for them. */
-		write_lock(&sh->lock);
-		write_unlock(&sh->lock);
+		RCU_INIT_POINTER(xipfs_shadow, NULL);
+		/* Copies in flight found it under RCU: wait for them. */
+		synchronize_rcu();
 		memunmap(sh->copy);
 		kfree(sh);
 	}
@@ -117,7 +127,7 @@ static int xipfs_shadow_cut_set(const char *val, const struct kernel_param *kp)
 	if (err)
 		return err;
 	mutex_lock(&xipfs_shadow_mutex);
-	sh = xipfs_shadow;
+	sh = xipfs_shadow_locked();
 	if (!sh) {
 		err = -ENODEV;
 	} else {

@@ -158,6 +158,13 @@ static int my_page(struct worker *w)
 	return (int)(rnd(&w->seed) % per) * nthreads + w->id;
 }
 
+/* A random run of @b pages from page @a, anyone's, inside the area. */
+static void page_range(struct worker *w, size_t *a, size_t *b)
+{
+	*a = rnd(&w->seed) % (area / PS);
+	*b = 1 + rnd(&w->seed) % (area / PS - *a);
+}
+
 static void check_page(struct worker *w, int page)
 {
 	unsigned char got[PS];
@@ -252,8 +259,7 @@ static void one_op(struct worker *w)
 			die("fallocate");
 		record(w, 'f', (int)(a / PS), (int)(a % PS), (int)b);
 	} else if (op < 80) {
-		a = rnd(&w->seed) % (area / PS);
-		b = 1 + rnd(&w->seed) % (area / PS - a);
+		page_range(w, &a, &b);
 		if (madvise(w->map + a * PS, b * PS, MADV_DONTNEED))
 			die("madvise");
 		record(w, 'd', (int)a, 0, (int)b);
@@ -266,8 +272,7 @@ static void one_op(struct worker *w)
 			die("fdatasync");
 		record(w, 'Y', 0, 0, 0);
 	} else if (op < 92) {
-		a = rnd(&w->seed) % (area / PS);
-		b = 1 + rnd(&w->seed) % (area / PS - a);
+		page_range(w, &a, &b);
 		if (msync(w->map + a * PS, b * PS, MS_SYNC))
 			die("msync");
 		record(w, 'm', (int)a, 0, (int)b);

@@ -66,6 +66,7 @@ struct xipfs_stats {
 struct xipfs_space {
 	/* all of it under xipfs_sb_info.space_lock */
 	u16 *users;		/* per data-region page: 0 free, OWNED, or live clusters */
+	unsigned long *busy;	/* bit per page: users[] != 0, for word-wise search */
 	u32 *cl_refs;		/* per cluster: COMP entries naming it */
 	u64 first;		/* page number of the data region's first page */
 	u64 npages;

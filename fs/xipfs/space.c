@@ -10,6 +10,7 @@
  * or between unpublishing a page and reusing it, cannot leak space or hand
  * it out twice: the next mount simply counts again.
  */
+#include <linux/bitmap.h>
 #include <linux/slab.h>
 #include <linux/mm.h>
 #include <linux/sched.h>
@@ -453,8 +454,10 @@ static int xipfs_space_cluster(struct super_block *sb, struct xipfs_space *sp,
 			sp->users[p]++;
 		} else if (!WARN_ON_ONCE(!sp->users[p] ||
 					 sp->users[p] == XIPFS_PAGE_OWNED)) {
-			if (!--sp->users[p])
+			if (!--sp->users[p]) {
+				__clear_bit(p, sp->busy);
 				sp->nfree++;
+			}
 		}
 	}
 	return 0;
@@ -472,6 +475,7 @@ void xipfs_space_free(struct super_block *sb)
 	if (!sp)
 		return;
 	kvfree(sp->users);
+	kvfree(sp->busy);
 	kvfree(sp->cl_refs);
 	kfree(sp);
 }
@@ -505,11 +509,14 @@ int xipfs_space_build(struct super_block *sb)
 		goto fail;
 	}
 	sp->users = kvcalloc(sp->npages, sizeof(*sp->users), GFP_KERNEL);
+	sp->busy = kvcalloc(BITS_TO_LONGS(sp->npages), sizeof(long),
+			    GFP_KERNEL);
 	if (sbi->cluster_count)
 		sp->cl_refs = kvcalloc(sbi->cluster_count,
 				       sizeof(*sp->cl_refs), GFP_KERNEL);
 	err = -ENOMEM;
-	if (!sp->users || (sbi->cluster_count && !sp->cl_refs))
+	if (!sp->users || !sp->busy ||
+	    (sbi->cluster_count && !sp->cl_refs))
 		goto fail;
 
 	err = xipfs_space_book(sb);
@@ -531,9 +538,13 @@ int xipfs_space_build(struct super_block *sb)
 	err = xipfs_space_walk(sb, XIPFS_MARK_OWNED, NULL);
 	if (err)
 		goto fail;
-	for (i = 0; i < sp->npages; i++)
-		if (!sp->users[i])
+	/* The walk counted users; searches run over the busy bitmap. */
+	for (i = 0; i < sp->npages; i++) {
+		if (sp->users[i])
+			__set_bit(i, sp->busy);
+		else
 			sp->nfree++;
+	}
 	return 0;
 fail:
 	xipfs_space_free(sb);
@@ -568,48 +579,64 @@ u64 xipfs_space_free_pages(struct super_block *sb)
 	return n;
 }
 
+/*
+ * The searches below hold space_lock, so they go a word of the busy bitmap
+ * at a time: a full scan of a 1 GiB region is 4096 words, not 262144 pages.
+ */
+
+/* The highest free page below @end, or @end when there is none. */
+static u64 xipfs_space_prev_free(const unsigned long *busy, u64 end)
+{
+	u64 w = end / BITS_PER_LONG;
+	unsigned long bits;
+
+	if (end % BITS_PER_LONG) {
+		bits = ~busy[w] & BITMAP_LAST_WORD_MASK(end);
+		if (bits)
+			return w * BITS_PER_LONG + __fls(bits);
+	}
+	while (w-- > 0) {
+		bits = ~busy[w];
+		if (bits)
+			return w * BITS_PER_LONG + __fls(bits);
+	}
+	return end;
+}
+
 /* The last run of @n free pages, searching down from the region's end. */
 static bool xipfs_space_find_top(struct xipfs_space *sp, u64 n, u64 *start)
 {
-	u64 i, run = 0;
+	u64 end = sp->npages, last, used;
 
-	for (i = sp->npages; i-- > 0;) {
-		if (sp->users[i]) {
-			run = 0;
-			continue;
-		}
-		if (++run == n) {
-			*start = i;
+	while (end >= n) {
+		last = xipfs_space_prev_free(sp->busy, end);
+		if (last == end)
+			return false;
+		/* The free run ends at last; it starts after a busy page. */
+		used = find_last_bit(sp->busy, last);
+		used = used == last ? 0 : used + 1;
+		if (last + 1 - used >= n) {
+			*start = last + 1 - n;
 			return true;
 		}
+		end = used;
 	}
 	return false;
 }
 
-/* The next run of @n free pages from the hint, once around. */
-static bool xipfs_space_find_next(struct xipfs_space *sp, u64 n, u64 *start)
+/* The next free page from the hint, once around. */
+static bool xipfs_space_find_next(struct xipfs_space *sp, u64 *start)
 {
-	u64 i, run = 0, tried;
+	u64 i = sp->hint < sp->npages ? sp->hint : 0;
 
-	i = sp->hint < sp->npages ? sp->hint : 0;
+	i = find_next_zero_bit(sp->busy, sp->npages, i);
+	if (i >= sp->npages)
+		i = find_first_zero_bit(sp->busy, sp->npages);
+	if (i >= sp->npages)
+		return false;
 	*start = i;
-	for (tried = 0; tried < sp->npages + n; tried++, i++) {
-		if (i == sp->npages) {
-			i = 0;
-			run = 0;
-		}
-		if (sp->users[i]) {
-			run = 0;
-			continue;
-		}
-		if (!run)
-			*start = i;
-		if (++run == n) {
-			sp->hint = *start + n;
-			return true;
-		}
-	}
-	return false;
+	sp->hint = i + 1;
+	return true;
 }
 
 /*
@@ -617,8 +644,9 @@ static bool xipfs_space_find_next(struct xipfs_space *sp, u64 n, u64 *start)
  * @reserved: the caller holds a reservation for this one page (writeback
  * of a dirty cache page) and gets it even when the rest is promised.
  * @map: the pages are for a page map, which needs a contiguous run: maps
- * come from the top of the region and data pages, next fit, from the
- * bottom, so that rewriting data does not cut up the runs maps need.
+ * come from the top of the region and data pages (one at a time), next
+ * fit, from the bottom, so that rewriting data does not cut up the runs
+ * maps need.
  * -EROFS when the mount is not (or no longer) read-write.
  */
 int xipfs_space_alloc(struct super_block *sb, u64 n, bool reserved, bool map,
@@ -630,7 +658,8 @@ int xipfs_space_alloc(struct super_block *sb, u64 n, bool reserved, bool map,
 	u64 start, i;
 	int err = -ENOSPC;
 
-	if (WARN_ON_ONCE(!n || (reserved && n != 1)))
+	/* Only page maps need runs: data is written a page at a time. */
+	if (WARN_ON_ONCE(!n || (n != 1 && (reserved || !map))))
 		return -EINVAL;
 	spin_lock(&sbi->space_lock);
 	sp = xipfs_space(sb);
@@ -645,13 +674,15 @@ int xipfs_space_alloc(struct super_block *sb, u64 n, bool reserved, bool map,
 		goto out;
 	}
 	found = map ? xipfs_space_find_top(sp, n, &start) :
-		      xipfs_space_find_next(sp, n, &start);
+		      xipfs_space_find_next(sp, &start);
 	if (!found)
 		goto out;
 	if (reserved)
 		sbi->reserved--;
-	for (i = start; i < start + n; i++)
+	for (i = start; i < start + n; i++) {
 		sp->users[i] = XIPFS_PAGE_OWNED;
+		__set_bit(i, sp->busy);
+	}
 	sp->nfree -= n;
 	*pgno = sp->first + start;
 	err = 0;
@@ -671,6 +702,7 @@ static void xipfs_space_release_locked(struct super_block *sb,
 		if (WARN_ON_ONCE(sp->users[i] != XIPFS_PAGE_OWNED))
 			continue;
 		sp->users[i] = 0;
+		__clear_bit(i, sp->busy);
 		sp->nfree++;
 	}
 }

@@ -45,7 +45,7 @@ static size_t xipfs_xip_run(struct inode *inode, loff_t pos, size_t n,
 	return n;
 }
 
-static ssize_t xipfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
+static ssize_t __xipfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 {
 	struct file *file = iocb->ki_filp;
 	struct inode *inode = file_inode(file);
@@ -139,7 +139,30 @@ static ssize_t xipfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
 	return done ? done : err;
 }
 
+/* read() and splice: the pages copied out are in the profile. */
+static ssize_t xipfs_file_read_iter(struct kiocb *iocb, struct iov_iter *to)
+{
+	loff_t pos = iocb->ki_pos;
+	ssize_t ret = __xipfs_file_read_iter(iocb, to);
+
+	if (ret > 0)
+		xipfs_profile(file_inode(iocb->ki_filp), pos >> PAGE_SHIFT,
+			      (iocb->ki_pos - 1) >> PAGE_SHIFT,
+			      XIPFS_PROF_READ);
+	return ret;
+}
+
 static void xipfs_fault_around(struct vm_fault *vmf, struct inode *inode);
+
+/* Before any lock is taken; a fault retried after a read counts once. */
+static void xipfs_profile_fault(struct vm_fault *vmf, struct inode *inode)
+{
+	if (vmf->flags & FAULT_FLAG_TRIED)
+		return;
+	xipfs_profile(inode, vmf->pgoff, vmf->pgoff,
+		      (vmf->vma->vm_flags & VM_EXEC) ? XIPFS_PROF_EXEC :
+						       XIPFS_PROF_MAP);
+}
 
 /*
  * Window page @off is going into executable mapping @vma.  The core
@@ -178,6 +201,7 @@ static vm_fault_t xipfs_fault(struct vm_fault *vmf)
 	struct xipfs_page pg;
 	vm_fault_t ret;
 
+	xipfs_profile_fault(vmf, inode);
 	if (wr) {
 		sb_start_pagefault(inode->i_sb);
 		file_update_time(vma->vm_file);
@@ -265,6 +289,9 @@ static void xipfs_fault_around(struct vm_fault *vmf, struct inode *inode)
 	unsigned long start, end, addr;
 	pgoff_t npages = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
 
+	/* Profiling: every page in the profile was touched (profile.c). */
+	if (xipfs_profiling(inode->i_sb))
+		return;
 	start = max(fault & ~(XIPFS_FAULT_AROUND_BYTES - 1), vma->vm_start);
 	end = min((fault & ~(XIPFS_FAULT_AROUND_BYTES - 1)) +
 		  XIPFS_FAULT_AROUND_BYTES, vma->vm_end);
@@ -344,26 +371,51 @@ unlock:
 	return ret;
 }
 
+/*
+ * Page cache fault-around, off while profiling: mapping nothing here makes
+ * the core call ->fault for the page that faulted, and only that one.
+ */
+static vm_fault_t xipfs_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
+				  pgoff_t end_pgoff)
+{
+	if (xipfs_profiling(file_inode(vmf->vma->vm_file)->i_sb))
+		return 0;
+	return filemap_map_pages(vmf, start_pgoff, end_pgoff);
+}
+
+/* No window PFNs: filemap_fault(), seen by the profile. */
+static vm_fault_t xipfs_cache_fault(struct vm_fault *vmf)
+{
+	xipfs_profile_fault(vmf, file_inode(vmf->vma->vm_file));
+	return filemap_fault(vmf);
+}
+
 static const struct vm_operations_struct xipfs_xip_vm_ops = {
 	.fault		= xipfs_fault,
 	/* Page cache pages only: see xipfs_fault_around(). */
-	.map_pages	= filemap_map_pages,
+	.map_pages	= xipfs_map_pages,
 	.access		= xipfs_vm_access,
 };
 
 /* Read-write: window pages get pfn_mkwrite, cache pages page_mkwrite. */
 static const struct vm_operations_struct xipfs_rw_xip_vm_ops = {
 	.fault		= xipfs_fault,
-	.map_pages	= filemap_map_pages,
+	.map_pages	= xipfs_map_pages,
 	.page_mkwrite	= xipfs_page_mkwrite,
 	.pfn_mkwrite	= xipfs_pfn_mkwrite,
 	.access		= xipfs_vm_access,
 };
 
+/* Read-only without usable PFNs: generic_file_readonly_mmap()'s. */
+static const struct vm_operations_struct xipfs_cache_vm_ops = {
+	.fault		= xipfs_cache_fault,
+	.map_pages	= xipfs_map_pages,
+};
+
 /* Read-write without usable PFNs: everything through the page cache. */
 static const struct vm_operations_struct xipfs_rw_cache_vm_ops = {
-	.fault		= filemap_fault,
-	.map_pages	= filemap_map_pages,
+	.fault		= xipfs_cache_fault,
+	.map_pages	= xipfs_map_pages,
 	.page_mkwrite	= xipfs_page_mkwrite,
 };
 
@@ -373,10 +425,12 @@ static int xipfs_file_mmap(struct file *file, struct vm_area_struct *vma)
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 
 	if (!sbi->xip) {
-		if (!xipfs_rw(sb))
-			return generic_file_readonly_mmap(file, vma);
+		if (!xipfs_rw(sb) && (vma->vm_flags & VM_SHARED) &&
+		    (vma->vm_flags & VM_MAYWRITE))
+			return -EINVAL;
 		file_accessed(file);
-		vma->vm_ops = &xipfs_rw_cache_vm_ops;
+		vma->vm_ops = xipfs_rw(sb) ? &xipfs_rw_cache_vm_ops :
+					     &xipfs_cache_vm_ops;
 		return 0;
 	}
 	if (!xipfs_rw(sb) && (vma->vm_flags & VM_SHARED) &&

@@ -10,6 +10,7 @@
 #include <linux/atomic.h>
 #include <linux/completion.h>
 #include <linux/pagemap.h>
+#include <linux/xarray.h>
 #include <linux/xipfs_fs.h>
 
 #include "compat.h"
@@ -81,6 +82,7 @@ struct xipfs_sb_info {
 	bool opt_physaddr_set;
 	bool opt_size_set;
 	bool opt_noxip;
+	bool opt_profile;
 
 	/* the medium */
 	enum xipfs_medium medium;
@@ -128,6 +130,12 @@ struct xipfs_sb_info {
 	struct xipfs_space *space;	/* NULL unless mounted read-write */
 	u64 reserved;		/* pages promised to dirty folios' writeback */
 	errseq_t wb_err;	/* s_wb_err when the mount went read-write */
+
+	/* the page profile (profile.c): the xarray is set up with sbi */
+	bool profiling;
+	struct xarray profile;		/* inode number -> its pages' bytes */
+	atomic64_t profile_dropped;
+	struct proc_dir_entry *proc;	/* /proc/fs/xipfs/<id> */
 
 	/* sysfs */
 	struct kobject kobj;
@@ -327,5 +335,31 @@ int __init xipfs_sysfs_init(void);
 void xipfs_sysfs_exit(void);
 int xipfs_sysfs_register(struct super_block *sb);
 void xipfs_sysfs_unregister(struct super_block *sb);
+
+/* profile.c: how a page was touched, next to a touch count */
+#define XIPFS_PROF_EXEC		0x10	/* faulted into an executable mapping */
+#define XIPFS_PROF_MAP		0x20	/* faulted into another mapping */
+#define XIPFS_PROF_READ		0x40	/* read with read() or splice */
+
+void __init xipfs_profile_init(void);
+void xipfs_profile_exit(void);
+int xipfs_profile_register(struct super_block *sb);
+void xipfs_profile_unregister(struct super_block *sb);
+int xipfs_profile_ctl(struct xipfs_sb_info *sbi, const char *cmd);
+void xipfs_profile_record(struct inode *inode, pgoff_t first, pgoff_t last,
+			  unsigned int use);
+
+/* Only a flag to test when profiling is off. */
+static inline bool xipfs_profiling(struct super_block *sb)
+{
+	return unlikely(READ_ONCE(XIPFS_SB(sb)->profiling));
+}
+
+static inline void xipfs_profile(struct inode *inode, pgoff_t first,
+				 pgoff_t last, unsigned int use)
+{
+	if (xipfs_profiling(inode->i_sb))
+		xipfs_profile_record(inode, first, last, use);
+}
 
 #endif /* __XIPFS_INTERNAL_H */

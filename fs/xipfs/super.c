@@ -248,7 +248,9 @@ static void xipfs_put_super(struct super_block *sb)
 {
 	/* After sync_filesystem() and evict_inodes(), before the MTD goes. */
 	xipfs_disable_rw(sb);
+	/* sysfs first: no "profiling" write may come after the profile. */
 	xipfs_sysfs_unregister(sb);
+	xipfs_profile_unregister(sb);
 	xipfs_medium_close(sb);
 }
 
@@ -283,6 +285,8 @@ static int xipfs_show_options(struct seq_file *seq, struct dentry *root)
 		seq_printf(seq, ",size=0x%llx", sbi->opt_size);
 	if (sbi->opt_noxip)
 		seq_puts(seq, ",noxip");
+	if (sbi->opt_profile)
+		seq_puts(seq, ",profile");
 	return 0;
 }
 
@@ -583,6 +587,9 @@ static int xipfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	err = xipfs_sysfs_register(sb);
 	if (err)
 		return err;
+	err = xipfs_profile_register(sb);
+	if (err)
+		return err;
 
 	xipfs_info(sb, "mounted %s %s: %llu bytes, %s%s",
 		   sb_rdonly(sb) ? "read-only" : "read-write",
@@ -673,12 +680,13 @@ static int xipfs_get_tree(struct fs_context *fc)
 	return get_tree_bdev(fc, xipfs_fill_super);
 }
 
-enum { Opt_physaddr, Opt_size, Opt_noxip };
+enum { Opt_physaddr, Opt_size, Opt_noxip, Opt_profile };
 
 static const struct fs_parameter_spec xipfs_param_spec[] = {
 	fsparam_string("physaddr", Opt_physaddr),
 	fsparam_string("size", Opt_size),
 	fsparam_flag("noxip", Opt_noxip),
+	fsparam_flag("profile", Opt_profile),
 	{}
 };
 
@@ -723,6 +731,9 @@ static int xipfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 	case Opt_noxip:
 		sbi->opt_noxip = true;
 		break;
+	case Opt_profile:
+		sbi->opt_profile = true;
+		break;
 	}
 	return 0;
 }
@@ -766,6 +777,7 @@ static int xipfs_init_fs_context(struct fs_context *fc)
 	if (!sbi)
 		return -ENOMEM;
 	spin_lock_init(&sbi->space_lock);
+	xa_init(&sbi->profile);
 	fc->s_fs_info = sbi;
 	fc->ops = &xipfs_context_ops;
 	return 0;
@@ -783,6 +795,7 @@ static void xipfs_kill_sb(struct super_block *sb)
 	if (sbi && !sb->s_root) {
 		xipfs_space_free(sb);
 		xipfs_sysfs_unregister(sb);
+		xipfs_profile_unregister(sb);
 		xipfs_medium_close(sb);
 	}
 #ifdef CONFIG_XIPFS_FS_MTD
@@ -829,12 +842,14 @@ static int __init xipfs_module_init(void)
 	err = xipfs_sysfs_init();
 	if (err)
 		goto out_decomp;
+	xipfs_profile_init();
 	err = register_filesystem(&xipfs_fs_type);
 	if (err)
 		goto out_sysfs;
 	return 0;
 
 out_sysfs:
+	xipfs_profile_exit();
 	xipfs_sysfs_exit();
 out_decomp:
 	xipfs_decompressors_exit();
@@ -846,6 +861,7 @@ out_cache:
 static void __exit xipfs_module_exit(void)
 {
 	unregister_filesystem(&xipfs_fs_type);
+	xipfs_profile_exit();
 	xipfs_sysfs_exit();
 	xipfs_decompressors_exit();
 	/* free_inode() runs after an RCU grace period. */

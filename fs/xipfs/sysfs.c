@@ -30,6 +30,7 @@ enum xipfs_attr_id {
 	attr_free_pages,
 	attr_reserved_pages,
 	attr_rw,
+	attr_profiling,
 };
 
 struct xipfs_attr {
@@ -65,6 +66,12 @@ XIPFS_ATTR(free_pages);
 XIPFS_ATTR(reserved_pages);
 XIPFS_ATTR(rw);
 
+/* Written by root: on, off, reset (profile.c). */
+static struct xipfs_attr xipfs_attr_profiling = {
+	.attr = { .name = "profiling", .mode = 0644 },
+	.id = attr_profiling,
+};
+
 static struct attribute *xipfs_attrs[] = {
 	&xipfs_attr_xip_faults.attr,
 	&xipfs_attr_pfns_inserted.attr,
@@ -87,6 +94,7 @@ static struct attribute *xipfs_attrs[] = {
 	&xipfs_attr_free_pages.attr,
 	&xipfs_attr_reserved_pages.attr,
 	&xipfs_attr_rw.attr,
+	&xipfs_attr_profiling.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(xipfs);
@@ -148,12 +156,30 @@ static ssize_t xipfs_attr_show(struct kobject *kobj, struct attribute *attr,
 		return sysfs_emit(buf, "%llu\n", xipfs_space_reserved(sbi->sb));
 	case attr_rw:
 		return sysfs_emit(buf, "%d\n", !sb_rdonly(sbi->sb));
+	case attr_profiling:
+		return sysfs_emit(buf, "%s\n",
+				  READ_ONCE(sbi->profiling) ? "on" : "off");
 	}
 	return -EINVAL;
 }
 
+static ssize_t xipfs_attr_store(struct kobject *kobj, struct attribute *attr,
+				const char *buf, size_t len)
+{
+	struct xipfs_sb_info *sbi = container_of(kobj, struct xipfs_sb_info,
+						 kobj);
+	struct xipfs_attr *a = container_of(attr, struct xipfs_attr, attr);
+	int err;
+
+	if (a->id != attr_profiling)
+		return -EINVAL;
+	err = xipfs_profile_ctl(sbi, buf);
+	return err ? err : len;
+}
+
 static const struct sysfs_ops xipfs_sysfs_ops = {
 	.show	= xipfs_attr_show,
+	.store	= xipfs_attr_store,
 };
 
 static void xipfs_sb_release(struct kobject *kobj)

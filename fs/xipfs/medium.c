@@ -153,6 +153,13 @@ int xipfs_medium_open(struct super_block *sb)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 
+	/*
+	 * sb_set_blocksize() below does this for block devices; without it
+	 * inodes get i_blkbits 0 and stat() says st_blksize 1, so that
+	 * cp and cmp read a byte at a time.
+	 */
+	sb->s_blocksize = PAGE_SIZE;
+	sb->s_blocksize_bits = PAGE_SHIFT;
 	switch (sbi->medium) {
 	case XIPFS_MEDIUM_WINDOW:
 		return xipfs_window_open(sb);

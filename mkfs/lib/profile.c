@@ -395,7 +395,8 @@ int xipfs_profile_convert(struct xipfs_image *img, FILE *in, const char *name, F
 		goto out;
 	}
 	st->lines = nruns;
-	qsort(runs, nruns, sizeof(*runs), krun_cmp);
+	if (nruns > 1)
+		qsort(runs, nruns, sizeof(*runs), krun_cmp);
 	for (size_t i = 1; i < nruns; i++)
 		if (runs[i].ino == runs[i - 1].ino && runs[i].first <= runs[i - 1].last) {
 			ret = perr(err, errlen, "%s:%u: the pages of inode %llu overlap line %u's",

@@ -122,18 +122,27 @@ static int base_file(struct xw_tree *t, struct xw_inode *in, enum xw_xip_policy 
 		xw_error("%s: no data source", in->path);
 		return -1;
 	}
-	xs = xs_of(in, shift);
-	if (!xs)
+	nr = xw_elf_ranges(esrc_read, &s, in->size, shift, r, 64, false);
+	if (nr < 0)
 		goto out;
-	if (base == XW_XIP_ALL)
-		memset(xs, XW_XS(XW_XS_CAND, XW_CLASS_ANY), n);
-	for (int pass = 0; pass < 2; pass++) {
-		nr = xw_elf_ranges(esrc_read, &s, in->size, shift, r, 64, pass);
-		if (nr < 0)
+	/* A file with no candidate pages keeps no per-page state. */
+	if (base == XW_XIP_ALL || nr) {
+		xs = xs_of(in, shift);
+		if (!xs)
 			goto out;
-		for (int i = 0; i < nr; i++)
-			for (uint64_t p = r[i].first; p <= r[i].last && p < n; p++)
-				xs[p] = XW_XS(XW_XS_CAND, pass ? XW_CLASS_ELF_X : XW_CLASS_ELF_RO);
+		if (base == XW_XIP_ALL)
+			memset(xs, XW_XS(XW_XS_CAND, XW_CLASS_ANY), n);
+		for (int pass = 0; pass < 2 && nr; pass++) {
+			if (pass) {
+				nr = xw_elf_ranges(esrc_read, &s, in->size, shift, r, 64, true);
+				if (nr < 0)
+					goto out;
+			}
+			for (int i = 0; i < nr; i++)
+				for (uint64_t p = r[i].first; p <= r[i].last && p < n; p++)
+					xs[p] = XW_XS(XW_XS_CAND,
+						      pass ? XW_CLASS_ELF_X : XW_CLASS_ELF_RO);
+		}
 	}
 	ret = 0;
 out:

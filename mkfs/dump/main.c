@@ -32,6 +32,10 @@ static void usage(FILE *f)
 	      "  -c, --cat PATH       write the file PATH to standard output\n"
 	      "  -m, --map PATH       the page map of the file PATH\n"
 	      "  -x, --extract DIR    extract the whole tree into DIR\n"
+	      "  -X, --xip-list       the XIP set, as a list for mkfs.xipfs --xip=list:\n"
+	      "  -P, --profile=FILE   turn FILE, a kernel profile taken on IMAGE (\"-\":\n"
+	      "                       stdin), into a path profile for\n"
+	      "                       mkfs.xipfs --xip=profile:\n"
 	      "      --no-owners      with --extract: don't chown (default as non-root)\n"
 	      "  -v, --verbose        with --extract: print each path\n"
 	      "  -h, --help           this help\n"
@@ -413,6 +417,85 @@ static int do_map(struct xipfs_image *img, const char *path)
 	return ret;
 }
 
+static void show_uuid(const struct xipfs_image *img)
+{
+	for (int i = 0; i < 16; i++)
+		printf("%02x", img->sb.uuid[i]);
+}
+
+/* -X: the XIP set in the list format. */
+static int do_xip_list(struct xipfs_image *img, const char *image)
+{
+	uint64_t files, pages;
+
+	printf("# XIP pages of %s (uuid ", image);
+	show_uuid(img);
+	printf("), from dump.xipfs --xip-list\n");
+	if (xipfs_xip_list(img, stdout, &files, &pages)) {
+		fprintf(stderr, "dump.xipfs: %s\n", errno == ENOMEM ? "out of memory" :
+			xipfs_image_error(img));
+		return 1;
+	}
+	printf("# %llu files, %llu pages\n", (unsigned long long)files,
+	       (unsigned long long)pages);
+	return 0;
+}
+
+/* -P: a kernel profile taken on this image, as a path profile. */
+static int do_profile(struct xipfs_image *img, const char *image, const char *file)
+{
+	struct xipfs_profile_stats st;
+	FILE *in = strcmp(file, "-") ? fopen(file, "r") : stdin, *mem;
+	char err[512], *buf = NULL;
+	size_t len = 0;
+	int ret;
+
+	if (!in) {
+		fprintf(stderr, "dump.xipfs: %s: %s\n", file, strerror(errno));
+		return 1;
+	}
+	/* Nothing on stdout unless the whole profile is good. */
+	mem = open_memstream(&buf, &len);
+	if (!mem) {
+		fprintf(stderr, "dump.xipfs: out of memory\n");
+		if (in != stdin)
+			fclose(in);
+		return 1;
+	}
+	ret = xipfs_profile_convert(img, in, file, mem, &st, err, sizeof(err));
+	if (in != stdin)
+		fclose(in);
+	if (fclose(mem) && !ret)
+		ret = -ENOMEM;
+	if (ret) {
+		fprintf(stderr, "dump.xipfs: %s\n", ret == -ENOMEM ? "out of memory" : err);
+		free(buf);
+		return 1;
+	}
+	printf("# path profile of %s (uuid ", image);
+	show_uuid(img);
+	printf(") from %s, by dump.xipfs --profile\n", file);
+	fwrite(buf, 1, len, stdout);
+	free(buf);
+	printf("# %llu files, %llu pages\n", (unsigned long long)st.files,
+	       (unsigned long long)st.pages);
+	if (st.missing_inodes)
+		fprintf(stderr, "dump.xipfs: warning: %s: %llu inode%s (%llu line%s, the first at line %u) %s of %s: ignored\n",
+			file, (unsigned long long)st.missing_inodes,
+			st.missing_inodes == 1 ? "" : "s",
+			(unsigned long long)st.missing_lines, st.missing_lines == 1 ? "" : "s",
+			st.first_missing_line,
+			st.missing_inodes == 1 ? "is not a regular file" : "are not regular files",
+			image);
+	if (st.past_eof_pages)
+		fprintf(stderr, "dump.xipfs: warning: %s: %llu page%s (%llu line%s, the first at line %u) past the end of %s file: ignored\n",
+			file, (unsigned long long)st.past_eof_pages,
+			st.past_eof_pages == 1 ? "" : "s",
+			(unsigned long long)st.past_eof_lines, st.past_eof_lines == 1 ? "" : "s",
+			st.first_past_eof_line, st.past_eof_lines == 1 ? "its" : "their");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -422,6 +505,8 @@ int main(int argc, char **argv)
 		{ "cat", required_argument, NULL, 'c' },
 		{ "map", required_argument, NULL, 'm' },
 		{ "extract", required_argument, NULL, 'x' },
+		{ "xip-list", no_argument, NULL, 'X' },
+		{ "profile", required_argument, NULL, 'P' },
 		{ "no-owners", no_argument, NULL, 'O' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
@@ -434,14 +519,14 @@ int main(int argc, char **argv)
 	bool super = false, recursive = false;
 	int c, action = 0, ret = 0;
 
-	while ((c = getopt_long(argc, argv, "sl:Rc:m:x:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "sl:Rc:m:x:XP:vh", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			super = true;
 			break;
-		case 'l': case 'c': case 'm': case 'x':
+		case 'l': case 'c': case 'm': case 'x': case 'X': case 'P':
 			if (action) {
-				fprintf(stderr, "dump.xipfs: -l, -c, -m and --extract exclude each other\n");
+				fprintf(stderr, "dump.xipfs: -l, -c, -m, --extract, --xip-list and --profile exclude each other\n");
 				return 2;
 			}
 			action = c;
@@ -476,6 +561,11 @@ int main(int argc, char **argv)
 		fprintf(stderr, "dump.xipfs: %s\n", err);
 		return 1;
 	}
+	if (super && (action == 'X' || action == 'P')) {
+		fprintf(stderr, "dump.xipfs: -s does not go with --xip-list or --profile\n");
+		xipfs_image_close(img);
+		return 2;
+	}
 	if (super || !action)
 		show_super(img);
 	switch (action) {
@@ -490,6 +580,12 @@ int main(int argc, char **argv)
 		break;
 	case 'x':
 		ret = xipfs_extract(img, arg, &xopts) ? 1 : 0;
+		break;
+	case 'X':
+		ret = do_xip_list(img, argv[optind]);
+		break;
+	case 'P':
+		ret = do_profile(img, argv[optind], arg);
 		break;
 	}
 	xipfs_image_close(img);

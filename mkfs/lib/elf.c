@@ -49,8 +49,8 @@ static uint64_t g64(const struct elf_ctx *c, const void *p)
 	(sizeof(((Elf32_##T *)0)->f) == 4 ? g32(c, (const char *)(p) + offsetof(Elf32_##T, f)) : \
 	 g16(c, (const char *)(p) + offsetof(Elf32_##T, f))))
 
-int xw_elf_xip_ranges(xw_reader rd, void *ctx, uint64_t size,
-		      unsigned int page_shift, struct xw_range *r, int max)
+int xw_elf_ranges(xw_reader rd, void *ctx, uint64_t size, unsigned int page_shift,
+		  struct xw_range *r, int max, bool exec_only)
 {
 	unsigned char eh[sizeof(Elf64_Ehdr)];
 	struct elf_ctx c;
@@ -98,6 +98,8 @@ int xw_elf_xip_ranges(xw_reader rd, void *ctx, uint64_t size,
 			continue;
 		if ((flags & PF_W) && !(flags & PF_X))
 			continue;
+		if (exec_only && !(flags & PF_X))
+			continue;
 		if (off >= size)
 			continue;
 		if (filesz > size - off)
@@ -121,4 +123,10 @@ int xw_elf_xip_ranges(xw_reader rd, void *ctx, uint64_t size,
 		n++;
 	}
 	return n;
+}
+
+int xw_elf_xip_ranges(xw_reader rd, void *ctx, uint64_t size,
+		      unsigned int page_shift, struct xw_range *r, int max)
+{
+	return xw_elf_ranges(rd, ctx, size, page_shift, r, max, false);
 }

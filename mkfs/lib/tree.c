@@ -108,6 +108,7 @@ void xw_tree_free(struct xw_tree *t)
 		free(in->src_path);
 		free(in->map);
 		free(in->xip);
+		free(in->xs);
 		free(in);
 	}
 	free(t->all);

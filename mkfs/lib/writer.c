@@ -57,7 +57,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
-#include "xw_data.h"
+#include "xw_xipset.h"
 
 _Static_assert(sizeof(struct xipfs_super_block) == XIPFS_SB_SIZE, "sb");
 _Static_assert(sizeof(struct xipfs_inode) == XIPFS_INODE_SIZE, "inode");
@@ -108,104 +108,6 @@ static int tmpfile_in(const char *dir, const char *tag, char *path, size_t cap,
 	if (!keep)
 		unlink(path);
 	return fd;
-}
-
-static int parse_ranges(const char *file, unsigned int line, char *p,
-			struct xw_inode *in)
-{
-	while (*p) {
-		char *end;
-		unsigned long long a, b;
-		struct xw_range *r;
-
-		errno = 0;
-		a = strtoull(p, &end, 10);
-		b = a;
-		if (end == p || errno)
-			goto bad;
-		p = end;
-		if (*p == '-') {
-			b = strtoull(p + 1, &end, 10);
-			if (end == p + 1 || errno || b < a)
-				goto bad;
-			p = end;
-		}
-		if (*p == ',')
-			p++;
-		else if (*p)
-			goto bad;
-		r = realloc(in->xip, (in->nxip + 1) * sizeof(*r));
-		if (!r) {
-			xw_error("out of memory");
-			return -1;
-		}
-		in->xip = r;
-		r[in->nxip].first = a;
-		r[in->nxip].last = b;
-		in->nxip++;
-	}
-	return 0;
-bad:
-	xw_error("%s:%u: bad page range (expected FIRST[-LAST][,...])", file, line);
-	return -1;
-}
-
-/* --xip=list:FILE: "PATH" (every page) or "PATH RANGES" per line. */
-static int load_xip_list(struct xw_tree *t, const char *file)
-{
-	FILE *f = fopen(file, "r");
-	char *buf = NULL;
-	size_t cap = 0;
-	ssize_t n;
-	unsigned int line = 0;
-	int ret = 0;
-
-	if (!f) {
-		xw_error("%s: %s", file, strerror(errno));
-		return -1;
-	}
-	while (!ret && (n = getline(&buf, &cap, f)) >= 0) {
-		char *p = buf, *path, *ranges;
-		struct xw_inode *in;
-
-		line++;
-		while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' ' || buf[n - 1] == '\t'))
-			buf[--n] = 0;
-		while (*p == ' ' || *p == '\t')
-			p++;
-		if (!*p || *p == '#')
-			continue;
-		path = p;
-		p += strcspn(p, " \t");
-		ranges = p;
-		if (*p) {
-			*p = 0;
-			ranges = p + 1 + strspn(p + 1, " \t");
-		}
-		in = xw_tree_lookup(t, path);
-		if (!in || !S_ISREG(in->mode)) {
-			xw_error("%s:%u: %s: %s", file, line, path,
-				 in ? "not a regular file" : "not in the image");
-			ret = -1;
-		} else if (*ranges) {
-			ret = parse_ranges(file, line, ranges, in);
-		} else {
-			struct xw_range *r = realloc(in->xip, (in->nxip + 1) * sizeof(*r));
-
-			if (!r) {
-				xw_error("out of memory");
-				ret = -1;
-			} else {
-				in->xip = r;
-				r[in->nxip].first = 0;
-				r[in->nxip].last = UINT64_MAX;
-				in->nxip++;
-			}
-		}
-	}
-	free(buf);
-	fclose(f);
-	return ret;
 }
 
 static double now(void)
@@ -712,6 +614,13 @@ static int assemble(struct xw_tree *t, const struct xw_options *o,
 
 	if (build_meta(t, o, d, &L, &meta, st))
 		return -1;
+	/* The budget is checked on the layout, before anything is written. */
+	if (o->flash_size && L.image_size > o->flash_size) {
+		xw_error("the image would be %llu bytes, more than --flash-size=%llu",
+			 (unsigned long long)L.image_size, (unsigned long long)o->flash_size);
+		free(meta);
+		return -1;
+	}
 	fill_sb(&sb, t, o, d, &L, meta);
 	st->meta_size = L.meta_size;
 	st->image_size = L.image_size;
@@ -789,26 +698,48 @@ out:
 	return ret;
 }
 
-int xw_write_image(struct xw_tree *t, const struct xw_options *o,
-		   const char *image, struct xw_stats *st)
+/* The image size a layout gives, without writing anything (budget trials). */
+static int dry_size(struct xw_tree *t, const struct xw_options *o, struct xw_data *d,
+		    struct xw_stats *st)
 {
-	struct xw_data d = { .o = o, .xip_fd = -1, .comp_fd = -1, .frag_fd = -1 };
-	char *dup = strdup(image), *dir, path[4096];
+	struct layout L;
+	unsigned char *meta = NULL;
+
+	if (build_meta(t, o, d, &L, &meta, st))
+		return -1;
+	free(meta);
+	st->image_size = L.image_size;
+	return 0;
+}
+
+/*
+ * One build: the data pass over every regular file, then the layout,
+ * written to image (or with dry only measured into st->image_size).
+ * xip_policy: a plain policy the data pass applies, or -1 for the
+ * in->xip ranges set up front.  With units, the budget's units are taken
+ * from this build's clusters.
+ */
+static int build(struct xw_tree *t, const struct xw_options *o, const char *image,
+		 const char *dir, struct xw_stats *st, bool dry, int xip_policy,
+		 struct xw_unit **units, size_t *nunits)
+{
+	struct xw_data d = { .o = o, .xip_policy = xip_policy, .xip_fd = -1, .comp_fd = -1,
+			     .frag_fd = -1 };
+	char path[4096];
 	uint64_t nfiles = 0, done = 0, nbytes = 0, done_bytes = 0;
 	double last = 0;
 	bool ok = false;
 	int ret = -1;
 
 	memset(st, 0, sizeof(*st));
-	if (!dup) {
-		xw_error("out of memory");
-		return -1;
+	for (uint32_t i = 1; i < t->ninodes; i++) {
+		struct xw_inode *in = t->inodes[i];
+
+		/* What an earlier trial build left. */
+		free(in->map);
+		in->map = NULL;
+		in->npages = 0;
 	}
-	dir = dirname(dup);
-	if (xw_tree_number(t) || number_slots(t, o))
-		goto out;
-	if (o->xip == XW_XIP_LIST && load_xip_list(t, o->xip_list))
-		goto out;
 	d.xip_fd = tmpfile_in(dir, "xipfs-xip", path, sizeof(path), false);
 	if (d.xip_fd < 0)
 		goto out;
@@ -851,7 +782,9 @@ finish:
 		fprintf(stderr, "\r%*s\r", 72, "");
 	if (xw_data_finish(&d, ok) || !ok)
 		goto out;
-	ret = assemble(t, o, &d, image, dir, st);
+	if (units && xw_budget_units(t, &d, units, nunits))
+		goto out;
+	ret = dry ? dry_size(t, o, &d, st) : assemble(t, o, &d, image, dir, st);
 out:
 	xw_data_free(&d);
 	if (d.xip_fd >= 0)
@@ -860,6 +793,144 @@ out:
 		close(d.comp_fd);
 	if (d.frag_fd >= 0)
 		close(d.frag_fd);
+	return ret;
+}
+
+/* Trial layouts a flash budget may compute, after the all-compressed one. */
+#define BUDGET_TRIALS	8
+
+/*
+ * --flash-size: the image with only the pinned pages XIP must fit; then
+ * the candidates, ranked by xw_budget_units(), are made XIP in that order
+ * as far as they fit.  The estimates only guide the search: each trial
+ * is a full layout (data pass and metadata, nothing written), the longest
+ * prefix of the ranking whose layout fits is kept, and the image written
+ * at the end is that layout again (the writer is deterministic), checked
+ * once more against the budget before anything is written.
+ */
+static int budget(struct xw_tree *t, const struct xw_options *o, const char *image,
+		  const char *dir, struct xw_stats *st)
+{
+	struct xw_options q = *o;
+	struct xw_unit *u = NULL;
+	size_t n = 0, lo = 0, hi;
+	int64_t *cum = NULL;
+	uint64_t size = o->flash_size, s_lo, s_hi = 0, floor;
+	struct xw_stats ts;
+	unsigned int builds = 0;
+	int ret = -1;
+
+	q.verbose = 0;
+	q.progress = false;
+	q.flash_size = 0;
+	/* The floor: every candidate compressed. */
+	if (xw_xip_apply(t, o->page_shift, false) ||
+	    build(t, &q, image, dir, &ts, true, -1, &u, &n))
+		goto out;
+	builds++;
+	s_lo = floor = ts.image_size;
+	if (s_lo > size) {
+		struct xw_stats cnt = { 0 };
+
+		xw_xip_count(t, o->page_shift, &cnt);
+		xw_error("--flash-size=%llu: the image does not fit: with %s compressed it is %llu bytes (%llu too many)%s",
+			 (unsigned long long)size,
+			 cnt.pinned_pages ? "every page but those list: pins XIP" : "every page",
+			 (unsigned long long)s_lo, (unsigned long long)(s_lo - size),
+			 cnt.pinned_pages ? "; list: pins pages XIP whatever the budget" : "");
+		goto out;
+	}
+	cum = malloc((n + 1) * sizeof(*cum));
+	if (!cum) {
+		xw_error("out of memory");
+		goto out;
+	}
+	cum[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		cum[i + 1] = cum[i] + u[i].cost;
+	/*
+	 * Everything first: a budget the all-candidates image fits in gets
+	 * that image, and otherwise its size calibrates the estimates.
+	 */
+	hi = n + 1;	/* not tried: nothing known not to fit */
+	while (builds <= BUDGET_TRIALS && lo < n && hi > lo + 1) {
+		/*
+		 * The next guess: the longest prefix the estimates say fits,
+		 * the estimated growth from lo scaled by what the bracket
+		 * [lo, hi] actually grew; if none, the next unit alone.
+		 */
+		double g = 1;
+		size_t k = lo;
+
+		if (hi > n) {
+			k = n;
+		} else {
+			if (cum[hi] > cum[lo] && s_hi > s_lo)
+				g = (double)(s_hi - s_lo) / (double)(cum[hi] - cum[lo]);
+			for (size_t j = lo + 1; j < hi; j++)
+				if ((double)s_lo + (double)(cum[j] - cum[lo]) * g <= (double)size)
+					k = j;
+			if (k == lo)
+				k = lo + 1;
+		}
+		xw_budget_choose(u, n, k);
+		if (xw_xip_apply(t, o->page_shift, false) ||
+		    build(t, &q, image, dir, &ts, true, -1, NULL, NULL))
+			goto out;
+		builds++;
+		if (ts.image_size <= size) {
+			lo = k;
+			s_lo = ts.image_size;
+		} else {
+			hi = k;
+			s_hi = ts.image_size;
+		}
+	}
+	/* The image: the longest prefix that fit, checked again by assemble(). */
+	xw_budget_choose(u, n, lo);
+	if (xw_xip_apply(t, o->page_shift, false) ||
+	    build(t, o, image, dir, st, false, -1, NULL, NULL))
+		goto out;
+	st->floor_size = floor;
+	xw_xip_count(t, o->page_shift, st);
+	for (size_t i = 0; i < lo; i++) {
+		st->chosen_pages += u[i].last - u[i].first + 1;
+		st->prof_chosen += u[i].prof_pages;
+	}
+	st->builds = builds + 1;
+	ret = 0;
+out:
+	free(cum);
+	free(u);
+	return ret;
+}
+
+int xw_write_image(struct xw_tree *t, const struct xw_options *o,
+		   const char *image, struct xw_stats *st)
+{
+	char *dup = strdup(image), *dir;
+	enum xw_xip_policy base;
+	bool simple = xw_xip_simple(o, &base);
+	int ret = -1;
+
+	memset(st, 0, sizeof(*st));
+	if (!dup) {
+		xw_error("out of memory");
+		return -1;
+	}
+	dir = dirname(dup);
+	if (xw_tree_number(t) || number_slots(t, o))
+		goto out;
+	if (!simple && xw_xip_resolve(t, o))
+		goto out;
+	if (o->flash_size) {
+		ret = budget(t, o, image, dir, st);
+		goto out;
+	}
+	if (!simple && xw_xip_apply(t, o->page_shift, true))
+		goto out;
+	ret = build(t, o, image, dir, st, false, simple ? (int)base : -1, NULL, NULL);
+out:
 	free(dup);
 	return ret;
 }

@@ -729,13 +729,34 @@ static bool page_is_zero(const unsigned char *p, size_t len)
 	return !p[0] && !memcmp(p, p + 1, len - 1);
 }
 
-static bool in_ranges(const struct xw_inode *in, uint64_t pg)
+/*
+ * Is page pg in one of in's XIP ranges?  sorted: they are sorted and do
+ * not overlap (set up front by xipset.c, maybe many); else at most 64
+ * (the ELF policy's segments, in program header order).
+ */
+static bool in_ranges(const struct xw_inode *in, uint64_t pg, bool sorted)
 {
-	for (int i = 0; i < in->nxip; i++)
-		if (pg >= in->xip[i].first && pg <= in->xip[i].last)
+	int lo = 0, hi = in->nxip;
+
+	if (!sorted) {
+		for (int i = 0; i < in->nxip; i++)
+			if (pg >= in->xip[i].first && pg <= in->xip[i].last)
+				return true;
+		return false;
+	}
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+
+		if (pg > in->xip[mid].last)
+			lo = mid + 1;
+		else if (pg < in->xip[mid].first)
+			hi = mid;
+		else
 			return true;
+	}
 	return false;
 }
+
 
 /* Do all of in's XIP ranges start and end on multiples of cpages pages? */
 static bool xip_aligned(const struct xw_inode *in, uint64_t cpages)
@@ -759,6 +780,9 @@ static int elf_policy(struct xw_data *d, struct xw_inode *in, struct src *s)
 	struct xw_range r[64];
 	int n = xw_elf_xip_ranges(src_read, s, s->size, d->o->page_shift, r, 64);
 
+	free(in->xip);
+	in->xip = NULL;
+	in->nxip = 0;
 	if (n <= 0)
 		return n;
 	in->xip = malloc(n * sizeof(*r));
@@ -869,10 +893,11 @@ int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in)
 		return -1;
 	}
 
-	switch (d->o->xip) {
+	switch (d->xip_policy) {
 	case XW_XIP_NONE:
 		break;
 	case XW_XIP_ALL:
+		free(in->xip);
 		in->xip = malloc(sizeof(*in->xip));
 		if (!in->xip) {
 			xw_error("out of memory");
@@ -886,8 +911,8 @@ int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in)
 		if (elf_policy(d, in, &s))
 			goto out;
 		break;
-	case XW_XIP_LIST:
-		break;		/* ranges set up front */
+	default:
+		break;		/* ranges set up front (xipset.c) */
 	}
 
 	/*
@@ -931,7 +956,7 @@ int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in)
 		}
 		if (pg == 0)
 			kind = file_kind(hole ? NULL : d->page_buf, len);
-		xip = in_ranges(in, pg);
+		xip = in_ranges(in, pg, d->xip_policy < 0);
 		if (grouped && hole && !xip) {
 			/*
 			 * Grouped maps: a zero page is kept for now; it joins

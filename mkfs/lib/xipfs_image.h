@@ -308,4 +308,47 @@ struct xipfs_extract_opts {
 int xipfs_extract(struct xipfs_image *img, const char *dir,
 		  const struct xipfs_extract_opts *opts);
 
+/* ---- profile.c: XIP sets and profiles as path lists ---- */
+
+/*
+ * Every inode's path as the list format writes it (xipfs.rst, "Choosing
+ * XIP pages"): absolute, the first path a breadth-first walk in name
+ * order reaches (hard links: the first name), bytes up to 0x20, 0x7f and
+ * '\\' written as \xHH.  (*paths)[ino] is NULL for slots no directory
+ * names.  Free with xipfs_paths_free().
+ */
+int xipfs_paths(struct xipfs_image *img, char ***paths);
+void xipfs_paths_free(struct xipfs_image *img, char **paths);
+
+/*
+ * The image's XIP set in the list format: "PATH FIRST[-LAST],..." for
+ * each regular file with XIP pages, in inode order.  Counts the files and
+ * pages written.
+ */
+int xipfs_xip_list(struct xipfs_image *img, FILE *out, uint64_t *files,
+		   uint64_t *pages);
+
+struct xipfs_profile_stats {
+	uint64_t lines;			/* page runs read */
+	uint64_t files, pages;		/* written */
+	/* Inodes that are not regular files of the image, and their runs. */
+	uint64_t missing_inodes, missing_lines;
+	unsigned int first_missing_line;
+	/* Pages past the end of their files (dropped), and their runs. */
+	uint64_t past_eof_pages, past_eof_lines;
+	unsigned int first_past_eof_line;
+};
+
+/*
+ * Turn a kernel profile (read from in; name for messages) taken on this
+ * image into a path profile (to out): "PATH FIRST[-LAST]:FLAGS:WEIGHT,...".
+ * -EINVAL with a message in err for a bad profile (header, page size or
+ * uuid not this image's, a bad line, overlapping runs); -EUCLEAN (err
+ * from the image), -ENOMEM.  Runs of inodes the image does not have as
+ * regular files and pages past the end of files are dropped and counted.
+ */
+int xipfs_profile_convert(struct xipfs_image *img, FILE *in, const char *name,
+			  FILE *out, struct xipfs_profile_stats *st, char *err,
+			  size_t errlen);
+
 #endif

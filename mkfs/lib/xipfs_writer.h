@@ -15,11 +15,26 @@
 
 struct xw_tree;
 
+/*
+ * --xip: a sequence of items, applied in order (xipfs.rst, "Choosing XIP
+ * pages").  none, all and elf start over from that policy's set; list
+ * pins pages XIP, profile makes them candidates with a value, unlist
+ * (and "-PATH" lines in any file) makes them compressed.  No items: elf.
+ * Items but no none/all/elf: they apply to none.  Without a flash budget
+ * every candidate is XIP; with one, the best candidates that fit.
+ */
 enum xw_xip_policy {
 	XW_XIP_NONE,		/* every page compressed */
 	XW_XIP_ALL,		/* every page of every regular file XIP */
 	XW_XIP_ELF,		/* read-only / executable PT_LOAD pages of ELF files */
 	XW_XIP_LIST,		/* the paths (and page ranges) of a list file */
+	XW_XIP_PROFILE,		/* candidates, with values, from a path profile */
+	XW_XIP_UNLIST,		/* the pages of a list file compressed */
+};
+
+struct xw_xip_item {
+	enum xw_xip_policy kind;
+	const char *file;	/* LIST, PROFILE, UNLIST */
 };
 
 /* Page map form (i_data's group shift, see "Grouped page maps"). */
@@ -41,8 +56,14 @@ struct xw_options {
 	unsigned int cluster_shift;	/* page_shift..18 */
 	const struct xipfs_compressor *comp;
 	int level;
-	enum xw_xip_policy xip;
-	const char *xip_list;		/* XW_XIP_LIST: the file */
+	const struct xw_xip_item *xip;	/* --xip items in order; none: elf */
+	unsigned int nxip;
+	/*
+	 * --flash-size: the image (free space included) is at most this many
+	 * bytes, made so by choosing which candidate pages are XIP; 0: no
+	 * budget, every candidate is XIP.
+	 */
+	uint64_t flash_size;
 	uint64_t free_space;		/* bytes for rw mounts; 0: none */
 	char label[17];
 	int64_t build_time;
@@ -72,6 +93,12 @@ struct xw_stats {
 	uint64_t grouped_files;		/* files with a grouped map (G > 0) */
 	uint64_t compact_inodes;	/* of inodes (the others are extended) */
 	uint64_t meta_size, image_size;
+	/* With flash_size: what the budget chose (writer.c, xipset.c). */
+	uint64_t cand_pages, chosen_pages;	/* candidates, and those made XIP */
+	uint64_t pinned_pages;			/* XIP whatever the budget (list:) */
+	uint64_t prof_pages, prof_chosen;	/* candidates a profile names */
+	uint64_t floor_size;			/* every candidate compressed */
+	unsigned int builds;			/* trial layouts computed */
 };
 
 /* Source timestamps policy, applied while the tree is built. */
@@ -116,6 +143,9 @@ struct xw_range { uint64_t first, last; };
 typedef int (*xw_reader)(void *ctx, void *buf, size_t len, uint64_t off);
 int xw_elf_xip_ranges(xw_reader rd, void *ctx, uint64_t size,
 		      unsigned int page_shift, struct xw_range *r, int max);
+/* The same; with exec_only, only the executable segments' pages. */
+int xw_elf_ranges(xw_reader rd, void *ctx, uint64_t size, unsigned int page_shift,
+		  struct xw_range *r, int max, bool exec_only);
 
 void xw_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void xw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -41,6 +41,11 @@ struct xw_piece {
 
 struct xw_data {
 	const struct xw_options *o;
+	/*
+	 * XW_XIP_NONE, ALL or ELF: the data pass applies that policy to each
+	 * file; -1: every file's in->xip is set already (sorted ranges).
+	 */
+	int xip_policy;
 	int xip_fd, comp_fd;		/* the two areas, as temporary files */
 	uint64_t xip_pages;		/* pages written to xip_fd */
 	uint64_t comp_size;		/* bytes written to comp_fd */

@@ -44,6 +44,11 @@ struct xw_inode {
 	uint64_t npages;
 	struct xw_range *xip;		/* XIP page ranges */
 	int nxip;
+	/*
+	 * Per page, while --xip items are resolved (xipset.c): XW_XS_* state
+	 * in bits 0-1, the page's value class above; NULL: all off.
+	 */
+	uint8_t *xs;
 	uint64_t data_off;		/* i_data once laid out (without G) */
 	unsigned int map_shift;		/* G: one map entry per 2^G pages */
 	bool end_run;			/* with G: pages from run_start on */

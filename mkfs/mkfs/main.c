@@ -21,13 +21,14 @@
 enum {
 	OPT_XIP = 256, OPT_ALL_ROOT, OPT_FORCE_UID, OPT_FORCE_GID, OPT_EXCLUDE,
 	OPT_PAGE_SIZE, OPT_FREE_SPACE, OPT_TAR, OPT_HELP, OPT_VERSION,
-	OPT_FRAGMENTS,
+	OPT_FRAGMENTS, OPT_FLASH_SIZE,
 };
 
 static const struct option longopts[] = {
 	{ "compress", required_argument, NULL, 'z' },
 	{ "cluster-size", required_argument, NULL, 'C' },
 	{ "xip", required_argument, NULL, OPT_XIP },
+	{ "flash-size", required_argument, NULL, OPT_FLASH_SIZE },
 	{ "timestamp", required_argument, NULL, 'T' },
 	{ "all-root", no_argument, NULL, OPT_ALL_ROOT },
 	{ "force-uid", required_argument, NULL, OPT_FORCE_UID },
@@ -57,9 +58,19 @@ static void usage(FILE *f)
 "\n"
 "  -z, --compress=ALG[,LEVEL]  lz4, lz4hc (default, level 9), zstd, zlib, xz\n"
 "  -C, --cluster-size=SIZE     compression unit, page size..256K (default 64K)\n"
-"      --xip=POLICY            which pages stay uncompressed for execute-in-place:\n"
+"      --xip=ITEM[,ITEM...]    which pages stay uncompressed for execute-in-place;\n"
+"                              items apply in order, --xip may be repeated:\n"
 "                                elf (default): read-only/executable ELF segments\n"
-"                                none, all, list:FILE (\"PATH [FIRST[-LAST],...]\")\n"
+"                                none, all: no page, every page\n"
+"                                  (these three start over)\n"
+"                                list:FILE   XIP the pages FILE lists, whatever\n"
+"                                  the budget (\"PATH [FIRST[-LAST],...]\")\n"
+"                                profile:FILE  candidates, ranked by FILE's\n"
+"                                  weights (a path profile: dump.xipfs --profile)\n"
+"                                unlist:FILE   compress the pages FILE lists\n"
+"                              with list/profile/unlist only, they apply to none\n"
+"      --flash-size=SIZE       the image is at most SIZE bytes: XIP the candidates\n"
+"                              that save the most RAM per flash byte and fit\n"
 "      --page-size=SIZE        4K (default), 8K, 16K, 32K or 64K\n"
 "      --free-space=SIZE       room for read-write mounts\n"
 "  -E, --extended=OPT[,OPT]    fragments: pack small files and the ends of\n"
@@ -140,6 +151,43 @@ static int parse_int(const char *s, long long min, long long max, long long *out
 	return errno || end == s || *end || *out < min || *out > max ? -1 : 0;
 }
 
+/* One --xip value: comma-separated items, appended to *items. */
+static int parse_xip(char *arg, struct xw_xip_item **items, unsigned int *n)
+{
+	static const struct { const char *name; enum xw_xip_policy kind; bool file; } k[] = {
+		{ "none", XW_XIP_NONE, false }, { "all", XW_XIP_ALL, false },
+		{ "elf", XW_XIP_ELF, false }, { "list:", XW_XIP_LIST, true },
+		{ "profile:", XW_XIP_PROFILE, true }, { "unlist:", XW_XIP_UNLIST, true },
+	};
+	char *save = NULL;
+
+	if (!*arg)
+		return -1;
+	for (char *tok = strtok_r(arg, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		struct xw_xip_item *it;
+		size_t i;
+
+		for (i = 0; i < sizeof(k) / sizeof(k[0]); i++)
+			if (k[i].file ? !strncmp(tok, k[i].name, strlen(k[i].name)) &&
+					tok[strlen(k[i].name)] :
+				      !strcmp(tok, k[i].name))
+				break;
+		if (i == sizeof(k) / sizeof(k[0])) {
+			bad("--xip: unknown policy '%s' (none, all, elf, list:FILE, profile:FILE, unlist:FILE)",
+			    tok);
+			return -2;
+		}
+		it = realloc(*items, (*n + 1) * sizeof(*it));
+		if (!it)
+			return -1;
+		*items = it;
+		it[*n].kind = k[i].kind;
+		it[*n].file = k[i].file ? tok + strlen(k[i].name) : NULL;
+		(*n)++;
+	}
+	return 0;
+}
+
 static int log2_exact(uint64_t v)
 {
 	if (!v || (v & (v - 1)))
@@ -149,7 +197,11 @@ static int log2_exact(uint64_t v)
 
 int main(int argc, char **argv)
 {
-	struct xw_options o = { .page_shift = 12, .xip = XW_XIP_ELF };
+	struct xw_options o = { .page_shift = 12 };
+	struct xw_xip_item *xip = NULL;
+	unsigned int nxip = 0;
+	char **xipargs = NULL;
+	size_t nxipargs = 0;
 	struct xw_tree_options to = { 0 };
 	const char **excludes = NULL;
 	size_t nexcl = 0;
@@ -194,18 +246,31 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			break;
-		case OPT_XIP:
-			if (!strcmp(optarg, "none"))
-				o.xip = XW_XIP_NONE;
-			else if (!strcmp(optarg, "all"))
-				o.xip = XW_XIP_ALL;
-			else if (!strcmp(optarg, "elf"))
-				o.xip = XW_XIP_ELF;
-			else if (!strncmp(optarg, "list:", 5) && optarg[5]) {
-				o.xip = XW_XIP_LIST;
-				o.xip_list = optarg + 5;
-			} else {
-				ret = bad("--xip: unknown policy '%s' (none, all, elf, list:FILE)", optarg);
+		case OPT_XIP: {
+			/* The items point into a copy that lives as long as o. */
+			char **a = realloc(xipargs, (nxipargs + 1) * sizeof(*a));
+			int r;
+
+			if (!a)
+				goto out;
+			xipargs = a;
+			xipargs[nxipargs] = strdup(optarg);
+			if (!xipargs[nxipargs])
+				goto out;
+			r = parse_xip(xipargs[nxipargs++], &xip, &nxip);
+			if (r == -2) {
+				ret = 2;
+				goto out;
+			}
+			if (r) {
+				ret = bad("--xip: '%s': empty policy", optarg);
+				goto out;
+			}
+			break;
+		}
+		case OPT_FLASH_SIZE:
+			if (parse_size(optarg, &o.flash_size) || !o.flash_size) {
+				ret = bad("--flash-size: bad size '%s'", optarg);
 				goto out;
 			}
 			break;
@@ -416,6 +481,8 @@ int main(int argc, char **argv)
 		o.build_time = xw_tree_newest_mtime(t, &o.build_time_nsec);
 	}
 	o.progress = !o.quiet && isatty(STDERR_FILENO);
+	o.xip = xip;
+	o.nxip = nxip;
 
 	xw_catch_signals();
 	ret = 1;
@@ -450,9 +517,32 @@ int main(int argc, char **argv)
 		       (unsigned long long)(st.inodes - st.compact_inodes));
 		printf("  metadata %llu bytes, image %llu bytes\n",
 		       (unsigned long long)st.meta_size, (unsigned long long)st.image_size);
+		if (o.flash_size) {
+			printf("  flash budget %llu bytes: %llu of %llu candidate pages XIP (%llu bytes)",
+			       (unsigned long long)o.flash_size, (unsigned long long)st.chosen_pages,
+			       (unsigned long long)st.cand_pages,
+			       (unsigned long long)(st.chosen_pages << o.page_shift));
+			if (st.pinned_pages)
+				printf(", %llu pinned by list:", (unsigned long long)st.pinned_pages);
+			printf("; image %llu bytes, %llu spare, %llu with every candidate compressed; %u layouts tried\n",
+			       (unsigned long long)st.image_size,
+			       (unsigned long long)(o.flash_size - st.image_size),
+			       (unsigned long long)st.floor_size, st.builds);
+			if (st.prof_pages)
+				printf("  expected RAM saved: %llu of the profile's %llu candidate pages XIP, %llu KiB\n",
+				       (unsigned long long)st.prof_chosen,
+				       (unsigned long long)st.prof_pages,
+				       (unsigned long long)((st.prof_chosen << o.page_shift) >> 10));
+			else
+				printf("  expected RAM saved: unknown without a profile (pages ranked by the ELF heuristic)\n");
+		}
 	}
 out:
 	xw_tree_free(t);
+	for (size_t i = 0; i < nxipargs; i++)
+		free(xipargs[i]);
+	free(xipargs);
+	free(xip);
 	free(excludes);
 	free(algdup);
 	return ret;

@@ -76,8 +76,6 @@ printf '/nodir/x c 600 0 0 1 3 - - -\n' > "$tmp/devtab"
 refuse "device table without parent" "parent directory not in the image" -D "$tmp/devtab" "$tmp/src"
 printf '/l c 600 0 0 1 3 - - -\n' > "$tmp/devtab"
 refuse "device table type clash" "exists with another type" -D "$tmp/devtab" "$tmp/src"
-printf 'missing\n' > "$tmp/xiplist"
-refuse "xip list of a missing file" "not in the image" --xip=list:"$tmp/xiplist" "$tmp/src"
 printf 'f 3-1\n' > "$tmp/xiplist"
 refuse "xip list bad range" "bad page range" --xip=list:"$tmp/xiplist" "$tmp/src"
 

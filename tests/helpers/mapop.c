@@ -40,6 +40,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
 static sigjmp_buf jb;
 static volatile sig_atomic_t armed;
 static unsigned char *map;
@@ -63,12 +65,6 @@ static long long faults(void)
 	if (getrusage(RUSAGE_SELF, &ru))
 		return -1;
 	return (long long)ru.ru_minflt + ru.ru_majflt;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "mapop: %s: %s\n", what, strerror(errno));
-	exit(2);
 }
 
 static void do_map(void)

@@ -36,18 +36,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
 #define STAMP	16
 
 static long pagesz;
 static size_t size, npages;
 static const char *sysdir;
 static int failed;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "mapshare: %s: %s\n", what, strerror(errno));
-	exit(2);
-}
 
 static void stamp(char *out, int round, char who, size_t page)
 {

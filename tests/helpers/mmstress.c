@@ -50,6 +50,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
 #define MAGIC		0x4d4d5354u	/* "MMST" */
 #define RETRIES		1000000
 
@@ -82,16 +84,6 @@ static size_t fsize, nrec;
 static int nwriters = 4, nreaders = 2, seconds = 10, sync_every = 256;
 static uint64_t seed;
 static struct shared *sh;
-
-static uint64_t fnv64(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	uint64_t h = 1469598103934665603ull;
-
-	while (n--)
-		h = (h ^ *c++) * 1099511628211ull;
-	return h;
-}
 
 static uint64_t rec_sum(const struct rec *r)
 {
@@ -151,22 +143,12 @@ static void report(const char *who, const char *what, uint64_t i,
 	sh->failed = 1;
 }
 
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static void *map_file(int fd, int prot)
 {
 	void *p = mmap(NULL, fsize, prot, MAP_SHARED, fd, 0);
 
-	if (p == MAP_FAILED) {
-		fprintf(stderr, "mmstress: mmap %s: %s\n", path, strerror(errno));
-		exit(2);
-	}
+	if (p == MAP_FAILED)
+		dief("mmap %s", path);
 	return p;
 }
 
@@ -174,10 +156,8 @@ static int open_file(void)
 {
 	int fd = open(path, O_RDWR);
 
-	if (fd < 0) {
-		fprintf(stderr, "mmstress: %s: %s\n", path, strerror(errno));
-		exit(2);
-	}
+	if (fd < 0)
+		die(path);
 	return fd;
 }
 
@@ -185,7 +165,7 @@ static int writer(int w)
 {
 	int fd = open_file();
 	struct rec *map = map_file(fd, PROT_READ | PROT_WRITE), tmp;
-	uint64_t *mine, n = 0, k, seq = 0, state = seed ^ (0x1234567ull * (w + 1));
+	uint64_t *mine, n = 0, k, seq = 0, state = rnd_init(seed, w + 1);
 	double end = now() + seconds;
 	char who[32];
 
@@ -210,10 +190,7 @@ static int writer(int w)
 		uint64_t i;
 		volatile struct rec *r;
 
-		state ^= state >> 12;
-		state ^= state << 25;
-		state ^= state >> 27;
-		i = mine[(state * 2685821657736338717ull) % n];
+		i = mine[rnd(&state) % n];
 		r = &map[i];
 		tmp = *(struct rec *)r;
 		if (tmp.start != sh->last[i] || tmp.end != sh->last[i] ||
@@ -384,25 +361,19 @@ int main(int argc, char **argv)
 		uint64_t k;
 
 		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-		if (fd < 0) {
-			fprintf(stderr, "mmstress: %s: %s\n", path, strerror(errno));
-			return 2;
-		}
+		if (fd < 0)
+			die(path);
 		for (k = 0; k < (uint64_t)init / sizeof(r); k++) {
 			fill_rec(&r, k % nwriters, k, 0);
 			r.start = r.end = 0;
-			if (pwrite(fd, &r, sizeof(r), k * sizeof(r)) != sizeof(r)) {
-				fprintf(stderr, "mmstress: %s: %s\n", path, strerror(errno));
-				return 2;
-			}
+			if (pwrite(fd, &r, sizeof(r), k * sizeof(r)) != sizeof(r))
+				die(path);
 		}
 		return close(fd) ? 2 : 0;
 	}
 	fd = open_file();
-	if (fstat(fd, &st)) {
-		fprintf(stderr, "mmstress: %s: %s\n", path, strerror(errno));
-		return 2;
-	}
+	if (fstat(fd, &st))
+		die(path);
 	close(fd);
 	fsize = st.st_size / sysconf(_SC_PAGESIZE) * sysconf(_SC_PAGESIZE);
 	nrec = fsize / sizeof(struct rec);

@@ -42,6 +42,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
 #define MAGIC	0x54554350u	/* "PCUT" */
 
 struct stamp {
@@ -55,24 +57,6 @@ struct stamp {
 
 static long pagesz;
 
-static uint64_t fnv64(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	uint64_t h = 1469598103934665603ull;
-
-	while (n--)
-		h = (h ^ *c++) * 1099511628211ull;
-	return h;
-}
-
-static uint64_t xs(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ull;
-}
-
 /* The sequence of page indexes for @seed. */
 struct seq {
 	uint64_t state, npages;
@@ -80,28 +64,24 @@ struct seq {
 
 static void seq_init(struct seq *q, uint64_t seed, uint64_t npages)
 {
-	q->state = seed * 0x9e3779b97f4a7c15ull ^ 0x5ca1ab1e;
-	if (!q->state)
-		q->state = 1;
+	q->state = rnd_init(seed, 0x5ca1ab1e);
 	q->npages = npages;
 }
 
 static uint64_t seq_next(struct seq *q)
 {
-	return xs(&q->state) % q->npages;
+	return rnd(&q->state) % q->npages;
 }
 
 static void make_page(unsigned char *page, uint64_t index, uint64_t gen,
 		      uint64_t seed)
 {
 	struct stamp *st = (struct stamp *)page;
-	uint64_t s = (seed + 1) * 0x9e3779b97f4a7c15ull ^ (gen << 24) ^ index;
+	uint64_t s = rnd_init(seed + 1, (gen << 24) ^ index);
 	size_t i;
 
-	if (!s)
-		s = 1;
 	for (i = sizeof(*st); i + 8 <= (size_t)pagesz; i += 8) {
-		uint64_t v = xs(&s);
+		uint64_t v = rnd(&s);
 
 		memcpy(page + i, &v, 8);
 	}
@@ -167,23 +147,18 @@ static int cmd_init(int argc, char **argv)
 	}
 	for (i = 0; i < n; i++) {
 		make_page(page, i, 0, 0);
-		if (pwrite_all(fd, page, pagesz, i * pagesz)) {
-			fprintf(stderr, "pcut: init: write page %" PRIu64 ": %s\n", i,
-				strerror(errno));
-			return 2;
-		}
+		if (pwrite_all(fd, page, pagesz, i * pagesz))
+			dief("init: write page %" PRIu64, i);
 	}
-	if (ftruncate(fd, n * pagesz) || fsync(fd) || close(fd)) {
-		fprintf(stderr, "pcut: init: %s\n", strerror(errno));
-		return 2;
-	}
+	if (ftruncate(fd, n * pagesz) || fsync(fd) || close(fd))
+		die("init");
 	return 0;
 }
 
 static int cmd_write(int argc, char **argv)
 {
 	uint64_t seed = 0, every = 4, count = 0, npages, gen, ms = 25;
-	struct timespec last = { 0, 0 }, now;
+	double last = 0, t;
 	unsigned char *page = malloc(pagesz);
 	struct stat st;
 	struct seq q;
@@ -204,10 +179,8 @@ static int cmd_write(int argc, char **argv)
 	if (!seed)
 		seed = ((uint64_t)time(NULL) << 16 ^ getpid()) | 1;
 	fd = open(argv[optind], O_RDWR);
-	if (fd < 0 || fstat(fd, &st)) {
-		fprintf(stderr, "pcut: %s: %s\n", argv[optind], strerror(errno));
-		return 2;
-	}
+	if (fd < 0 || fstat(fd, &st))
+		die(argv[optind]);
 	npages = st.st_size / pagesz;
 	if (!npages) {
 		fprintf(stderr, "pcut: %s: smaller than a page\n", argv[optind]);
@@ -232,11 +205,10 @@ static int cmd_write(int argc, char **argv)
 				fprintf(stderr, "pcut: fsync: %s\n", strerror(errno));
 				return 1;
 			}
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			if (gen != count && (now.tv_sec - last.tv_sec) * 1000 +
-			    (now.tv_nsec - last.tv_nsec) / 1000000 < (int64_t)ms)
+			t = now();
+			if (gen != count && (t - last) * 1000 < ms)
 				continue;
-			last = now;
+			last = t;
 			len = snprintf(line, sizeof(line), "synced %" PRIu64 "\n", gen);
 			if (write(1, line, len) != len)
 				return 2;
@@ -272,10 +244,8 @@ static int cmd_verify(int argc, char **argv)
 		return 2;
 	}
 	fd = open(argv[optind], O_RDONLY);
-	if (fd < 0 || fstat(fd, &sb)) {
-		fprintf(stderr, "pcut: %s: %s\n", argv[optind], strerror(errno));
-		return 2;
-	}
+	if (fd < 0 || fstat(fd, &sb))
+		die(argv[optind]);
 	npages = sb.st_size / pagesz;
 	if (optind == argc - 2) {
 		uint64_t want = strtoull(argv[optind + 1], NULL, 0);

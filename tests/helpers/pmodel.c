@@ -43,6 +43,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
 #define PS	4096
 
 enum { OP_WRITE, OP_MSTORE, OP_PUNCH, OP_TRUNC, OP_FALLOC, OP_APPEND };
@@ -57,37 +59,31 @@ struct op {
 
 static uint64_t maxsize = 512 * 1024;
 
-static uint64_t xs(uint64_t *s)
+/* The 8 bytes at @off (a multiple of 8) as written by operation @gen of @seed. */
+static uint64_t data_word(uint64_t seed, uint64_t gen, uint64_t off)
 {
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 2685821657736338717ull;
+	uint64_t s = rnd_init(seed, (gen << 32) ^ (off >> 3) ^ 0x5ca1ab1e);
+
+	rnd(&s);
+	return rnd(&s);
 }
 
 /* Byte @off as written by operation @gen of @seed. */
 static unsigned char data_byte(uint64_t seed, uint64_t gen, uint64_t off)
 {
-	uint64_t s = (seed * 0x9e3779b97f4a7c15ull) ^ (gen << 32) ^ (off >> 3) ^
-		     0x5ca1ab1e;
-
-	xs(&s);
-	return (unsigned char)(xs(&s) >> ((off & 7) * 8));
+	return (unsigned char)(data_word(seed, gen, off & ~7ull) >> ((off & 7) * 8));
 }
 
 static void fill(unsigned char *p, uint64_t seed, uint64_t gen, uint64_t off,
 		 uint64_t len)
 {
-	uint64_t i = 0, w, s;
+	uint64_t i = 0, w;
 
 	/* A word at a time where the offsets are aligned: replay is hot. */
 	for (; i < len && ((off + i) & 7); i++)
 		p[i] = data_byte(seed, gen, off + i);
 	for (; i + 8 <= len; i += 8) {
-		s = (seed * 0x9e3779b97f4a7c15ull) ^ (gen << 32) ^
-		    ((off + i) >> 3) ^ 0x5ca1ab1e;
-		xs(&s);
-		w = xs(&s);
+		w = data_word(seed, gen, off + i);
 		memcpy(p + i, &w, 8);	/* little-endian, as data_byte() */
 	}
 	for (; i < len; i++)
@@ -97,7 +93,7 @@ static void fill(unsigned char *p, uint64_t seed, uint64_t gen, uint64_t off,
 /* Operation number g (1, 2, ...) on a file of @size bytes. */
 static void next_op(uint64_t *rng, uint64_t size, struct op *o)
 {
-	uint64_t r = xs(rng) % 100;
+	uint64_t r = rnd(rng) % 100;
 
 	o->kind = r < 25 ? OP_WRITE : r < 45 ? OP_MSTORE : r < 57 ? OP_PUNCH :
 		  r < 70 ? OP_TRUNC : r < 80 ? OP_FALLOC : OP_APPEND;
@@ -107,33 +103,33 @@ static void next_op(uint64_t *rng, uint64_t size, struct op *o)
 		o->kind = OP_TRUNC;
 	switch (o->kind) {
 	case OP_WRITE:
-		o->a = xs(rng) % (size + 1);
+		o->a = rnd(rng) % (size + 1);
 		if (o->a >= maxsize)
 			o->a = 0;
-		o->len = 1 + xs(rng) % (2 * PS);
+		o->len = 1 + rnd(rng) % (2 * PS);
 		if (o->a + o->len > maxsize)
 			o->len = maxsize - o->a;
 		break;
 	case OP_MSTORE:
 	case OP_PUNCH:
-		o->a = xs(rng) % size;
-		o->len = 1 + xs(rng) % (size - o->a);
+		o->a = rnd(rng) % size;
+		o->len = 1 + rnd(rng) % (size - o->a);
 		if (o->len > 3 * PS)
 			o->len = 1 + o->len % (3 * PS);
 		break;
 	case OP_TRUNC:
-		o->a = xs(rng) % (maxsize + 1);
+		o->a = rnd(rng) % (maxsize + 1);
 		o->len = 0;
 		break;
 	case OP_FALLOC:
-		o->a = xs(rng) % maxsize;
-		o->len = 1 + xs(rng) % (maxsize - o->a);
+		o->a = rnd(rng) % maxsize;
+		o->len = 1 + rnd(rng) % (maxsize - o->a);
 		if (o->len > 16 * PS)
 			o->len = 1 + o->len % (16 * PS);
 		break;
 	case OP_APPEND:
 		o->a = size;
-		o->len = 1 + xs(rng) % (6 * PS / 4);
+		o->len = 1 + rnd(rng) % (6 * PS / 4);
 		if (o->a + o->len > maxsize)
 			o->len = maxsize - o->a;
 		break;
@@ -172,19 +168,6 @@ static void apply(unsigned char *m, uint64_t *size, uint64_t seed, uint64_t g,
 		break;
 	}
 	*size = op_size(*size, o);
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "pmodel: %s: %s\n", what, strerror(errno));
-	exit(2);
-}
-
-static uint64_t rng_init(uint64_t seed)
-{
-	uint64_t s = seed * 0x9e3779b97f4a7c15ull ^ 0xfeedface;
-
-	return s ? s : 1;
 }
 
 static int cmd_init(int argc, char **argv)
@@ -255,7 +238,7 @@ static int cmd_run(int argc, char **argv)
 		die("mmap");
 	/* Killed with SIGTERM: finish the operation, exit 0. */
 	signal(SIGTERM, on_term);
-	rng = rng_init(seed);
+	rng = rnd_init(seed, 0xfeedface);
 	for (g = 1; (!count || g <= count) && !stop; g++) {
 		uint64_t lo, hi;
 
@@ -414,7 +397,7 @@ static int cmd_verify(int argc, char **argv)
 
 	fill(s0, 0, 0, 0, init);
 	size = init;
-	rng = rng_init(seed);
+	rng = rnd_init(seed, 0xfeedface);
 	g = 1;
 	ck = (struct ckpt){ CKPT_MAGIC, seed, init, maxsize, g0, 0, 0 };
 	if (ckfile && ckpt_load(ckfile, &ck, s0)) {

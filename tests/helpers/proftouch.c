@@ -26,23 +26,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
 static const char *file;
 static size_t fsize;
 static double seconds;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "proftouch: %s: %s\n", what, strerror(errno));
-	exit(2);
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static int open_file(void)
 {
@@ -57,7 +45,7 @@ static int open_file(void)
 
 static void *toucher(void *arg)
 {
-	uint64_t s = (uintptr_t)arg * 0x9e3779b97f4a7c15ull + 1;
+	uint64_t s = rnd_init((uintptr_t)arg, 1);
 	size_t npages = (fsize + 4095) / 4096, i, k;
 	volatile const unsigned char *p;
 	double end = now() + seconds;
@@ -69,10 +57,7 @@ static void *toucher(void *arg)
 		if (p == MAP_FAILED)
 			die("mmap");
 		/* Every page once, from a random start. */
-		s ^= s << 13;
-		s ^= s >> 7;
-		s ^= s << 17;
-		k = s % npages;
+		k = rnd(&s) % npages;
 		for (i = 0; i < npages; i++)
 			sum += p[(k + i) % npages * 4096];
 		munmap((void *)p, fsize);

@@ -53,6 +53,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
 #define PS	4096
 #define HIST	8
 
@@ -83,31 +85,6 @@ struct worker {
 	unsigned long ops, short_writes, checks;
 	pthread_t thread;
 };
-
-static uint64_t rnd(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x >> 12;
-	x ^= x << 25;
-	x ^= x >> 27;
-	*s = x;
-	return x * 0x2545f4914f6cdd1dULL;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what)
-{
-	fprintf(stderr, "rwmodel: %s: %s\n", what, strerror(errno));
-	exit(2);
-}
 
 static void record(struct worker *w, char what, int page, int off, int len)
 {
@@ -401,7 +378,7 @@ int main(int argc, char **argv)
 
 		memset(w, 0, sizeof(*w));
 		w->id = t;
-		w->seed = seed * 0x9e3779b97f4a7c15ULL + t + 1;
+		w->seed = rnd_init(seed, t + 1);
 		w->fd = open(path, O_RDWR);
 		if (w->fd < 0)
 			die(path);

@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
 #define PS 4096
 
 static sigjmp_buf jb;
@@ -44,53 +46,32 @@ static void on_sigbus(int sig)
 	siglongjmp(jb, 1);
 }
 
-static uint64_t rnd(uint64_t *s)
-{
-	*s ^= *s << 13;
-	*s ^= *s >> 7;
-	*s ^= *s << 17;
-	return *s;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, const char *file)
-{
-	fprintf(stderr, "rwrace: %s %s: %s\n", what, file, strerror(errno));
-	exit(2);
-}
-
 static void mapper(int fd, size_t max, uint64_t seed0, double end)
 {
 	volatile unsigned char *m;
 	static volatile unsigned long loads, stores;
 	static volatile uint64_t seed;
 	struct sigaction sa;
-	uint64_t s;
+	uint64_t s, r;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_sigbus;
 	sigaction(SIGBUS, &sa, NULL);
 	m = mmap(NULL, max, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
-		die("mmap", "");
+		die("mmap");
 	seed = seed0;
 	while (now() < end) {
 		size_t off;
 
 		s = seed;
-		off = rnd(&s) % max;
+		r = rnd(&s);
+		off = r % max;
 		seed = s;
 		if (sigsetjmp(jb, 1))
 			continue;
-		if (s & 2) {
-			m[off] = (unsigned char)s;
+		if (r >> 63) {
+			m[off] = (unsigned char)(r >> 32);
 			stores++;
 		} else {
 			(void)m[off];
@@ -116,7 +97,7 @@ static void writer(int fd, size_t max, uint64_t seed, double end)
 			len = max - off;
 		memset(buf, (int)(rnd(&seed) | 1), len);
 		if (pwrite(fd, buf, len, off) < 0 && errno != ENOSPC)
-			die("pwrite", "");
+			die("pwrite");
 		n++;
 	}
 	printf("rwrace: writer: %lu writes\n", n);
@@ -132,14 +113,14 @@ static void sizer(int fd, size_t max, uint64_t seed, double end)
 
 		if (rnd(&seed) % 4) {
 			if (ftruncate(fd, size))
-				die("ftruncate", "");
+				die("ftruncate");
 			t++;
 		} else {
 			off_t len = 1 + rnd(&seed) % (4 * PS * 4);
 
 			if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
 				      size, len) && errno != EOPNOTSUPP)
-				die("fallocate", "");
+				die("fallocate");
 			p++;
 		}
 	}
@@ -153,7 +134,7 @@ static void syncer(int fd, size_t max, uint64_t seed, double end)
 	void *m = mmap(NULL, max, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 
 	if (m == MAP_FAILED)
-		die("mmap", "");
+		die("mmap");
 	while (now() < end) {
 		switch (rnd(&seed) % 3) {
 		case 0:
@@ -181,11 +162,11 @@ static int check(int fd)
 	int bad = 0;
 
 	if (fsync(fd) || fstat(fd, &st))
-		die("fsync/fstat", "");
+		die("fsync/fstat");
 	size = st.st_size;
 	a = malloc(size + 2 * PS);
 	if (!a)
-		die("malloc", "");
+		die("malloc");
 	if (pread(fd, a, size + 1, 0) != (ssize_t)size) {
 		fprintf(stderr, "rwrace: read() does not end at st_size %zu\n", size);
 		return 1;
@@ -197,7 +178,7 @@ static int check(int fd)
 	mlen = (size + PS - 1) / PS * PS;
 	m = mmap(NULL, mlen, PROT_READ, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED)
-		die("mmap", "");
+		die("mmap");
 	for (i = 0; i < size; i++) {
 		if (a[i] != m[i]) {
 			fprintf(stderr, "rwrace: byte %zu: read() 0x%02x, mapping 0x%02x\n",
@@ -209,10 +190,10 @@ static int check(int fd)
 	munmap(m, mlen);
 	/* Grown again, the file shows zeros past the old EOF: nothing stale. */
 	if (ftruncate(fd, size + 2 * PS))
-		die("ftruncate", "");
+		die("ftruncate");
 	memset(a, 0xff, 2 * PS);
 	if (pread(fd, a, 2 * PS, size) != 2 * PS)
-		die("pread", "");
+		die("pread");
 	for (i = 0; i < 2 * PS; i++) {
 		if (a[i]) {
 			fprintf(stderr, "rwrace: byte %zu past the old EOF %zu is 0x%02x after regrowth\n",
@@ -259,7 +240,7 @@ int main(int argc, char **argv)
 		goto usage;
 	fd = open(argv[optind], O_RDWR);
 	if (fd < 0)
-		die("open", argv[optind]);
+		dief("open %s", argv[optind]);
 	printf("rwrace: %s, %zu bytes at most, %g s, seed %llu\n", argv[optind],
 	       max, secs, (unsigned long long)seed);
 	fflush(stdout);
@@ -268,9 +249,9 @@ int main(int argc, char **argv)
 		pid_t pid = fork();
 
 		if (pid < 0)
-			die("fork", "");
+			die("fork");
 		if (!pid)
-			role[i](fd, max, seed * (i + 1), end);
+			role[i](fd, max, rnd_init(seed, i), end);
 	}
 	for (i = 0; i < sizeof(role) / sizeof(role[0]); i++) {
 		if (wait(&status) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))

@@ -32,13 +32,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#define PS 4096
+#include "helpers.h"
 
-static void die(const char *what)
-{
-	fprintf(stderr, "srcfault: %s: %s\n", what, strerror(errno));
-	exit(2);
-}
+#define PS 4096
 
 static int do_short(const char *file, off_t off)
 {

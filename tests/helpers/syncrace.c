@@ -28,14 +28,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
 static volatile uint64_t *page;
 static atomic_int stop;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "syncrace: %s: %s\n", what, strerror(errno));
-	exit(2);
-}
 
 static long long counter(const char *path)
 {

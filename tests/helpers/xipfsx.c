@@ -44,6 +44,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
 #ifndef FALLOC_FL_KEEP_SIZE
 #define FALLOC_FL_KEEP_SIZE	0x01
 #endif
@@ -83,19 +85,6 @@ static int disabled[OP_NR];
 static uint64_t rng_state;
 static unsigned long counts[OP_NR];
 
-static uint64_t rnd(void)
-{
-	/* xorshift64* */
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 2685821657736338717ull;
-}
-
-static uint64_t rnd_below(uint64_t n)
-{
-	return n ? rnd() % n : 0;
-}
 
 static void log_op(int op, uint64_t off, uint64_t len, uint64_t before, int flag)
 {
@@ -285,15 +274,15 @@ static uint64_t pick_len(uint64_t max)
 	if (aligned) {
 		uint64_t pages = max / pagesz;
 
-		return pages ? (rnd_below(pages) + 1) * pagesz : 0;
+		return pages ? (rnd_below(&rng_state, pages) + 1) * pagesz : 0;
 	}
-	len = rnd_below(max) + 1;
+	len = rnd_below(&rng_state, max) + 1;
 	return len;
 }
 
 static uint64_t pick_off(uint64_t end)
 {
-	uint64_t off = rnd_below(end);
+	uint64_t off = rnd_below(&rng_state, end);
 
 	return aligned ? off / pagesz * pagesz : off;
 }
@@ -370,7 +359,7 @@ static void do_mapwrite(void)
 	uint64_t off = pick_off(maxlen), len = pick_len(maxlen - off);
 	uint64_t pg_off, map_len;
 	unsigned char *p;
-	int sync = rnd() & 1;
+	int sync = rnd(&rng_state) & 1;
 
 	if (!len)
 		return;
@@ -397,7 +386,7 @@ static void do_mapwrite(void)
 
 static void do_truncate(void)
 {
-	uint64_t newsize = rnd_below(maxlen + 1), old = size;
+	uint64_t newsize = rnd_below(&rng_state, maxlen + 1), old = size;
 
 	if (aligned)
 		newsize = newsize / pagesz * pagesz;
@@ -423,7 +412,7 @@ static void do_truncate(void)
 
 static void do_fsync(void)
 {
-	int data = rnd() & 1;
+	int data = rnd(&rng_state) & 1;
 
 	log_op(OP_FSYNC, 0, 0, size, data);
 	if (data ? fdatasync(fd) : fsync(fd))
@@ -496,7 +485,7 @@ static int pick_op(void)
 			total += op_weight[i];
 	if (!total)
 		return -1;
-	r = rnd_below(total);
+	r = rnd_below(&rng_state, total);
 	for (i = 0; i < OP_NR; i++) {
 		if (disabled[i])
 			continue;
@@ -563,15 +552,11 @@ int main(int argc, char **argv)
 	}
 	if (!have_seed)
 		seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
-	rng_state = seed * 0x9e3779b97f4a7c15ull + 1;
-	if (!rng_state)
-		rng_state = 1;
+	rng_state = rnd_init(seed, 1);
 
 	fd = open(path, O_RDWR);
-	if (fd < 0 || fstat(fd, &st)) {
-		fprintf(stderr, "xipfsx: %s: %s\n", path, strerror(errno));
-		return 2;
-	}
+	if (fd < 0 || fstat(fd, &st))
+		die(path);
 	if ((uint64_t)st.st_size > maxlen) {
 		fprintf(stderr, "xipfsx: %s: size %lld is over -l %" PRIu64 "\n", path,
 			(long long)st.st_size, maxlen);
@@ -629,10 +614,8 @@ int main(int argc, char **argv)
 	if (dumpfile) {
 		int d = open(dumpfile, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
-		if (d < 0 || write(d, model, size) != (ssize_t)size || close(d)) {
-			fprintf(stderr, "xipfsx: %s: %s\n", dumpfile, strerror(errno));
-			return 2;
-		}
+		if (d < 0 || write(d, model, size) != (ssize_t)size || close(d))
+			die(dumpfile);
 	}
 	if (!quiet) {
 		printf("xipfsx: passed, final size 0x%" PRIx64 ";", size);

@@ -26,15 +26,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
 static unsigned char *map;
 static size_t len;
 static long pagesz;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "xipmap: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
 static uint32_t fnv(const unsigned char *p, size_t n)
 {
@@ -145,14 +141,14 @@ int main(int argc, char **argv)
 	}
 	printf("mmap %s read()\n", memcmp(map, buf, len) ? "differs from" : "matches");
 	if (woff >= 0 && (size_t)woff < len) {
-		unsigned char old = map[woff], now;
+		unsigned char old = map[woff], cur;
 
 		map[woff] = old ^ 0xff;
 		printf("private store %s\n",
 		       map[woff] == (unsigned char)(old ^ 0xff) ? "visible" : "lost");
-		if (pread(fd, &now, 1, woff) != 1)
+		if (pread(fd, &cur, 1, woff) != 1)
 			die("pread");
-		printf("file %s\n", now == old ? "unchanged" : "CHANGED");
+		printf("file %s\n", cur == old ? "unchanged" : "CHANGED");
 		map[woff] = old;
 		printf("mmap after restore %s read()\n",
 		       memcmp(map, buf, len) ? "differs from" : "matches");

@@ -12,10 +12,10 @@
 #                   (k612, k7; make check runs their quick group)
 #   make bench      size / RAM / speed against squashfs, EROFS, cramfs
 #   make stress     the long read-write stress and power-cut runs
-#   make install-dkms  the driver's sources and dkms.conf in
-#                   $(DESTDIR)/usr/src/xipfs-VERSION, for dkms add/build/install
-#   make kernel-patches  the patch series that adds xipfs to a kernel tree,
-#                   in build/kernel-patches (PATCHDIR=) with its series file
+#   make install-dkms the driver's sources and dkms.conf in
+#                   $(DESTDIR)/usr/src/xipfs-VERSION, for dkms
+#   make kernel-patches the patch series that adds xipfs to a kernel
+#                   tree, in build/kernel-patches (PATCHDIR=)
 
 XIPFS_CACHE ?= /var/cache/xipfs
 export XIPFS_CACHE

@@ -52,7 +52,8 @@ newfile() {
 		--full-index -- /dev/null "$1") || [ $? = 1 ]
 }
 
-# patch_file N SUBJECT BODY DIFF-COMMANDS...: one format-patch file.
+# emit N SUBJECT BODY DIFF-FUNCTIONS...: one format-patch file, listed
+# in the series file.
 emit() {
 	local n=$1 subject=$2 body=$3 out slug diff
 	shift 3
@@ -177,6 +178,7 @@ unapply() {
 		fs/Makefile) line=$MAKEFILE_LINE ;;
 		*) line=$INDEX_LINE ;;
 		esac
+		[ -f "$t/$f" ] || continue
 		if grep -qxF -- "$line" "$t/$f"; then
 			grep -vxF -- "$line" "$t/$f" >"$t/$f.xipfs-tmp"
 			mv "$t/$f.xipfs-tmp" "$t/$f"

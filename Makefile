@@ -12,12 +12,22 @@
 #                   (k612, k7; make check runs their quick group)
 #   make bench      size / RAM / speed against squashfs, EROFS, cramfs
 #   make stress     the long read-write stress and power-cut runs
+#   make install-dkms the driver's sources and dkms.conf in
+#                   $(DESTDIR)/usr/src/xipfs-VERSION, for dkms
+#   make kernel-patches the patch series that adds xipfs to a kernel
+#                   tree, in build/kernel-patches (PATCHDIR=)
 
 XIPFS_CACHE ?= /var/cache/xipfs
 export XIPFS_CACHE
 
 BUILD := $(CURDIR)/build
 export BUILD
+
+# The project's version is mkfs.xipfs's (mkfs.xipfs --version); the
+# DKMS package takes it unless told otherwise.
+VERSION := $(shell sed -n 's/^\#define VERSION "\(.*\)"$$/\1/p' mkfs/mkfs/main.c)
+DKMS_VERSION ?= $(VERSION)
+PATCHDIR ?= $(BUILD)/kernel-patches
 
 all: tools
 
@@ -32,6 +42,22 @@ module:
 
 setup:
 	tests/setup/install.sh
+
+# What dkms wants in /usr/src/xipfs-VERSION: dkms.conf, and the sources as
+# build-module.sh lays them out (the format header under include/, where
+# fs/xipfs/Makefile looks for it out of tree).  A second run replaces it.
+DKMS_SRC = $(DESTDIR)/usr/src/xipfs-$(DKMS_VERSION)
+install-dkms:
+	@[ -n "$(DKMS_VERSION)" ] || { echo "no version in mkfs/mkfs/main.c" >&2; exit 1; }
+	rm -rf $(DKMS_SRC)
+	install -d $(DKMS_SRC)/include/uapi/linux
+	install -m 0644 fs/xipfs/*.[ch] fs/xipfs/Makefile fs/xipfs/Kconfig $(DKMS_SRC)/
+	install -m 0644 include/uapi/linux/xipfs_fs.h $(DKMS_SRC)/include/uapi/linux/
+	sed 's/@VERSION@/$(DKMS_VERSION)/' dkms.conf >$(DKMS_SRC)/dkms.conf
+	@echo "now: dkms add xipfs/$(DKMS_VERSION) && dkms install xipfs/$(DKMS_VERSION) -k KERNELRELEASE"
+
+kernel-patches:
+	fs/xipfs/kernel-patch.sh write $(PATCHDIR)
 
 check: setup
 	tests/check-all
@@ -67,4 +93,4 @@ stress: setup
 clean:
 	rm -rf $(BUILD) results
 
-.PHONY: all tools module setup check check-newer demo bench stress clean
+.PHONY: all tools module setup install-dkms kernel-patches check check-newer demo bench stress clean

@@ -147,23 +147,9 @@ cache_key() {
 	} | sha256sum | cut -c1-16
 }
 
-# Hook xipfs into a kernel tree's Kconfig (and Makefile).  The shared
-# fs/xipfs/intree.sh does this when it exists; the fallback only does
-# what the config needs.
+# Put xipfs into a kernel tree: its patch series, as everywhere.
 hook_xipfs() {
-	local tree=$1
-	if [ -x "$TOP/fs/xipfs/intree.sh" ]; then
-		"$TOP/fs/xipfs/intree.sh" "$tree"
-		return
-	fi
-	mkdir -p "$tree/fs/xipfs"
-	cp -r "$TOP/fs/xipfs/." "$tree/fs/xipfs/"
-	cp "$TOP/include/uapi/linux/xipfs_fs.h" "$tree/include/uapi/linux/"
-	grep -q 'fs/xipfs/Kconfig' "$tree/fs/Kconfig" ||
-		sed -i '/^source "fs\/cramfs\/Kconfig"/a source "fs/xipfs/Kconfig"' \
-			"$tree/fs/Kconfig"
-	grep -q 'xipfs/' "$tree/fs/Makefile" ||
-		echo 'obj-$(CONFIG_XIPFS_FS)		+= xipfs/' >>"$tree/fs/Makefile"
+	"$TOP/fs/xipfs/kernel-patch.sh" apply "$1"
 }
 
 kmake() {
@@ -196,7 +182,8 @@ build_kernel() {
 		'*/Kconfig*' '*/Makefile*' '*/Kbuild*' '*.config' \
 		'linux-source-6.1/scripts/*' 'linux-source-6.1/include/*' \
 		'linux-source-6.1/arch/arm64/include/*' \
-		'linux-source-6.1/arch/arm64/tools/*'
+		'linux-source-6.1/arch/arm64/tools/*' \
+		'linux-source-6.1/Documentation/filesystems/index.rst'
 	configure_tree
 	for m in "$OUT"/trees/*/.xipfs-built; do
 		[ -f "$m" ] && cmp -s "${m%/.xipfs-built}/.config" "$probe/.config" ||

@@ -7,15 +7,15 @@
 #
 #   tests/setup/install.sh            packages, stock + debug kernels, guest,
 #                                     Debian's 6.12 and 7.x kernels (k612,
-#                                     k7), arm64 board (when its setup
-#                                     exists)
+#                                     k7), dkms and the in-tree trees,
+#                                     arm64 board (when its setup exists)
 #   tests/setup/install.sh packages   packages only
 #   tests/setup/install.sh stock      packages, stock kernel, guest (make demo)
 set -eu -o pipefail
 . "$(dirname "$0")/lib.sh"
 
 PACKAGES=(
-	build-essential make gcc git bash cpio xz-utils kmod
+	build-essential make gcc git bash cpio xz-utils kmod patch dkms
 	qemu-system-x86 qemu-system-arm busybox-static
 	linux-headers-amd64 linux-source-6.1
 	flex bison bc libelf-dev libssl-dev dwarves
@@ -46,6 +46,10 @@ mkdir -p "$XIPFS_CACHE"
 "$SETUP/kernel-debug.sh"
 # The trixie chroot (kernel-headers.sh), then k612 and k7.
 "$SETUP/kernel-newer.sh"
+# dkms in the chroot, and the prepared 6.1 and 6.12 trees, for
+# tests/check-dkms and tests/check-intree.
+"$SETUP/dkms.sh"
+"$SETUP/kernel-src.sh"
 # The arm64 board sets itself up once its scripts have landed.
 for s in "$SETUP/arm64.sh" "$TOP/tests/arm64/setup.sh"; do
 	if [ -x "$s" ]; then

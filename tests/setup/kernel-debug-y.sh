@@ -7,16 +7,21 @@
 #
 # No tree of its own: the debug kernel's tree (src/debug, built =m, which
 # other runs build external modules against) gets the checkout's
-# committed driver (git HEAD, through fs/xipfs/intree.sh), is flipped to
-# =y, built incrementally (fixdep recompiles fs/xipfs and relinks), the
-# bzImage is copied out, and the tree is flipped back to =m and rebuilt,
-# all under the kernel-debug lock that kernel-debug.sh takes, so the tree
-# is =m and built whenever the lock is free.  If the driver does not build at =m, the tree is rebuilt
-# without it.  At rest the tree holds no include/uapi/linux/xipfs_fs.h,
-# which would shadow the checkout's in external builds.
+# committed driver (git HEAD) through its patch series
+# (fs/xipfs/kernel-patch.sh apply, which replaces the xipfs there), is
+# flipped to =y, built incrementally (fixdep recompiles fs/xipfs and
+# relinks), the bzImage is copied out, and the tree is flipped back to =m
+# and rebuilt, all under the kernel-debug lock that kernel-debug.sh
+# takes, so the tree is =m and built whenever the lock is free.  If the
+# driver does not build at =m, the tree is rebuilt without it.  At rest
+# the tree holds no include/uapi/linux/xipfs_fs.h, which would shadow
+# the checkout's in external builds.
 #
 # Keyed on kernels/debug/key and a hash of the committed driver's sources
-# and format header: a run with neither changed does nothing.  When the
+# and format header, the part of the series that reaches the compiler
+# (its hooks are fixed text: bump RECIPE if they change; the
+# documentation is not built): a run with neither changed does nothing,
+# and the kernels made with intree.sh's copy keep their key.  When the
 # in-tree driver does not build at =y, env says XIPFS_INTREE=failed
 # (log: src/debug/build-y.log), there is no kernel, and the next try
 # comes with the next change of the key.
@@ -51,15 +56,17 @@ mkkey() { echo "$(cat "$DEBUG/key") $1 $RECIPE" | sha256sum | cut -c1-16; }
 
 # The driver as committed (HEAD), not the working tree: the tree must
 # stay buildable while someone edits the checkout.  Outside git, the
-# working tree.
+# working tree.  What the series is written from: the driver, the header
+# and the documentation.
 drv=$(mktemp -d "${TMPDIR:-/tmp}/xipfs-drv.XXXXXX")
 trap 'rm -rf "$drv"' EXIT
+parts="fs/xipfs include/uapi/linux/xipfs_fs.h Documentation/filesystems/xipfs.rst"
 if git -C "$TOP" rev-parse -q --verify HEAD >/dev/null 2>&1; then
-	git -C "$TOP" archive HEAD fs/xipfs include/uapi/linux/xipfs_fs.h | tar -x -C "$drv"
+	# shellcheck disable=SC2086
+	git -C "$TOP" archive HEAD $parts | tar -x -C "$drv"
 else
-	mkdir -p "$drv/fs" "$drv/include/uapi/linux"
-	cp -a "$TOP/fs/xipfs" "$drv/fs/"
-	cp "$TOP/include/uapi/linux/xipfs_fs.h" "$drv/include/uapi/linux/"
+	# shellcheck disable=SC2086
+	(cd "$TOP" && tar -c $parts) | tar -x -C "$drv"
 fi
 key=$(mkkey "$(srchash "$drv")")
 if [ "$(cat "$OUT/key" 2>/dev/null)" = "$key" ]; then
@@ -105,7 +112,7 @@ on_exit() {
 trap on_exit EXIT
 trap 'exit 130' INT TERM
 
-"$drv/fs/xipfs/intree.sh" "$tree"	# copies from $drv
+"$drv/fs/xipfs/kernel-patch.sh" apply "$tree"	# the series of $drv
 flipped=1
 sed -i 's/^CONFIG_XIPFS_FS=m$/CONFIG_XIPFS_FS=y/' .config
 make -s ARCH=x86_64 olddefconfig >>"$log" 2>&1

@@ -99,6 +99,8 @@ int main(int argc, char **argv)
 			patch(base, blen, buf, len);
 			printf("E\n");
 		}
+		free(base);
+		free(buf);
 		return fflush(stdout) ? 2 : 0;
 	}
 	if (argc == 4 && !strcmp(argv[1], "--what")) {
@@ -108,6 +110,7 @@ int main(int argc, char **argv)
 		if (xipfs_mutate(buf, &len, seed, what, sizeof(what)))
 			return 2;
 		printf("%llu: %s\n", (unsigned long long)seed, what);
+		free(buf);
 		return 0;
 	}
 	if (argc == 4 && argv[1][0] != '-') {
@@ -125,6 +128,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		printf("%llu: %s\n", (unsigned long long)seed, what);
+		free(buf);
 		return 0;
 	}
 	usage();

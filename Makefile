@@ -12,6 +12,9 @@
 #                   (k612, k7; make check runs their quick group)
 #   make bench      size / RAM / speed against squashfs, EROFS, cramfs
 #   make stress     the long read-write stress and power-cut runs
+#   make fuzz       mutated images mounted in the debug kernel
+#                   (FUZZ_COUNT images or FUZZ_SECONDS seconds)
+#   make fuzz-lib   libFuzzer on the image library (FUZZ_SECONDS)
 
 XIPFS_CACHE ?= /var/cache/xipfs
 export XIPFS_CACHE
@@ -59,7 +62,21 @@ stress: setup
 	XIPFS_CASE_TIMEOUT=$$(($(STRESS_CUTS) * 6 + 900)) \
 		XIPFS_SHADOW_CUTS=$(STRESS_CUTS) tests/check --kernel stock 055
 
+# Kernel fuzzing (issue 17): structure-mutated images mounted, walked and
+# written in the debug kernel, 500 a boot, until FUZZ_COUNT images or
+# FUZZ_SECONDS seconds (0: no limit), whichever comes first; see
+# tests/fuzz --help.  fuzz-lib runs libFuzzer with the same mutator on
+# the image reader and fsck for FUZZ_SECONDS (300 when 0).
+FUZZ_COUNT ?= 10000
+FUZZ_SECONDS ?= 0
+fuzz: setup
+	tests/fuzz --count $(FUZZ_COUNT) --seconds $(FUZZ_SECONDS)
+
+fuzz-lib:
+	$(MAKE) -C mkfs BUILD=$(BUILD)/mkfs fuzz-lib \
+		FUZZ_SECONDS=$(if $(filter 0,$(FUZZ_SECONDS)),300,$(FUZZ_SECONDS))
+
 clean:
 	rm -rf $(BUILD) results
 
-.PHONY: all tools module setup check check-newer demo bench stress clean
+.PHONY: all tools module setup check check-newer demo bench stress fuzz fuzz-lib clean

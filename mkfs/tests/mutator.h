@@ -664,9 +664,13 @@ static int xipfs_mutate(uint8_t *buf, size_t *len, uint64_t seed, char *what, si
 
 	if (what && whatlen)
 		what[0] = '\0';
-	s.rng = seed * 0x2545f4914f6cdd1dULL + 0x1234567;
 	if (xipfs_image_open_mem(buf, *len, &img, NULL, 0))
 		return -1;
+	/*
+	 * The image's own checksum goes in too: the same seed picks other
+	 * structures in other bases, not the same slot of each.
+	 */
+	s.rng = seed * 0x2545f4914f6cdd1dULL + img->sb.checksum;
 	mut_collect(&s, img);
 	xipfs_image_close(img);
 	/* Mostly one change; sometimes a few, which interact. */

@@ -30,7 +30,7 @@ fuzz_build() {
 }
 
 fuzz_prepare() {
-	local dir=$1 first=$2 count=$3 b k
+	local dir=$1 first=$2 count=$3 b k n
 	mkdir -p "$dir/bases" "$dir/patches"
 	"$TOP/tests/lib/fuzz-bases.sh" "$dir/bases" "$BUILD/mkfs/mkfs.xipfs" || return 1
 	# bases/src was removed; the five images interleave seed by seed.

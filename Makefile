@@ -16,6 +16,9 @@
 #                   $(DESTDIR)/usr/src/xipfs-VERSION, for dkms
 #   make kernel-patches the patch series that adds xipfs to a kernel
 #                   tree, in build/kernel-patches (PATCHDIR=)
+#   make fuzz       mutated images mounted in the debug kernel
+#                   (FUZZ_COUNT images or FUZZ_SECONDS seconds)
+#   make fuzz-lib   libFuzzer on the image library (FUZZ_SECONDS)
 
 XIPFS_CACHE ?= /var/cache/xipfs
 export XIPFS_CACHE
@@ -90,7 +93,21 @@ stress: setup
 		tests/check --kernel stock 055; s=$$?; \
 	wait $$d && [ $$s = 0 ]
 
+# Kernel fuzzing (issue 17): structure-mutated images mounted, walked and
+# written in the debug kernel, 500 a boot, until FUZZ_COUNT images or
+# FUZZ_SECONDS seconds (0: no limit), whichever comes first; see
+# tests/fuzz --help.  fuzz-lib runs libFuzzer with the same mutator on
+# the image reader and fsck for FUZZ_SECONDS (300 when 0).
+FUZZ_COUNT ?= 10000
+FUZZ_SECONDS ?= 0
+fuzz: setup
+	tests/fuzz --count $(FUZZ_COUNT) --seconds $(FUZZ_SECONDS)
+
+fuzz-lib:
+	$(MAKE) -C mkfs BUILD=$(BUILD)/mkfs fuzz-lib \
+		FUZZ_SECONDS=$(if $(filter 0,$(FUZZ_SECONDS)),300,$(FUZZ_SECONDS))
+
 clean:
 	rm -rf $(BUILD) results
 
-.PHONY: all tools module setup install-dkms kernel-patches check check-newer demo bench stress clean
+.PHONY: all tools module setup install-dkms kernel-patches check check-newer demo bench stress fuzz fuzz-lib clean

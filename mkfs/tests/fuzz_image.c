@@ -6,6 +6,13 @@
  * nearly every mutation would stop at them and the structural code
  * behind them would go unexercised (their own failure paths are covered
  * by the unit tests).
+ *
+ * The custom mutator is mutator.h's structure-aware one (the kernel
+ * runs' too): it damages one structure of an image the library opens
+ * (a field, an entry, a descriptor, a name, a stream) and recomputes the
+ * checksums, so that most inputs reach the structural checks; a fifth of
+ * the time, and for inputs the library cannot open, libFuzzer's own
+ * byte-level mutations run instead.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -13,6 +20,25 @@
 #include <sys/stat.h>
 
 #include "xipfs_image.h"
+#include "mutator.h"
+
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size);
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
+			       unsigned int seed);
+
+size_t LLVMFuzzerCustomMutator(uint8_t *data, size_t size, size_t max_size,
+			       unsigned int seed)
+{
+	size_t len = size;
+
+	if (seed % 5 == 0)
+		return LLVMFuzzerMutate(data, size, max_size);
+	/* An input of the byte-level mutations: its checksums first. */
+	xipfs_fix_checksums(data, size);
+	if (xipfs_mutate(data, &len, seed, NULL, 0))
+		return LLVMFuzzerMutate(data, size, max_size);
+	return len;
+}
 
 /* Keeps one input's work bounded; a hostile size alone can't time out. */
 #define MAX_PAGES	4096

@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # A short, bounded libFuzzer run over the image parser (fuzz_image.c, ASan
-# + UBSan), seeded with small real images made by mkfs.xipfs.
+# + UBSan, the structure-aware custom mutator), seeded with small real
+# images made by mkfs.xipfs and the committed corpus (tests/corpus).
 . "$SRCDIR/tests/common.sh"
 FUZZ=$BUILD/fuzz/fuzz_image
 secs=${XIPFS_FUZZ_SECONDS:-20}
@@ -45,7 +46,7 @@ art=$BUILD/fuzz-artifacts
 mkdir -p "$art"
 "$FUZZ" -max_total_time="$secs" -max_len=65536 -seed=1 -rss_limit_mb=2048 \
 	-timeout=20 -artifact_prefix="$art/" -print_final_stats=1 \
-	"$tmp/corpus" >"$tmp/fuzz.log" 2>&1
+	"$tmp/corpus" "$SRCDIR/tests/corpus" >"$tmp/fuzz.log" 2>&1
 rc=$?
 grep -v -E '^#[0-9]+|# Uses:' "$tmp/fuzz.log" | cut -c1-300 | tail -n 40
 [ $rc = 0 ] || fail "fuzzer exit $rc; reproducers in $art"

@@ -68,6 +68,8 @@
 
 #include <linux/xipfs_fs.h>
 
+#include "helpers.h"
+
 #define MAX_FILE	(4 << 20)	/* bytes read or mapped per file */
 #define MAX_ENTRIES	4096		/* per directory */
 #define MAX_DEPTH	16
@@ -84,12 +86,6 @@ static unsigned long errs, files, writes;
 static bool heavy;
 static sigjmp_buf bus_jmp;
 static volatile sig_atomic_t in_touch;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "xipfuzz: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
 
 static void on_bus(int sig)
 {

@@ -46,38 +46,62 @@ static inline vm_fault_t xipfs_insert_pfn(struct vm_area_struct *vma,
 #endif
 }
 
+#if !XIPFS_KERNEL_BEFORE(6, 12)
 /*
- * Make the read-only PTE of a window page writable in place, from
- * ->pfn_mkwrite, before the caller drops the lock that orders it against
- * writeback's write-protect (so no store can slip past a sync).
- *
- * 6.12 unexported vmf_insert_mixed_mkwrite() (commit cd1e0dac3a3e, "mm:
- * unexport vmf_insert_mixed_mkwrite").  Since, the same PTE is made by
- * zapping the read-only one (in every shared mapping of that page: there is
- * no exported per-VMA zap for VM_MIXEDMAP) and inserting the PFN with the
- * VMA's writable protection: vm_page_prot is the write-notify (read-only)
- * one, vm_get_page_prot(vm_flags) the one it was derived from.  A racing
- * read fault may put a read-only PTE back in between; insert_pfn() then
- * leaves it and the store faults again, into ->pfn_mkwrite again.  Returns
- * VM_FAULT_NOPAGE as vmf_insert_mixed_mkwrite() does.  A PFN with a struct
- * page (not expected for a window) is left to the core: returning 0 from
- * ->pfn_mkwrite makes wp_pfn_shared() -> finish_mkwrite_fault() set the
- * PTE writable after the caller's locks are gone.
+ * Zap @vma's PTE for @addr; other mappings of the page keep theirs.  7.1
+ * renamed zap_page_range_single() to zap_vma_range() (not exported there)
+ * and zap_vma_ptes() to zap_special_vma_range(), which since also takes
+ * VM_MIXEDMAP VMAs (zap_vma_ptes() did nothing outside VM_PFNMAP ones).
  */
-static inline vm_fault_t xipfs_insert_pfn_mkwrite(struct vm_area_struct *vma,
-						  unsigned long addr,
+static inline void xipfs_zap_pte(struct vm_area_struct *vma,
+				 unsigned long addr)
+{
+#if XIPFS_KERNEL_BEFORE(7, 1)
+	zap_page_range_single(vma, addr, PAGE_SIZE, NULL);
+#else
+	zap_special_vma_range(vma, addr, PAGE_SIZE);
+#endif
+}
+#endif
+
+/*
+ * Map window page @pfn writable at @vmf's address in @vmf's mapping only,
+ * from ->fault (no PTE there yet) or from ->pfn_mkwrite (a read-only PTE:
+ * FAULT_FLAG_MKWRITE), before the caller drops the lock that orders it
+ * against writeback's write-protect, so that no store can slip past a
+ * sync.  Returns VM_FAULT_NOPAGE as vmf_insert_mixed_mkwrite() does.
+ *
+ * Before 6.12, vmf_insert_mixed_mkwrite() inserts the PTE writable or
+ * makes the read-only one writable in place.  6.12 unexported it (commit
+ * cd1e0dac3a3e, "mm: unexport vmf_insert_mixed_mkwrite").  Since, a
+ * read-only PTE is zapped in this VMA alone (xipfs_zap_pte()) and the
+ * PFN is inserted with the VMA's writable protection: vm_page_prot is the
+ * write-notify (read-only) one, vm_get_page_prot(vm_flags) the one it
+ * was derived from.  Other mappings keep their PTEs.  Not the simpler
+ * "return 0 and let wp_pfn_shared() -> finish_mkwrite_fault() set the
+ * PTE writable": that happens after ->pfn_mkwrite returns, with no lock
+ * of ours held, and a sync in between would write-protect nothing and
+ * forget the page, which then stays writable.  A racing read fault may
+ * put a read-only PTE back between the zap and the insert; insert_pfn()
+ * then leaves it and the store faults again, into ->pfn_mkwrite again.
+ * A window with struct pages is never mapped by PFN (sbi->xip is off), and
+ * vmf_insert_pfn_prot() would BUG on one.
+ */
+static inline vm_fault_t xipfs_insert_pfn_mkwrite(struct vm_fault *vmf,
 						  unsigned long pfn)
 {
+	struct vm_area_struct *vma = vmf->vma;
+	unsigned long addr = vmf->address & PAGE_MASK;
 #if XIPFS_KERNEL_BEFORE(6, 12)
 	return vmf_insert_mixed_mkwrite(vma, addr, __pfn_to_pfn_t(pfn, PFN_DEV));
 #else
 	/* Not pgprot_modify(): on x86 it needs cc_mask, not exported. */
 	pgprot_t prot = vm_get_page_prot(vma->vm_flags);
 
-	if (pfn_valid(pfn))
-		return 0;
-	unmap_mapping_pages(vma->vm_file->f_mapping,
-			    linear_page_index(vma, addr), 1, false);
+	if (WARN_ON_ONCE(pfn_valid(pfn)))
+		return VM_FAULT_SIGBUS;
+	if (vmf->flags & FAULT_FLAG_MKWRITE)
+		xipfs_zap_pte(vma, addr);
 	return vmf_insert_pfn_prot(vma, addr, pfn, prot);
 #endif
 }

@@ -245,8 +245,7 @@ static vm_fault_t xipfs_fault(struct vm_fault *vmf)
 	xipfs_sync_icache(inode, vma, pg.off);
 	if (wr) {
 		xipfs_mark_xip_dirty(inode, vmf->pgoff);
-		ret = xipfs_insert_pfn_mkwrite(vma, addr,
-					       PHYS_PFN(sbi->phys + pg.off));
+		ret = xipfs_insert_pfn_mkwrite(vmf, PHYS_PFN(sbi->phys + pg.off));
 		atomic64_inc(&sbi->stats.pfn_mkwrite);
 	} else {
 		ret = xipfs_insert_pfn(vma, addr, PHYS_PFN(sbi->phys + pg.off));

@@ -1155,7 +1155,6 @@ vm_fault_t xipfs_pfn_mkwrite(struct vm_fault *vmf)
 	struct super_block *sb = inode->i_sb;
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 	struct xipfs_inode_info *xi = XIPFS_I(inode);
-	unsigned long addr = vmf->address & PAGE_MASK;
 	struct xipfs_page pg;
 	vm_fault_t ret;
 	u64 e;
@@ -1189,7 +1188,7 @@ vm_fault_t xipfs_pfn_mkwrite(struct vm_fault *vmf)
 		goto unlock;
 	}
 	xipfs_mark_xip_dirty(inode, vmf->pgoff);
-	ret = xipfs_insert_pfn_mkwrite(vma, addr, PHYS_PFN(sbi->phys + pg.off));
+	ret = xipfs_insert_pfn_mkwrite(vmf, PHYS_PFN(sbi->phys + pg.off));
 	atomic64_inc(&sbi->stats.pfn_mkwrite);
 unlock:
 	up_read(&xi->map_sem);

@@ -44,17 +44,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "helpers.h"
+
 #define STAMP	16
 
 static long pagesz;
 static size_t size, npages;
 static const char *counter_path;
-
-static void die(const char *what)
-{
-	fprintf(stderr, "mapcost: %s: %s\n", what, strerror(errno));
-	exit(2);
-}
 
 static long long counter(void)
 {

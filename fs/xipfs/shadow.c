@@ -31,7 +31,13 @@ module_param_named(shadow, shadow_phys, ulong, 0444);
 MODULE_PARM_DESC(shadow, "test: physical address of a durability shadow (0: off)");
 
 struct xipfs_shadow {
-	rwlock_t lock;		/* readers: copies in; writer: cut and thaw */
+	/*
+	 * Copies in, cut and thaw, one at a time.  A copy reads the window
+	 * and writes the shadow: two copies of one range at once (a vCPU
+	 * paused halfway through one) could leave the older bytes last, which
+	 * no cache does: a write-back carries the line's current bytes.
+	 */
+	spinlock_t lock;
 	bool frozen;
 	void *base;		/* the mount's window */
 	void *copy;		/* the shadow */
@@ -60,10 +66,10 @@ void xipfs_shadow_update(const void *addr, size_t len)
 	sh = rcu_dereference(xipfs_shadow);
 	if (sh && addr >= sh->base && len <= sh->size &&
 	    addr - sh->base <= sh->size - len) {
-		read_lock(&sh->lock);
+		spin_lock(&sh->lock);
 		if (!sh->frozen)
 			memcpy(sh->copy + (addr - sh->base), addr, len);
-		read_unlock(&sh->lock);
+		spin_unlock(&sh->lock);
 	}
 	rcu_read_unlock();
 }
@@ -89,7 +95,7 @@ void xipfs_shadow_start(struct super_block *sb)
 		kfree(sh);
 		goto out;
 	}
-	rwlock_init(&sh->lock);
+	spin_lock_init(&sh->lock);
 	sh->base = sbi->virt;
 	sh->size = sbi->image_size;
 	sh->sb = sb;
@@ -131,11 +137,11 @@ static int xipfs_shadow_cut_set(const char *val, const struct kernel_param *kp)
 	if (!sh) {
 		err = -ENODEV;
 	} else {
-		write_lock(&sh->lock);
+		spin_lock(&sh->lock);
 		if (!cut && sh->frozen)
 			memcpy(sh->copy, sh->base, sh->size);
 		sh->frozen = cut;
-		write_unlock(&sh->lock);
+		spin_unlock(&sh->lock);
 	}
 	mutex_unlock(&xipfs_shadow_mutex);
 	return err;

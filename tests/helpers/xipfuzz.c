@@ -450,6 +450,21 @@ static struct base *get_base(const char *name)
 static unsigned char *img;
 static size_t img_cap, mtd_high;
 
+/*
+ * The image (@len bytes of img) onto the MTD device, zeros past its end:
+ * the previous image's bytes would not repeat.
+ */
+static void put_mtd(size_t len)
+{
+	size_t n = len > mtd_high ? len : mtd_high;
+	int fd = open(mtddev, O_WRONLY);
+
+	if (fd < 0 || pwrite(fd, img, n, 0) != (ssize_t)n)
+		die(mtddev);
+	close(fd);
+	mtd_high = len;
+}
+
 static void run_image(const char *name, size_t len, unsigned int k, char **media,
 		      unsigned int nmedia)
 {
@@ -470,14 +485,7 @@ static void run_image(const char *name, size_t len, unsigned int k, char **media
 	if (!strncmp(plant, "splat:", 6) && !strcmp(plant + 6, name))
 		kmsg("WARNING: %s%s (planted by xipfuzz -P)\n", "", "");
 	if (strcmp(medium, "loop")) {
-		/* Zeros past the end: the previous image's bytes would not repeat. */
-		size_t n = len > mtd_high ? len : mtd_high;
-
-		fd = open(mtddev, O_WRONLY);
-		if (fd < 0 || pwrite(fd, img, n, 0) != (ssize_t)n)
-			die(mtddev);
-		close(fd);
-		mtd_high = len;
+		put_mtd(len);
 	} else {
 		fd = open("/tmp/xipfuzz.img", O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		if (fd < 0 || write(fd, img, len) != (ssize_t)len)
@@ -498,15 +506,8 @@ static void run_image(const char *name, size_t len, unsigned int k, char **media
 		if (fcompat & XIPFS_FEATURE_COMPAT_FREE_SPACE) {
 			const char *rwm = strcmp(medium, "loop") ? medium : "mtd";
 
-			if (!strcmp(medium, "loop")) {
-				size_t n = len > mtd_high ? len : mtd_high;
-
-				fd = open(mtddev, O_WRONLY);
-				if (fd < 0 || pwrite(fd, img, n, 0) != (ssize_t)n)
-					die(mtddev);
-				close(fd);
-				mtd_high = len;
-			}
+			if (!strcmp(medium, "loop"))
+				put_mtd(len);
 			kmsg("xipfuzz: image %s %s rw\n", name, rwm);
 			supervised(name, rwm, loopdev, true, rwres, sizeof(rwres), &rwerrs);
 			rw_ms = ms_since(&t0) - ro_ms;

@@ -131,7 +131,7 @@ int xw_name_cmp(const char *a, size_t al, const char *b, size_t bl)
 
 static size_t name_hash(const struct xw_inode *dir, const char *name, size_t len)
 {
-	uint64_t h = 1469598103934665603ULL ^ (uintptr_t)dir;
+	uint64_t h = 14695981039346656037ULL ^ (uintptr_t)dir;
 
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ (unsigned char)name[i]) * 1099511628211ULL;

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <search.h>
 #include <stdio.h>
@@ -45,7 +46,8 @@ static int walk(struct xw_tree *t, struct xw_inode *dir, int dfd,
 		const char *path, const char *rel);
 
 static int add_entry(struct xw_tree *t, struct xw_inode *dir, int dfd,
-		     const char *name, const char *path, const char *rel)
+		     const char *name, const char *path, const char *rel,
+		     bool image_dir)
 {
 	struct stat st;
 	struct xw_inode *in;
@@ -60,6 +62,19 @@ static int add_entry(struct xw_tree *t, struct xw_inode *dir, int dfd,
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
 		xw_error("%s: %s", path, strerror(errno));
 		return -1;
+	}
+	/* The image being replaced, inside SOURCE: never packed into itself. */
+	if (t->opt.have_image_id && S_ISREG(st.st_mode) &&
+	    st.st_dev == t->opt.image_dev && st.st_ino == t->opt.image_ino) {
+		if (!t->opt.quiet)
+			fprintf(stderr, "%s: %s is IMAGE: left out\n", xw_progname, path);
+		return 0;
+	}
+	if (image_dir && S_ISREG(st.st_mode) && !fnmatch(".xipfs-image.??????", name, 0)) {
+		if (!t->opt.quiet)
+			fprintf(stderr, "%s: %s is the temporary image of an interrupted run: left out\n",
+				xw_progname, path);
+		return 0;
 	}
 	switch (st.st_mode & S_IFMT) {
 	case S_IFREG: case S_IFDIR: case S_IFLNK: case S_IFCHR:
@@ -140,6 +155,9 @@ static int walk(struct xw_tree *t, struct xw_inode *dir, int dfd,
 	int fd = dup(dfd);
 	DIR *d;
 	struct dirent *de;
+	struct stat ds;
+	bool image_dir = t->opt.have_image_dir && !fstat(dfd, &ds) &&
+			 ds.st_dev == t->opt.image_dir_dev && ds.st_ino == t->opt.image_dir_ino;
 	int ret = 0;
 
 	if (fd < 0 || !(d = fdopendir(fd))) {
@@ -173,7 +191,7 @@ static int walk(struct xw_tree *t, struct xw_inode *dir, int dfd,
 			ret = -1;
 			break;
 		}
-		ret = add_entry(t, dir, dfd, de->d_name, p, r);
+		ret = add_entry(t, dir, dfd, de->d_name, p, r, image_dir);
 		free(p);
 		free(r);
 		if (ret)

@@ -135,9 +135,13 @@ static int add_entry(struct xw_tree *t, struct xw_inode *dir, int dfd,
 	if (xw_dir_add(dir, name, len, in))
 		return -1;
 	if (S_ISDIR(st.st_mode)) {
-		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+		int fd;
 		int ret;
 
+		/* Another file system's mount point: kept, empty. */
+		if (t->opt.one_file_system && st.st_dev != t->root_dev)
+			return 0;
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 		if (fd < 0) {
 			xw_error("%s: %s", path, strerror(errno));
 			return -1;
@@ -208,13 +212,21 @@ int xw_tree_add_dir(struct xw_tree *t, const char *dir)
 	int ret;
 
 	if (fd < 0 || fstat(fd, &st)) {
-		xw_error("%s: %s", dir, strerror(errno));
+		int err = errno;
+
+		if (err == ENOTDIR && !stat(dir, &st) && S_ISREG(st.st_mode))
+			xw_error("%s: not a directory but a file (a tar archive? add --tar)", dir);
+		else
+			xw_error("%s: %s", dir, strerror(err));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
+	t->root_dev = st.st_dev;
 	fill_inode(t, t->root, &st, dir);
 	ret = walk(t, t->root, fd, dir, "");
 	close(fd);
+	if (!ret)
+		xw_tree_warn_excludes(t);
 	return ret;
 }

@@ -308,5 +308,7 @@ int xw_tree_add_tar(struct xw_tree *t, const char *tarfile)
 		ret = -1;
 	}
 	archive_read_free(a);
+	if (!ret)
+		xw_tree_warn_excludes(t);
 	return ret;
 }

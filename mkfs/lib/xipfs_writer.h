@@ -120,12 +120,15 @@ struct xw_tree_options {
 	dev_t image_dev, image_dir_dev;
 	ino_t image_ino, image_dir_ino;
 	bool quiet;			/* no notes (leaving the image out) */
+	bool one_file_system;		/* don't descend into other file systems */
 };
 
 struct xw_tree *xw_tree_new(const struct xw_tree_options *opt);
 void xw_tree_free(struct xw_tree *t);
 /* Sources.  Return 0, or -1 after printing why. */
 int xw_tree_add_dir(struct xw_tree *t, const char *dir);
+/* Warn about each --exclude pattern that matched nothing. */
+void xw_tree_warn_excludes(const struct xw_tree *t);
 int xw_tree_add_tar(struct xw_tree *t, const char *tarfile /* "-": stdin */);
 int xw_tree_apply_devtable(struct xw_tree *t, const char *file);
 /* Ownership overrides; -1 leaves the field alone. */

@@ -21,8 +21,11 @@
 enum {
 	OPT_XIP = 256, OPT_ALL_ROOT, OPT_FORCE_UID, OPT_FORCE_GID, OPT_EXCLUDE,
 	OPT_PAGE_SIZE, OPT_FREE_SPACE, OPT_TAR, OPT_HELP, OPT_VERSION,
-	OPT_FRAGMENTS, OPT_FLASH_SIZE, OPT_SIZE,
+	OPT_FRAGMENTS, OPT_FLASH_SIZE, OPT_SIZE, OPT_ONE_FS,
 };
+
+/* -T: from 1970 to the end of year 9999, what every tool can show. */
+#define MAX_TIMESTAMP	253402300799LL
 
 static const struct option longopts[] = {
 	{ "compress", required_argument, NULL, 'z' },
@@ -36,6 +39,7 @@ static const struct option longopts[] = {
 	{ "force-gid", required_argument, NULL, OPT_FORCE_GID },
 	{ "device-table", required_argument, NULL, 'D' },
 	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+	{ "one-file-system", no_argument, NULL, OPT_ONE_FS },
 	{ "page-size", required_argument, NULL, OPT_PAGE_SIZE },
 	{ "free-space", required_argument, NULL, OPT_FREE_SPACE },
 	{ "extended", required_argument, NULL, 'E' },
@@ -102,14 +106,18 @@ static void usage(FILE *f)
 "      --all-root              owner root:root for everything\n"
 "      --force-uid=UID, --force-gid=GID\n"
 "  -D, --device-table=FILE     genext2fs/makedevs device table\n"
-"      --exclude=PATTERN       skip paths (relative to SOURCE) or names matching\n"
-"                              the glob; may be repeated\n"
+"      --exclude=PATTERN       skip paths (relative to SOURCE; a leading / anchors\n"
+"                              the pattern there) or names matching the glob;\n"
+"                              may be repeated; one that matches nothing is\n"
+"                              warned about\n"
+"      --one-file-system       don't descend into directories on other file\n"
+"                              systems (their mount points stay, empty)\n"
 "  -L, --label=LABEL           volume name, up to 16 bytes\n"
 "      --tar                   SOURCE is a tar archive (any compression)\n"
 "  -j, --jobs=N                compression threads (default: online CPUs)\n"
 "  -q, --quiet                 no progress, no summary\n"
 "  -v, --verbose               also list every file's page layout\n"
-"      --help, --version\n");
+"  -h, --help, --version\n");
 }
 
 static int bad(const char *fmt, const char *arg)
@@ -224,7 +232,7 @@ int main(int argc, char **argv)
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	o.workers = ncpu > 0 ? (ncpu > 64 ? 64 : (int)ncpu) : 1;
-	while ((c = getopt_long(argc, argv, "z:C:T:D:L:E:j:qv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "z:C:T:D:L:E:j:qvh", longopts, NULL)) != -1) {
 		long long v;
 		uint64_t sz;
 
@@ -293,6 +301,11 @@ int main(int argc, char **argv)
 				ret = bad("-T: '%s' is not a number of seconds", optarg);
 				goto out;
 			}
+			if (v < 0 || v > MAX_TIMESTAMP) {
+				ret = bad("-T: %s is out of range (0 to 253402300799: 1970 to 9999-12-31)",
+					  optarg);
+				goto out;
+			}
 			to.have_fixed_time = true;
 			to.fixed_time = v;
 			break;
@@ -341,6 +354,9 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			strcpy(o.label, optarg);
+			break;
+		case OPT_ONE_FS:
+			to.one_file_system = true;
 			break;
 		case OPT_TAR:
 			tar = true;
@@ -401,6 +417,7 @@ int main(int argc, char **argv)
 		case 'v':
 			o.verbose++;
 			break;
+		case 'h':
 		case OPT_HELP:
 			usage(stdout);
 			ret = 0;
@@ -449,8 +466,8 @@ int main(int argc, char **argv)
 	if (sde && *sde && !to.have_fixed_time) {
 		long long v;
 
-		if (parse_int(sde, 0, INT64_MAX, &v)) {
-			ret = bad("SOURCE_DATE_EPOCH='%s' is not a number of seconds", sde);
+		if (parse_int(sde, 0, MAX_TIMESTAMP, &v)) {
+			ret = bad("SOURCE_DATE_EPOCH='%s' is not a number of seconds from 0 to 253402300799", sde);
 			goto out;
 		}
 		to.have_clamp_time = true;

@@ -12,6 +12,8 @@
 #                   (k612, k7; make check runs their quick group)
 #   make bench      size / RAM / speed against squashfs, EROFS, cramfs
 #   make stress     the long read-write stress and power-cut runs
+#   make install    the image tools and their man pages in
+#                   $(DESTDIR)$(PREFIX)/sbin and .../share/man/man8
 #   make install-dkms the driver's sources and dkms.conf in
 #                   $(DESTDIR)/usr/src/xipfs-VERSION, for dkms
 #   make kernel-patches the patch series that adds xipfs to a kernel
@@ -30,6 +32,7 @@ export BUILD
 # DKMS package takes it unless told otherwise.
 VERSION := $(shell sed -n 's/^\#define VERSION "\(.*\)"$$/\1/p' mkfs/mkfs/main.c)
 DKMS_VERSION ?= $(VERSION)
+PREFIX ?= /usr/local
 PATCHDIR ?= $(BUILD)/kernel-patches
 
 all: tools
@@ -45,6 +48,14 @@ module:
 
 setup:
 	tests/setup/install.sh
+
+# The tools and their man pages (the driver: install-dkms).
+install: tools
+	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0755 $(BUILD)/mkfs/mkfs.xipfs $(BUILD)/mkfs/fsck.xipfs \
+		$(BUILD)/mkfs/dump.xipfs $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 mkfs/man/mkfs.xipfs.8 mkfs/man/fsck.xipfs.8 \
+		mkfs/man/dump.xipfs.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 # What dkms wants in /usr/src/xipfs-VERSION: dkms.conf, and the sources as
 # build-module.sh lays them out (the format header under include/, where
@@ -110,4 +121,4 @@ fuzz-lib:
 clean:
 	rm -rf $(BUILD) results
 
-.PHONY: all tools module setup install-dkms kernel-patches check check-newer demo bench stress fuzz fuzz-lib clean
+.PHONY: all tools module setup install install-dkms kernel-patches check check-newer demo bench stress fuzz fuzz-lib clean

@@ -15,12 +15,18 @@
 #include "compress.h"
 #include "xipfs_image.h"
 
+#define VERSION "1.0"
+
 /* Recursion guard for -R on hostile images (a loop is a corruption). */
 #define MAX_DEPTH	4096
 
 static int errors;
 /* -R: directories listed so far, so a loop or fan-in lists each once. */
 static bool *listed;
+/* -i: PATH arguments are inode numbers (as fsck.xipfs reports them). */
+static bool by_inode;
+/* -p: -m shows one line per page instead of runs. */
+static bool per_page;
 
 static void usage(FILE *f)
 {
@@ -30,7 +36,10 @@ static void usage(FILE *f)
 	      "  -l, --list PATH      ls -l style listing of PATH\n"
 	      "  -R, --recursive      with -l: list subdirectories too\n"
 	      "  -c, --cat PATH       write the file PATH to standard output\n"
-	      "  -m, --map PATH       the page map of the file PATH\n"
+	      "  -m, --map PATH       the page map of the file PATH: runs of pages of\n"
+	      "                       one kind (with -p, one line per page)\n"
+	      "  -p, --pages          with -m: one line per page\n"
+	      "  -i, --inode          PATH (of -l, -c, -m) is an inode number\n"
 	      "  -x, --extract DIR    extract the whole tree into DIR\n"
 	      "  -X, --xip-list       the XIP set, as a list for mkfs.xipfs --xip=list:\n"
 	      "  -P, --profile=FILE   turn FILE, a kernel profile taken on IMAGE (\"-\":\n"
@@ -39,6 +48,7 @@ static void usage(FILE *f)
 	      "      --no-owners      with --extract: don't chown (default as non-root)\n"
 	      "  -v, --verbose        with --extract: print each path\n"
 	      "  -h, --help           this help\n"
+	      "  -V, --version        the version\n"
 	      "Exit status: 0 success, 1 error (including a damaged image), 2 usage.\n",
 	      f);
 }
@@ -48,7 +58,7 @@ static void put_name(const char *s, size_t len)
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c < 0x20 || c == 0x7f || c == '\\')
+		if (c < 0x20 || c >= 0x7f || c == '\\')
 			printf("\\x%02x", c);
 		else
 			putchar(c);
@@ -214,6 +224,24 @@ static void list_dir(struct xipfs_image *img, const struct xipfs_inode_info *dir
 	}
 }
 
+/* PATH, or with -i an inode number, to an inode number. */
+static int resolve(struct xipfs_image *img, const char *path, uint32_t *ino)
+{
+	char *end;
+	unsigned long v;
+
+	if (!by_inode)
+		return xipfs_resolve(img, path, ino);
+	errno = 0;
+	v = strtoul(path, &end, 10);
+	if (errno || end == path || *end || v == 0 || v > UINT32_MAX) {
+		snprintf(img->err, sizeof(img->err), "%s: not an inode number", path);
+		return -1;
+	}
+	*ino = (uint32_t)v;
+	return 0;
+}
+
 static int do_list(struct xipfs_image *img, const char *path, bool recursive)
 {
 	struct xipfs_inode_info in;
@@ -221,7 +249,7 @@ static int do_list(struct xipfs_image *img, const char *path, bool recursive)
 	char *buf;
 	size_t plen;
 
-	if (xipfs_resolve(img, path, &ino) || xipfs_inode_get(img, ino, &in)) {
+	if (resolve(img, path, &ino) || xipfs_inode_get(img, ino, &in)) {
 		fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
 		return 1;
 	}
@@ -255,7 +283,7 @@ static int open_file(struct xipfs_image *img, const char *path,
 {
 	uint32_t ino;
 
-	if (xipfs_resolve(img, path, &ino) || xipfs_inode_get(img, ino, in)) {
+	if (resolve(img, path, &ino) || xipfs_inode_get(img, ino, in)) {
 		fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
 		return -1;
 	}
@@ -296,12 +324,98 @@ static int do_cat(struct xipfs_image *img, const char *path)
 	return fflush(stdout) ? 1 : 0;
 }
 
+/*
+ * -m without -p: consecutive pages of one kind in one line: holes; XIP
+ * pages at consecutive image pages; compressed pages in one cluster or
+ * consecutive ones.  A tail or an invalid entry is a line of its own.
+ */
+struct run {
+	uint64_t first, len;	/* file pages [first, first + len) */
+	uint64_t e0, last;	/* the first entry; the last XIP page or cluster */
+	unsigned int type;
+	bool bad;
+	const struct xipfs_inode_info *in;
+};
+
+static void run_flush(struct xipfs_image *img, struct run *r)
+{
+	const struct xipfs_inode_info *in = r->in;
+	uint64_t end = r->first + r->len - 1;
+
+	if (!r->len)
+		return;
+	if (r->len == 1)
+		printf("page %llu: ", (unsigned long long)r->first);
+	else
+		printf("pages %llu-%llu: ", (unsigned long long)r->first,
+		       (unsigned long long)end);
+	if (r->bad) {
+		printf("invalid entry 0x%016llx (reserved bits set)\n", (unsigned long long)r->e0);
+	} else if (r->type == XIPFS_PTE_TYPE_HOLE) {
+		printf("hole%s\n", r->len == 1 ? "" : "s");
+	} else if (r->type == XIPFS_PTE_TYPE_XIP) {
+		uint64_t x = r->e0 & XIPFS_PTE_XIP_MASK;
+
+		if (r->len == 1)
+			printf("xip image page %llu (offset %llu)\n", (unsigned long long)x,
+			       (unsigned long long)(x << img->sb.page_shift));
+		else
+			printf("xip image pages %llu-%llu (offset %llu)\n", (unsigned long long)x,
+			       (unsigned long long)r->last,
+			       (unsigned long long)(x << img->sb.page_shift));
+	} else if (r->type == XIPFS_PTE_TYPE_COMP) {
+		uint64_t cl = r->e0 & XIPFS_PTE_CLUSTER_MASK;
+		struct xipfs_cluster_info c;
+		const char *alg = xipfs_cluster_get(img, cl, &c) ? "bad cluster" :
+				  xipfs_alg_name(c.alg);
+
+		if (cl == r->last)
+			printf("compressed cluster %llu (%s)\n", (unsigned long long)cl, alg);
+		else
+			printf("compressed clusters %llu-%llu (%s)\n", (unsigned long long)cl,
+			       (unsigned long long)r->last, alg);
+	} else {
+		printf("tail at offset %llu, %llu bytes\n",
+		       (unsigned long long)xipfs_tail_offset(img, r->e0),
+		       (unsigned long long)(in->size - (r->first << img->sb.page_shift)));
+	}
+	r->len = 0;
+}
+
+/* Add page p's entry e to the run, printing the run it ends.  1: invalid. */
+static int run_add(struct xipfs_image *img, struct run *r, uint64_t p, uint64_t e)
+{
+	bool bad = e & XIPFS_PTE_RESERVED_MASK;
+	unsigned int type = xipfs_pte_type(e);
+	uint64_t key = type == XIPFS_PTE_TYPE_XIP ? e & XIPFS_PTE_XIP_MASK :
+		       type == XIPFS_PTE_TYPE_COMP ? e & XIPFS_PTE_CLUSTER_MASK : 0;
+
+	if (r->len && !bad && !r->bad && type == r->type && type != XIPFS_PTE_TYPE_TAIL &&
+	    (type == XIPFS_PTE_TYPE_HOLE ||
+	     (type == XIPFS_PTE_TYPE_XIP && key == r->last + 1) ||
+	     (type == XIPFS_PTE_TYPE_COMP && (key == r->last || key == r->last + 1)))) {
+		r->len++;
+		r->last = key;
+		return 0;
+	}
+	if (r->len)
+		run_flush(img, r);
+	r->first = p;
+	r->len = 1;
+	r->e0 = e;
+	r->last = key;
+	r->type = type;
+	r->bad = bad;
+	return bad;
+}
+
 static int do_map(struct xipfs_image *img, const char *path)
 {
 	struct xipfs_inode_info in;
 	struct xipfs_map m = { 0 };
 	uint64_t pages, n[4] = { 0 }, last_cl = UINT64_MAX, nclusters = 0, stale = 0;
 	static const char *const names[4] = { "hole", "xip", "compressed", "tail" };
+	struct run run = { .in = &in };
 	int ret = 0;
 
 	if (open_file(img, path, &in))
@@ -338,6 +452,21 @@ static int do_map(struct xipfs_image *img, const char *path)
 		if (xipfs_pte_get(img, &in, p, &e)) {
 			fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
 			return 1;
+		}
+		if (!per_page) {
+			if (run_add(img, &run, p, e))
+				ret = 1;
+			if (!(e & XIPFS_PTE_RESERVED_MASK)) {
+				n[xipfs_pte_type(e)]++;
+				if (xipfs_pte_type(e) == XIPFS_PTE_TYPE_COMP) {
+					uint64_t cl = e & XIPFS_PTE_CLUSTER_MASK;
+
+					if (cl != last_cl)
+						nclusters++;
+					last_cl = cl;
+				}
+			}
+			continue;
 		}
 		printf("page %llu: ", (unsigned long long)p);
 		/* Also what a group's entry derives for a page it can't describe. */
@@ -382,6 +511,8 @@ static int do_map(struct xipfs_image *img, const char *path)
 			break;
 		}
 	}
+	if (!per_page)
+		run_flush(img, &run);
 	/*
 	 * Entries past the end of the file read as holes: shown, not used.
 	 * Of a grouped map, those of groups wholly past the end.
@@ -509,7 +640,10 @@ int main(int argc, char **argv)
 		{ "profile", required_argument, NULL, 'P' },
 		{ "no-owners", no_argument, NULL, 'O' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "pages", no_argument, NULL, 'p' },
+		{ "inode", no_argument, NULL, 'i' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct xipfs_extract_opts xopts = { .owners = geteuid() == 0 };
@@ -519,7 +653,7 @@ int main(int argc, char **argv)
 	bool super = false, recursive = false;
 	int c, action = 0, ret = 0;
 
-	while ((c = getopt_long(argc, argv, "sl:Rc:m:x:XP:vh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "sl:Rc:m:x:XP:vhpiV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			super = true;
@@ -541,8 +675,17 @@ int main(int argc, char **argv)
 		case 'v':
 			xopts.verbose = true;
 			break;
+		case 'p':
+			per_page = true;
+			break;
+		case 'i':
+			by_inode = true;
+			break;
 		case 'h':
 			usage(stdout);
+			return 0;
+		case 'V':
+			printf("dump.xipfs %s (format version %d)\n", VERSION, XIPFS_VERSION);
 			return 0;
 		default:
 			usage(stderr);

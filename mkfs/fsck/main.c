@@ -10,6 +10,8 @@
 
 #include "xipfs_image.h"
 
+#define VERSION "1.0"
+
 #define FSCK_OK		0
 #define FSCK_UNCORRECTED 4
 #define FSCK_ERROR	8
@@ -25,6 +27,7 @@ static void usage(FILE *f)
 	      "  --max-errors N       show at most N problems (default 100)\n"
 	      "  --no-data            don't decompress clusters\n"
 	      "  -h, --help           this help\n"
+	      "  -V, --version        the version\n"
 	      "Exit status: 0 clean, 4 errors found, 8 operational error, 16 usage.\n",
 	      f);
 }
@@ -50,6 +53,7 @@ int main(int argc, char **argv)
 		{ "max-errors", required_argument, NULL, 'M' },
 		{ "no-data", no_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct xipfs_check_opts opts = { .report = report };
@@ -59,7 +63,7 @@ int main(int argc, char **argv)
 	bool verbose = false, quiet = false;
 	int c, ret;
 
-	while ((c = getopt_long(argc, argv, "vqnapyh", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "vqnapyhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			verbose = true;
@@ -87,6 +91,9 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			usage(stdout);
+			return FSCK_OK;
+		case 'V':
+			printf("fsck.xipfs %s (format version %d)\n", VERSION, XIPFS_VERSION);
 			return FSCK_OK;
 		default:
 			usage(stderr);

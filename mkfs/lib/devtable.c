@@ -77,7 +77,8 @@ static int add_node(struct xw_tree *t, const char *file, unsigned int line,
 		in = xw_inode_new(t, fmt);
 		if (!in || xw_dir_add(parent, leaf, strlen(leaf), in))
 			goto out;
-		xw_tree_time(t, in, 0, 0);
+		/* No source mtime: the build time SOURCE_DATE_EPOCH names, else 0. */
+		xw_tree_time(t, in, t->opt.have_clamp_time ? t->opt.clamp_time : 0, 0);
 	}
 	in->mode = fmt | (perm & 07777);
 	in->uid = uid;
@@ -119,16 +120,48 @@ int xw_tree_apply_devtable(struct xw_tree *t, const char *file)
 		n = sscanf(p, "%4096s %1s %31s %31s %31s %31s %31s %31s %31s %31s",
 			   name, type, f_mode, f_uid, f_gid, f_maj, f_min,
 			   f_start, f_inc, f_count);
-		if (n != 10 || name[0] != '/' || !strchr("fdcbp", type[0]) ||
-		    num(f_mode, 8, &mode) || mode > 07777 ||
-		    num(f_uid, 10, &uid) || num(f_gid, 10, &gid) ||
-		    num(f_maj, 10, &maj) || num(f_min, 10, &min) ||
-		    num(f_start, 10, &start) || num(f_inc, 10, &inc) ||
-		    num(f_count, 10, &count)) {
-			xw_error("%s:%u: expected \"/name type mode uid gid major minor start inc count\"",
-				 file, line);
-			ret = -1;
-			break;
+		{
+			const char *bad = NULL, *why = "";
+
+			if (n != 10)
+				why = "10 fields";
+			else if (name[0] != '/')
+				bad = "name", why = "an absolute path";
+			else if (!strchr("fdcbp", type[0]))
+				bad = "type", why = "f, d, c, b or p";
+			else if (num(f_mode, 8, &mode) || mode > 07777)
+				bad = "mode", why = "octal, at most 7777";
+			else if (num(f_uid, 10, &uid))
+				bad = "uid", why = "a number below 2^32 or -";
+			else if (num(f_gid, 10, &gid))
+				bad = "gid", why = "a number below 2^32 or -";
+			else if (num(f_maj, 10, &maj))
+				bad = "major", why = "a number or -";
+			else if (num(f_min, 10, &min))
+				bad = "minor", why = "a number or -";
+			else if (num(f_start, 10, &start))
+				bad = "start", why = "a number or -";
+			else if (num(f_inc, 10, &inc))
+				bad = "inc", why = "a number or -";
+			else if (num(f_count, 10, &count))
+				bad = "count", why = "a number or -";
+			if (n != 10) {
+				xw_error("%s:%u: %d field%s, expected 10: \"/name type mode uid gid major minor start inc count\"",
+					 file, line, n < 0 ? 0 : n, n == 1 ? "" : "s");
+				ret = -1;
+				break;
+			}
+			if (bad) {
+				const char *val = !strcmp(bad, "name") ? name : !strcmp(bad, "type") ? type :
+						  !strcmp(bad, "mode") ? f_mode : !strcmp(bad, "uid") ? f_uid :
+						  !strcmp(bad, "gid") ? f_gid : !strcmp(bad, "major") ? f_maj :
+						  !strcmp(bad, "minor") ? f_min : !strcmp(bad, "start") ? f_start :
+						  !strcmp(bad, "inc") ? f_inc : f_count;
+
+				xw_error("%s:%u: %s '%s': expected %s", file, line, bad, val, why);
+				ret = -1;
+				break;
+			}
 		}
 		if (count && (type[0] == 'c' || type[0] == 'b')) {
 			if (count > 65536) {

@@ -85,6 +85,17 @@ struct xw_tree *xw_tree_new(const struct xw_tree_options *opt)
 	}
 	t->root->parent = t->root;
 	xw_tree_time(t, t->root, 0, 0);
+	if (opt->excludes) {
+		size_t n = 0;
+
+		while (opt->excludes[n])
+			n++;
+		t->excl_hits = calloc(n + 1, sizeof(*t->excl_hits));
+		if (!t->excl_hits) {
+			xw_tree_free(t);
+			return xmalloc_fail();
+		}
+	}
 	return t;
 }
 
@@ -115,6 +126,7 @@ void xw_tree_free(struct xw_tree *t)
 	free(t->inodes);
 	tdestroy(t->hardlinks, noop_free);
 	free(t->ht);
+	free(t->excl_hits);
 	if (t->spool_fd >= 0)
 		close(t->spool_fd);
 	free(t);
@@ -285,18 +297,42 @@ void xw_tree_time(const struct xw_tree *t, struct xw_inode *in,
 	in->mtime_nsec = nsec;
 }
 
+/*
+ * A pattern matches the path relative to SOURCE or the name; with a
+ * leading "/", only the path (anchored at SOURCE's root).
+ */
 static bool match_one(const struct xw_tree *t, const char *rel)
 {
 	const char *base = strrchr(rel, '/');
 
 	base = base ? base + 1 : rel;
 	for (const char *const *p = t->opt.excludes; p; p++) {
-		if (!*p)
+		const char *pat = *p;
+
+		if (!pat)
 			return false;
-		if (!fnmatch(*p, rel, 0) || !fnmatch(*p, base, 0))
-			return true;
+		if (*pat == '/') {
+			while (*pat == '/')
+				pat++;
+			if (fnmatch(pat, rel, 0))
+				continue;
+		} else if (fnmatch(pat, rel, 0) && fnmatch(pat, base, 0)) {
+			continue;
+		}
+		if (t->excl_hits)
+			t->excl_hits[p - t->opt.excludes]++;
+		return true;
 	}
 	return false;
+}
+
+void xw_tree_warn_excludes(const struct xw_tree *t)
+{
+	for (size_t i = 0; t->opt.excludes && t->opt.excludes[i]; i++)
+		if (t->excl_hits && !t->excl_hits[i])
+			xw_warn("--exclude=%s matched nothing%s", t->opt.excludes[i],
+				t->opt.excludes[i][0] == '/' ? "" :
+				" (a path is relative to SOURCE, or a leading / anchors it there)");
 }
 
 /* A path is excluded if it or any directory above it matches. */

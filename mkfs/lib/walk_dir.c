@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <fnmatch.h>
 #include <limits.h>
 #include <search.h>
 #include <stdio.h>
@@ -45,7 +46,8 @@ static int walk(struct xw_tree *t, struct xw_inode *dir, int dfd,
 		const char *path, const char *rel);
 
 static int add_entry(struct xw_tree *t, struct xw_inode *dir, int dfd,
-		     const char *name, const char *path, const char *rel)
+		     const char *name, const char *path, const char *rel,
+		     bool image_dir)
 {
 	struct stat st;
 	struct xw_inode *in;
@@ -60,6 +62,19 @@ static int add_entry(struct xw_tree *t, struct xw_inode *dir, int dfd,
 	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW)) {
 		xw_error("%s: %s", path, strerror(errno));
 		return -1;
+	}
+	/* The image being replaced, inside SOURCE: never packed into itself. */
+	if (t->opt.have_image_id && S_ISREG(st.st_mode) &&
+	    st.st_dev == t->opt.image_dev && st.st_ino == t->opt.image_ino) {
+		if (!t->opt.quiet)
+			fprintf(stderr, "%s: %s is IMAGE: left out\n", xw_progname, path);
+		return 0;
+	}
+	if (image_dir && S_ISREG(st.st_mode) && !fnmatch(".xipfs-image.??????", name, 0)) {
+		if (!t->opt.quiet)
+			fprintf(stderr, "%s: %s is the temporary image of an interrupted run: left out\n",
+				xw_progname, path);
+		return 0;
 	}
 	switch (st.st_mode & S_IFMT) {
 	case S_IFREG: case S_IFDIR: case S_IFLNK: case S_IFCHR:
@@ -120,9 +135,13 @@ static int add_entry(struct xw_tree *t, struct xw_inode *dir, int dfd,
 	if (xw_dir_add(dir, name, len, in))
 		return -1;
 	if (S_ISDIR(st.st_mode)) {
-		int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
+		int fd;
 		int ret;
 
+		/* Another file system's mount point: kept, empty. */
+		if (t->opt.one_file_system && st.st_dev != t->root_dev)
+			return 0;
+		fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 		if (fd < 0) {
 			xw_error("%s: %s", path, strerror(errno));
 			return -1;
@@ -140,6 +159,9 @@ static int walk(struct xw_tree *t, struct xw_inode *dir, int dfd,
 	int fd = dup(dfd);
 	DIR *d;
 	struct dirent *de;
+	struct stat ds;
+	bool image_dir = t->opt.have_image_dir && !fstat(dfd, &ds) &&
+			 ds.st_dev == t->opt.image_dir_dev && ds.st_ino == t->opt.image_dir_ino;
 	int ret = 0;
 
 	if (fd < 0 || !(d = fdopendir(fd))) {
@@ -173,7 +195,7 @@ static int walk(struct xw_tree *t, struct xw_inode *dir, int dfd,
 			ret = -1;
 			break;
 		}
-		ret = add_entry(t, dir, dfd, de->d_name, p, r);
+		ret = add_entry(t, dir, dfd, de->d_name, p, r, image_dir);
 		free(p);
 		free(r);
 		if (ret)
@@ -190,13 +212,21 @@ int xw_tree_add_dir(struct xw_tree *t, const char *dir)
 	int ret;
 
 	if (fd < 0 || fstat(fd, &st)) {
-		xw_error("%s: %s", dir, strerror(errno));
+		int err = errno;
+
+		if (err == ENOTDIR && !stat(dir, &st) && S_ISREG(st.st_mode))
+			xw_error("%s: not a directory but a file (a tar archive? add --tar)", dir);
+		else
+			xw_error("%s: %s", dir, strerror(err));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
+	t->root_dev = st.st_dev;
 	fill_inode(t, t->root, &st, dir);
 	ret = walk(t, t->root, fd, dir, "");
 	close(fd);
+	if (!ret)
+		xw_tree_warn_excludes(t);
 	return ret;
 }

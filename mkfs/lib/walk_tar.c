@@ -32,7 +32,8 @@ static int spool_open(struct xw_tree *t)
 	}
 	t->spool_fd = mkstemp(tmpl);
 	if (t->spool_fd < 0) {
-		xw_error("%s: %s", tmpl, strerror(errno));
+		xw_error("%s: cannot create a temporary file in %s: %s", xw_image_name,
+			 t->opt.spool_dir ? t->opt.spool_dir : ".", strerror(errno));
 		free(tmpl);
 		return -1;
 	}
@@ -141,7 +142,8 @@ static int read_data(struct xw_tree *t, struct archive *a,
 			ssize_t n = pwrite(t->spool_fd, p, len, in->spool_off + off);
 
 			if (n <= 0) {
-				xw_error("spool: %s", n < 0 ? strerror(errno) : "short write");
+				xw_error("%s: writing %s to a temporary file: %s", xw_image_name, path,
+					 n < 0 ? strerror(errno) : "short write");
 				return -1;
 			}
 			p += n;
@@ -156,7 +158,7 @@ static int read_data(struct xw_tree *t, struct archive *a,
 	t->spool_end = (in->spool_off + in->size + SPOOL_ALIGN - 1) & ~(SPOOL_ALIGN - 1);
 	/* The last block of a file ending in a hole: make the size real. */
 	if (ftruncate(t->spool_fd, t->spool_end) && errno != EINVAL) {
-		xw_error("spool: %s", strerror(errno));
+		xw_error("%s: temporary file: %s", xw_image_name, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -306,5 +308,7 @@ int xw_tree_add_tar(struct xw_tree *t, const char *tarfile)
 		ret = -1;
 	}
 	archive_read_free(a);
+	if (!ret)
+		xw_tree_warn_excludes(t);
 	return ret;
 }

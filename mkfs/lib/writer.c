@@ -48,8 +48,13 @@
 #include <fcntl.h>
 #include <isa-l/crc64.h>
 #include <libgen.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <mtd/mtd-user.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,23 +96,238 @@ static uint64_t round_up(uint64_t v, uint64_t a)
 	return (v + a - 1) & ~(a - 1);
 }
 
+/*
+ * A temporary file in dir (kept, for the image, or unlinked at once, for
+ * scratch data); an error names IMAGE, the directory and the reason.
+ */
 static int tmpfile_in(const char *dir, const char *tag, char *path, size_t cap,
 		      bool keep)
 {
 	int fd;
 
 	if ((size_t)snprintf(path, cap, "%s/.%s.XXXXXX", dir, tag) >= cap) {
-		xw_error("%s: path too long", dir);
+		xw_error("%s: temporary file in %s: path too long", xw_image_name, dir);
 		return -1;
 	}
 	fd = mkostemp(path, O_CLOEXEC);
 	if (fd < 0) {
-		xw_error("%s: %s", path, strerror(errno));
+		xw_error("%s: cannot create a temporary file in %s: %s", xw_image_name,
+			 dir, strerror(errno));
 		return -1;
 	}
 	if (!keep)
 		unlink(path);
 	return fd;
+}
+
+/*
+ * Where the image goes, found before the source is read: IMAGE with its
+ * symlinks followed; an existing regular file (replaced by a new file
+ * renamed over it, keeping owner and mode), a new file, a block or
+ * character device (written in place, after every check), or /dev/null
+ * (a dry run: everything but the writing).
+ */
+enum out_kind { OUT_NEW, OUT_FILE, OUT_DEVICE, OUT_NULL };
+
+struct xw_output {
+	char *name;		/* IMAGE as given: what messages name */
+	char *path;		/* symlinks followed */
+	char *dir;		/* path's directory: the temporary image goes there */
+	char *scratch;		/* scratch files: $TMPDIR, else dir (or /tmp) */
+	enum out_kind kind;
+	struct stat st;		/* OUT_FILE, OUT_DEVICE */
+	int dev_fd;		/* OUT_DEVICE: open (block devices: O_EXCL) */
+	uint64_t dev_size;	/* OUT_DEVICE: bytes, 0 if unknown */
+	bool quiet;
+};
+
+/* Follow IMAGE's symlinks (the last may dangle: the image is made there). */
+static char *follow_links(const char *image)
+{
+	char *cur = strdup(image);
+
+	for (int hops = 0; cur && hops < 40; hops++) {
+		char buf[PATH_MAX], *next;
+		ssize_t n = readlink(cur, buf, sizeof(buf) - 1);
+
+		if (n < 0) {
+			if (errno == EINVAL || errno == ENOENT)
+				return cur;
+			xw_error("%s: %s", image, strerror(errno));
+			free(cur);
+			return NULL;
+		}
+		buf[n] = 0;
+		if (buf[0] == '/' || !strchr(cur, '/')) {
+			next = strdup(buf);
+		} else {
+			int dl = (int)(strrchr(cur, '/') - cur);
+
+			if (asprintf(&next, "%.*s/%s", dl, cur, buf) < 0)
+				next = NULL;
+		}
+		free(cur);
+		cur = next;
+	}
+	if (cur) {
+		xw_error("%s: %s", image, strerror(ELOOP));
+		free(cur);
+	} else {
+		xw_error("out of memory");
+	}
+	return NULL;
+}
+
+const char *xw_image_name = "IMAGE";
+
+void xw_output_free(struct xw_output *out)
+{
+	if (!out)
+		return;
+	if (out->dev_fd >= 0)
+		close(out->dev_fd);
+	free(out->name);
+	free(out->path);
+	free(out->dir);
+	free(out->scratch);
+	free(out);
+}
+
+struct xw_output *xw_output_open(const char *image, bool quiet)
+{
+	struct xw_output *out = calloc(1, sizeof(*out));
+	const char *tmpdir = getenv("TMPDIR");
+	struct stat dst;
+	char *dup;
+
+	if (!out) {
+		xw_error("out of memory");
+		return NULL;
+	}
+	out->dev_fd = -1;
+	out->quiet = quiet;
+	out->name = strdup(image);
+	if (!out->name)
+		goto oom;
+	xw_image_name = out->name;
+	out->path = follow_links(image);
+	if (!out->path)
+		goto fail;
+	dup = strdup(out->path);
+	if (!dup)
+		goto oom;
+	out->dir = strdup(dirname(dup));
+	free(dup);
+	if (!out->dir)
+		goto oom;
+	if (!stat(out->path, &out->st)) {
+		if (S_ISREG(out->st.st_mode)) {
+			out->kind = OUT_FILE;
+		} else if (S_ISCHR(out->st.st_mode) && out->st.st_rdev == makedev(1, 3)) {
+			out->kind = OUT_NULL;
+		} else if (S_ISBLK(out->st.st_mode) || S_ISCHR(out->st.st_mode)) {
+			out->kind = OUT_DEVICE;
+		} else {
+			xw_error("%s: %s, not a file or a device", image,
+				 S_ISDIR(out->st.st_mode) ? "a directory" :
+				 S_ISFIFO(out->st.st_mode) ? "a FIFO" :
+				 S_ISSOCK(out->st.st_mode) ? "a socket" : "of another type");
+			goto fail;
+		}
+	} else if (errno != ENOENT) {
+		xw_error("%s: %s", image, strerror(errno));
+		goto fail;
+	} else {
+		out->kind = OUT_NEW;
+	}
+	if (out->kind == OUT_DEVICE) {
+		/*
+		 * Opened now, so that a busy (mounted) or read-only device is
+		 * refused before the source is read; nothing is written
+		 * before the whole image is laid out and known to fit.
+		 */
+		out->dev_fd = open(out->path, O_WRONLY | O_CLOEXEC |
+				   (S_ISBLK(out->st.st_mode) ? O_EXCL : 0));
+		if (out->dev_fd < 0) {
+			xw_error("%s: %s%s", image, strerror(errno),
+				 errno == EBUSY ? " (mounted, or in use?)" : "");
+			goto fail;
+		}
+		if (S_ISBLK(out->st.st_mode)) {
+			uint64_t sz;
+
+			if (ioctl(out->dev_fd, BLKGETSIZE64, &sz)) {
+				xw_error("%s: cannot get the device size: %s", image,
+					 strerror(errno));
+				goto fail;
+			}
+			out->dev_size = sz;
+		} else {
+			struct mtd_info_user mi;
+
+			/* An MTD character device knows its size; others not. */
+			if (!ioctl(out->dev_fd, MEMGETINFO, &mi))
+				out->dev_size = mi.size;
+		}
+	} else if (out->kind != OUT_NULL) {
+		if (stat(out->dir, &dst)) {
+			xw_error("%s: directory %s: %s", image, out->dir, strerror(errno));
+			goto fail;
+		}
+		if (!S_ISDIR(dst.st_mode)) {
+			xw_error("%s: %s: %s", image, out->dir, strerror(ENOTDIR));
+			goto fail;
+		}
+		if (access(out->dir, W_OK | X_OK)) {
+			xw_error("%s: cannot create files in %s: %s", image, out->dir,
+				 strerror(errno));
+			goto fail;
+		}
+	}
+	if (tmpdir && *tmpdir)
+		out->scratch = strdup(tmpdir);
+	else
+		out->scratch = strdup(out->kind == OUT_FILE || out->kind == OUT_NEW ?
+				      out->dir : "/tmp");
+	if (!out->scratch)
+		goto oom;
+	return out;
+oom:
+	xw_error("out of memory");
+fail:
+	xw_output_free(out);
+	xw_image_name = "IMAGE";
+	return NULL;
+}
+
+bool xw_output_file_id(const struct xw_output *out, dev_t *dev, ino_t *ino)
+{
+	if (out->kind != OUT_FILE)
+		return false;
+	*dev = out->st.st_dev;
+	*ino = out->st.st_ino;
+	return true;
+}
+
+bool xw_output_dir_id(const struct xw_output *out, dev_t *dev, ino_t *ino)
+{
+	struct stat st;
+
+	if ((out->kind != OUT_FILE && out->kind != OUT_NEW) || stat(out->dir, &st))
+		return false;
+	*dev = st.st_dev;
+	*ino = st.st_ino;
+	return true;
+}
+
+const char *xw_output_scratch_dir(const struct xw_output *out)
+{
+	return out->scratch;
+}
+
+bool xw_output_dry(const struct xw_output *out)
+{
+	return out->kind == OUT_NULL;
 }
 
 static double now(void)
@@ -231,7 +451,8 @@ static unsigned int dtype(mode_t m)
 	return IFTODT(m);
 }
 
-static int copy_area(int from, int to, uint64_t len, uint64_t dst_off)
+static int copy_area(int from, int to, uint64_t len, uint64_t dst_off,
+		     const char *what)
 {
 	loff_t in_off = 0, out_off = dst_off;
 	static char buf[1 << 20];
@@ -243,7 +464,8 @@ static int copy_area(int from, int to, uint64_t len, uint64_t dst_off)
 			      errno == EOPNOTSUPP))
 			break;
 		if (n <= 0) {
-			xw_error("copying into the image: %s", n < 0 ? strerror(errno) : "short copy");
+			xw_error("%s: writing %s: %s", xw_image_name, what,
+				 n < 0 ? strerror(errno) : "short copy");
 			return -1;
 		}
 		len -= n;
@@ -252,8 +474,15 @@ static int copy_area(int from, int to, uint64_t len, uint64_t dst_off)
 		size_t chunk = len < sizeof(buf) ? len : sizeof(buf);
 		ssize_t n = pread(from, buf, chunk, in_off);
 
-		if (n <= 0 || pwrite(to, buf, n, out_off) != n) {
-			xw_error("copying into the image: %s", strerror(errno));
+		if (n <= 0) {
+			xw_error("%s: reading %s back from a temporary file: %s",
+				 xw_image_name, what, n < 0 ? strerror(errno) : "short read");
+			return -1;
+		}
+		errno = 0;
+		if (pwrite(to, buf, n, out_off) != n) {
+			xw_error("%s: writing %s: %s", xw_image_name, what,
+				 errno ? strerror(errno) : "short write");
 			return -1;
 		}
 		in_off += n;
@@ -591,7 +820,8 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			xw_error("writing the image: %s", n < 0 ? strerror(errno) : "short write");
+			xw_error("%s: writing: %s", xw_image_name,
+				 n < 0 ? strerror(errno) : "short write");
 			return -1;
 		}
 		p += n;
@@ -601,23 +831,80 @@ static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/*
+ * The size the image must fit in: --size, --flash-size, the device's.
+ * 0 if none; *what says which.
+ */
+static uint64_t size_limit(const struct xw_options *o, const struct xw_output *out,
+			   const char **what)
+{
+	uint64_t lim = 0;
+
+	*what = "";
+	if (o->size_limit) {
+		lim = o->size_limit;
+		*what = "--size";
+	}
+	if (o->flash_size && (!lim || o->flash_size < lim)) {
+		lim = o->flash_size;
+		*what = "--flash-size";
+	}
+	if (out->kind == OUT_DEVICE && out->dev_size && (!lim || out->dev_size < lim)) {
+		lim = out->dev_size;
+		*what = "the device";
+	}
+	return lim;
+}
+
+/* Give the new image the old one's owner and mode (a new file: umask's). */
+static int keep_owner_mode(int fd, const struct xw_output *out)
+{
+	mode_t mode;
+
+	if (out->kind == OUT_FILE) {
+		if ((out->st.st_uid != geteuid() || out->st.st_gid != getegid()) &&
+		    fchown(fd, out->st.st_uid, out->st.st_gid))
+			xw_warn("%s: cannot keep its owner %u:%u (%s): the new image is owned by %u:%u",
+				out->name, (unsigned int)out->st.st_uid,
+				(unsigned int)out->st.st_gid, strerror(errno),
+				(unsigned int)geteuid(), (unsigned int)getegid());
+		if (out->st.st_nlink > 1)
+			xw_warn("%s: %llu hard links: only this name gets the new image",
+				out->name, (unsigned long long)out->st.st_nlink);
+		mode = out->st.st_mode & 07777;
+	} else {
+		/* mkstemp made it 0600; give it the mode a plain create would. */
+		mode_t um = umask(0);
+
+		umask(um);
+		mode = 0666 & ~um;
+	}
+	if (fchmod(fd, mode)) {
+		xw_error("%s: %s", out->name, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 static int assemble(struct xw_tree *t, const struct xw_options *o,
-		    struct xw_data *d, const char *image, const char *dir,
-		    struct xw_stats *st)
+		    struct xw_data *d, struct xw_output *out, struct xw_stats *st)
 {
 	struct layout L;
 	unsigned char *meta = NULL;
 	struct xipfs_super_block sb;
-	struct stat ist;
-	bool device = !stat(image, &ist) && (S_ISBLK(ist.st_mode) || S_ISCHR(ist.st_mode));
+	bool device = out->kind == OUT_DEVICE;
+	const char *limit_what;
+	uint64_t limit = size_limit(o, out, &limit_what);
 	int fd = -1, ret = -1;
 
 	if (build_meta(t, o, d, &L, &meta, st))
 		return -1;
-	/* The budget is checked on the layout, before anything is written. */
-	if (o->flash_size && L.image_size > o->flash_size) {
-		xw_error("the image would be %llu bytes, more than --flash-size=%llu",
-			 (unsigned long long)L.image_size, (unsigned long long)o->flash_size);
+	/* Every size limit is checked on the layout, before anything is written. */
+	if (limit && L.image_size > limit) {
+		xw_error("%s: the image would be %llu bytes, more than the %llu bytes of %s%s",
+			 out->name, (unsigned long long)L.image_size,
+			 (unsigned long long)limit, limit_what,
+			 device ? "; nothing was written" : "");
 		free(meta);
 		return -1;
 	}
@@ -634,55 +921,53 @@ static int assemble(struct xw_tree *t, const struct xw_options *o,
 	st->comp_out = d->comp_out;
 	st->inodes = t->ninodes - 1;
 
+	if (out->kind == OUT_NULL) {
+		/* The dry run: everything checked, nothing written. */
+		ret = 0;
+		goto out;
+	}
 	if (device) {
 		/* A flash partition: write in place, there is nothing to rename. */
-		fd = open(image, O_WRONLY);
-		if (fd < 0)
-			xw_error("%s: %s", image, strerror(errno));
+		fd = out->dev_fd;
+		out->dev_fd = -1;
 	} else {
 		sigset_t all, old;
 
 		/* The handler must see the name as soon as the file exists. */
 		sigfillset(&all);
 		sigprocmask(SIG_BLOCK, &all, &old);
-		fd = tmpfile_in(dir, "xipfs-image", tmp_image, sizeof(tmp_image), true);
+		fd = tmpfile_in(out->dir, "xipfs-image", tmp_image, sizeof(tmp_image), true);
 		if (fd < 0)
 			tmp_image[0] = 0;
 		sigprocmask(SIG_SETMASK, &old, NULL);
 	}
 	if (fd < 0)
 		goto out;
-	if (!device) {
-		/* mkstemp made it 0600; give it the mode a plain create would. */
-		mode_t um = umask(0);
-
-		umask(um);
-		if (fchmod(fd, 0666 & ~um)) {
-			xw_error("%s: %s", tmp_image, strerror(errno));
-			goto out;
-		}
-	}
+	if (!device && keep_owner_mode(fd, out))
+		goto out;
 	if (!device && ftruncate(fd, L.image_size)) {
-		xw_error("%s: %s", tmp_image, strerror(errno));
+		xw_error("%s: %s", out->name, strerror(errno));
 		goto out;
 	}
 	if (pwrite_all(fd, &sb, sizeof(sb), 0) ||
 	    pwrite_all(fd, meta, L.meta_size, L.meta_off) ||
-	    copy_area(d->xip_fd, fd, d->xip_pages << o->page_shift, L.xip_off) ||
-	    copy_area(d->comp_fd, fd, d->comp_size, L.comp_off))
+	    copy_area(d->xip_fd, fd, d->xip_pages << o->page_shift, L.xip_off, "XIP pages") ||
+	    copy_area(d->comp_fd, fd, d->comp_size, L.comp_off, "compressed data"))
 		goto out;
-	if (fsync(fd)) {
-		xw_error("%s: fsync: %s", device ? image : tmp_image, strerror(errno));
+	/* Character devices (MTD) may have no fsync: their writes are done. */
+	if (fsync(fd) && !(device && S_ISCHR(out->st.st_mode) &&
+			   (errno == EINVAL || errno == EROFS || errno == ENOTSUP))) {
+		xw_error("%s: fsync: %s", out->name, strerror(errno));
 		goto out;
 	}
 	if (close(fd)) {
 		fd = -1;
-		xw_error("%s: %s", device ? image : tmp_image, strerror(errno));
+		xw_error("%s: %s", out->name, strerror(errno));
 		goto out;
 	}
 	fd = -1;
-	if (!device && rename(tmp_image, image)) {
-		xw_error("%s: %s", image, strerror(errno));
+	if (!device && rename(tmp_image, out->path)) {
+		xw_error("%s: %s", out->name, strerror(errno));
 		goto out;
 	}
 	tmp_image[0] = 0;
@@ -719,12 +1004,13 @@ static int dry_size(struct xw_tree *t, const struct xw_options *o, struct xw_dat
  * in->xip ranges set up front.  With units, the budget's units are taken
  * from this build's clusters.
  */
-static int build(struct xw_tree *t, const struct xw_options *o, const char *image,
-		 const char *dir, struct xw_stats *st, bool dry, int xip_policy,
+static int build(struct xw_tree *t, const struct xw_options *o, struct xw_output *out,
+		 struct xw_stats *st, bool dry, int xip_policy,
 		 struct xw_unit **units, size_t *nunits)
 {
 	struct xw_data d = { .o = o, .xip_policy = xip_policy, .xip_fd = -1, .comp_fd = -1,
 			     .frag_fd = -1 };
+	const char *dir = out->scratch;
 	char path[4096];
 	uint64_t nfiles = 0, done = 0, nbytes = 0, done_bytes = 0;
 	double last = 0;
@@ -784,7 +1070,7 @@ finish:
 		goto out;
 	if (units && xw_budget_units(t, &d, units, nunits))
 		goto out;
-	ret = dry ? dry_size(t, o, &d, st) : assemble(t, o, &d, image, dir, st);
+	ret = dry ? dry_size(t, o, &d, st) : assemble(t, o, &d, out, st);
 out:
 	xw_data_free(&d);
 	if (d.xip_fd >= 0)
@@ -808,8 +1094,8 @@ out:
  * at the end is that layout again (the writer is deterministic), checked
  * once more against the budget before anything is written.
  */
-static int budget(struct xw_tree *t, const struct xw_options *o, const char *image,
-		  const char *dir, struct xw_stats *st)
+static int budget(struct xw_tree *t, const struct xw_options *o, struct xw_output *out,
+		  struct xw_stats *st)
 {
 	struct xw_options q = *o;
 	struct xw_unit *u = NULL;
@@ -825,7 +1111,7 @@ static int budget(struct xw_tree *t, const struct xw_options *o, const char *ima
 	q.flash_size = 0;
 	/* The floor: every candidate compressed. */
 	if (xw_xip_apply(t, o->page_shift, false) ||
-	    build(t, &q, image, dir, &ts, true, -1, &u, &n))
+	    build(t, &q, out, &ts, true, -1, &u, &n))
 		goto out;
 	builds++;
 	s_lo = floor = ts.image_size;
@@ -833,8 +1119,8 @@ static int budget(struct xw_tree *t, const struct xw_options *o, const char *ima
 		struct xw_stats cnt = { 0 };
 
 		xw_xip_count(t, o->page_shift, &cnt);
-		xw_error("--flash-size=%llu: the image does not fit: with %s compressed it is %llu bytes (%llu too many)%s",
-			 (unsigned long long)size,
+		xw_error("%s: --flash-size=%llu: the image does not fit: with %s compressed it is %llu bytes (%llu too many)%s",
+			 out->name, (unsigned long long)size,
 			 cnt.pinned_pages ? "every page but those list: pins XIP" : "every page",
 			 (unsigned long long)s_lo, (unsigned long long)(s_lo - size),
 			 cnt.pinned_pages ? "; list: pins pages XIP whatever the budget" : "");
@@ -875,7 +1161,7 @@ static int budget(struct xw_tree *t, const struct xw_options *o, const char *ima
 		}
 		xw_budget_choose(u, n, k);
 		if (xw_xip_apply(t, o->page_shift, false) ||
-		    build(t, &q, image, dir, &ts, true, -1, NULL, NULL))
+		    build(t, &q, out, &ts, true, -1, NULL, NULL))
 			goto out;
 		builds++;
 		if (ts.image_size <= size) {
@@ -889,7 +1175,7 @@ static int budget(struct xw_tree *t, const struct xw_options *o, const char *ima
 	/* The image: the longest prefix that fit, checked again by assemble(). */
 	xw_budget_choose(u, n, lo);
 	if (xw_xip_apply(t, o->page_shift, false) ||
-	    build(t, o, image, dir, st, false, -1, NULL, NULL))
+	    build(t, o, out, st, false, -1, NULL, NULL))
 		goto out;
 	st->floor_size = floor;
 	xw_xip_count(t, o->page_shift, st);
@@ -905,32 +1191,33 @@ out:
 	return ret;
 }
 
+int xw_write_image_to(struct xw_tree *t, const struct xw_options *o,
+		      struct xw_output *out, struct xw_stats *st)
+{
+	enum xw_xip_policy base;
+	bool simple = xw_xip_simple(o, &base);
+
+	memset(st, 0, sizeof(*st));
+	if (xw_tree_number(t) || number_slots(t, o))
+		return -1;
+	if (!simple && xw_xip_resolve(t, o))
+		return -1;
+	if (o->flash_size)
+		return budget(t, o, out, st);
+	if (!simple && xw_xip_apply(t, o->page_shift, true))
+		return -1;
+	return build(t, o, out, st, false, simple ? (int)base : -1, NULL, NULL);
+}
+
 int xw_write_image(struct xw_tree *t, const struct xw_options *o,
 		   const char *image, struct xw_stats *st)
 {
-	char *dup = strdup(image), *dir;
-	enum xw_xip_policy base;
-	bool simple = xw_xip_simple(o, &base);
-	int ret = -1;
+	struct xw_output *out = xw_output_open(image, o->quiet);
+	int ret;
 
-	memset(st, 0, sizeof(*st));
-	if (!dup) {
-		xw_error("out of memory");
+	if (!out)
 		return -1;
-	}
-	dir = dirname(dup);
-	if (xw_tree_number(t) || number_slots(t, o))
-		goto out;
-	if (!simple && xw_xip_resolve(t, o))
-		goto out;
-	if (o->flash_size) {
-		ret = budget(t, o, image, dir, st);
-		goto out;
-	}
-	if (!simple && xw_xip_apply(t, o->page_shift, true))
-		goto out;
-	ret = build(t, o, image, dir, st, false, simple ? (int)base : -1, NULL, NULL);
-out:
-	free(dup);
+	ret = xw_write_image_to(t, o, out, st);
+	xw_output_free(out);
 	return ret;
 }

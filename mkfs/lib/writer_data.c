@@ -65,7 +65,8 @@ static int write_all(int fd, const void *buf, size_t len, const char *what)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			xw_error("writing %s: %s", what, n < 0 ? strerror(errno) : "short write");
+			xw_error("%s: writing %s to a temporary file: %s", xw_image_name, what,
+				 n < 0 ? strerror(errno) : "short write");
 			return -1;
 		}
 		p += n;
@@ -328,7 +329,8 @@ static int pread_all(int fd, void *buf, size_t len, uint64_t off, const char *wh
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			xw_error("reading %s: %s", what, n < 0 ? strerror(errno) : "short read");
+			xw_error("%s: reading %s from a temporary file: %s", xw_image_name, what,
+				 n < 0 ? strerror(errno) : "short read");
 			return -1;
 		}
 		p += n;
@@ -363,7 +365,8 @@ static int save_piece(struct xw_data *d, struct xw_job *j)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			xw_error("writing fragments: %s", n < 0 ? strerror(errno) : "short write");
+			xw_error("%s: writing fragments to a temporary file: %s", xw_image_name,
+				 n < 0 ? strerror(errno) : "short write");
 			return -1;
 		}
 		b += n;

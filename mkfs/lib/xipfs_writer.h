@@ -64,6 +64,8 @@ struct xw_options {
 	 * budget, every candidate is XIP.
 	 */
 	uint64_t flash_size;
+	/* --size: the image (free space included) is at most this many bytes. */
+	uint64_t size_limit;
 	uint64_t free_space;		/* bytes for rw mounts; 0: none */
 	char label[17];
 	int64_t build_time;
@@ -109,12 +111,24 @@ struct xw_tree_options {
 	const char *const *excludes;	/* NULL-terminated globs, or NULL */
 	const char *spool_dir;		/* where --tar keeps file data */
 	unsigned int page_shift;	/* symlink target limit */
+	/*
+	 * The existing image, left out of a SOURCE directory that holds it,
+	 * and its directory, whose .xipfs-image.XXXXXX files (the temporary
+	 * image of a run killed before it could remove it) are left out too.
+	 */
+	bool have_image_id, have_image_dir;
+	dev_t image_dev, image_dir_dev;
+	ino_t image_ino, image_dir_ino;
+	bool quiet;			/* no notes (leaving the image out) */
+	bool one_file_system;		/* don't descend into other file systems */
 };
 
 struct xw_tree *xw_tree_new(const struct xw_tree_options *opt);
 void xw_tree_free(struct xw_tree *t);
 /* Sources.  Return 0, or -1 after printing why. */
 int xw_tree_add_dir(struct xw_tree *t, const char *dir);
+/* Warn about each --exclude pattern that matched nothing. */
+void xw_tree_warn_excludes(const struct xw_tree *t);
 int xw_tree_add_tar(struct xw_tree *t, const char *tarfile /* "-": stdin */);
 int xw_tree_apply_devtable(struct xw_tree *t, const char *file);
 /* Ownership overrides; -1 leaves the field alone. */
@@ -122,7 +136,30 @@ void xw_tree_set_owner(struct xw_tree *t, int64_t uid, int64_t gid);
 /* The newest mtime in the tree (the default build time). */
 int64_t xw_tree_newest_mtime(const struct xw_tree *t, uint32_t *nsec);
 
-/* Write the image atomically (temp file + rename).  0 or -1. */
+/*
+ * Where the image goes, checked before the source is read (writer.c):
+ * IMAGE's symlinks are followed; an existing regular file is replaced by
+ * a new file renamed over it once complete (owner and mode kept), a
+ * device is opened (a block device exclusively) and its size read, and
+ * /dev/null makes a dry run.  NULL after a message.
+ */
+struct xw_output;
+struct xw_output *xw_output_open(const char *image, bool quiet);
+void xw_output_free(struct xw_output *out);
+/* An existing regular IMAGE's identity, to leave it out of SOURCE. */
+bool xw_output_file_id(const struct xw_output *out, dev_t *dev, ino_t *ino);
+bool xw_output_dir_id(const struct xw_output *out, dev_t *dev, ino_t *ino);
+/* Where scratch files (and --tar's spool) go: $TMPDIR, else by IMAGE. */
+const char *xw_output_scratch_dir(const struct xw_output *out);
+bool xw_output_dry(const struct xw_output *out);
+
+/*
+ * Write the image: to a regular file atomically (temp file + rename), to
+ * a device in place; every size limit (--size, --flash-size, the device)
+ * is checked before the first write.  0 or -1.
+ */
+int xw_write_image_to(struct xw_tree *t, const struct xw_options *opt,
+		      struct xw_output *out, struct xw_stats *st);
 int xw_write_image(struct xw_tree *t, const struct xw_options *opt,
 		   const char *image, struct xw_stats *st);
 
@@ -150,5 +187,7 @@ int xw_elf_ranges(xw_reader rd, void *ctx, uint64_t size, unsigned int page_shif
 void xw_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void xw_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 extern const char *xw_progname;
+/* IMAGE as given, for messages about writing it and its temporary files. */
+extern const char *xw_image_name;
 
 #endif

@@ -79,6 +79,8 @@ struct xw_tree {
 	struct xw_hent { struct xw_inode *dir; size_t idx; } *ht;
 	size_t ht_cap, ht_n;
 	bool sorted;
+	dev_t root_dev;			/* --one-file-system: SOURCE's device */
+	uint64_t *excl_hits;		/* per --exclude pattern */
 };
 
 struct xw_inode *xw_inode_new(struct xw_tree *t, mode_t mode);

@@ -21,20 +21,25 @@
 enum {
 	OPT_XIP = 256, OPT_ALL_ROOT, OPT_FORCE_UID, OPT_FORCE_GID, OPT_EXCLUDE,
 	OPT_PAGE_SIZE, OPT_FREE_SPACE, OPT_TAR, OPT_HELP, OPT_VERSION,
-	OPT_FRAGMENTS, OPT_FLASH_SIZE,
+	OPT_FRAGMENTS, OPT_FLASH_SIZE, OPT_SIZE, OPT_ONE_FS,
 };
+
+/* -T: from 1970 to the end of year 9999, what every tool can show. */
+#define MAX_TIMESTAMP	253402300799LL
 
 static const struct option longopts[] = {
 	{ "compress", required_argument, NULL, 'z' },
 	{ "cluster-size", required_argument, NULL, 'C' },
 	{ "xip", required_argument, NULL, OPT_XIP },
 	{ "flash-size", required_argument, NULL, OPT_FLASH_SIZE },
+	{ "size", required_argument, NULL, OPT_SIZE },
 	{ "timestamp", required_argument, NULL, 'T' },
 	{ "all-root", no_argument, NULL, OPT_ALL_ROOT },
 	{ "force-uid", required_argument, NULL, OPT_FORCE_UID },
 	{ "force-gid", required_argument, NULL, OPT_FORCE_GID },
 	{ "device-table", required_argument, NULL, 'D' },
 	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
+	{ "one-file-system", no_argument, NULL, OPT_ONE_FS },
 	{ "page-size", required_argument, NULL, OPT_PAGE_SIZE },
 	{ "free-space", required_argument, NULL, OPT_FREE_SPACE },
 	{ "extended", required_argument, NULL, 'E' },
@@ -54,7 +59,10 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: mkfs.xipfs [OPTIONS] IMAGE SOURCE\n"
 "Build an xipfs image from the directory SOURCE (or, with --tar, a tar\n"
-"archive; \"-\" reads it from stdin).\n"
+"archive; \"-\" reads it from stdin).  IMAGE (symlinks followed) is a file,\n"
+"replaced by a new one only once that is complete; a device, written once\n"
+"the image is known to fit; or /dev/null, a dry run.  Scratch files go to\n"
+"$TMPDIR (else next to IMAGE, or /tmp for a device).\n"
 "\n"
 "  -z, --compress=ALG[,LEVEL]  lz4, lz4hc (default, level 9), zstd, zlib, xz\n"
 "  -C, --cluster-size=SIZE     compression unit, page size..256K (default 64K)\n"
@@ -71,6 +79,9 @@ static void usage(FILE *f)
 "                              with list/profile/unlist only, they apply to none\n"
 "      --flash-size=SIZE       the image is at most SIZE bytes: XIP the candidates\n"
 "                              that save the most RAM per flash byte and fit\n"
+"      --size=SIZE             refuse an image over SIZE bytes (a partition)\n"
+"                              before writing anything; a block device's\n"
+"                              size is such a limit too\n"
 "      --page-size=SIZE        4K (default), 8K, 16K, 32K or 64K\n"
 "      --free-space=SIZE       room for read-write mounts\n"
 "  -E, --extended=OPT[,OPT]    fragments: pack small files and the ends of\n"
@@ -95,14 +106,18 @@ static void usage(FILE *f)
 "      --all-root              owner root:root for everything\n"
 "      --force-uid=UID, --force-gid=GID\n"
 "  -D, --device-table=FILE     genext2fs/makedevs device table\n"
-"      --exclude=PATTERN       skip paths (relative to SOURCE) or names matching\n"
-"                              the glob; may be repeated\n"
+"      --exclude=PATTERN       skip paths (relative to SOURCE; a leading / anchors\n"
+"                              the pattern there) or names matching the glob;\n"
+"                              may be repeated; one that matches nothing is\n"
+"                              warned about\n"
+"      --one-file-system       don't descend into directories on other file\n"
+"                              systems (their mount points stay, empty)\n"
 "  -L, --label=LABEL           volume name, up to 16 bytes\n"
 "      --tar                   SOURCE is a tar archive (any compression)\n"
 "  -j, --jobs=N                compression threads (default: online CPUs)\n"
 "  -q, --quiet                 no progress, no summary\n"
 "  -v, --verbose               also list every file's page layout\n"
-"      --help, --version\n");
+"  -h, --help, --version\n");
 }
 
 static int bad(const char *fmt, const char *arg)
@@ -211,12 +226,13 @@ int main(int argc, char **argv)
 	uint64_t cluster = 0;
 	bool tar = false, all_root = false;
 	struct xw_tree *t = NULL;
+	struct xw_output *out = NULL;
 	struct xw_stats st;
 	int c, ret = 1;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
 	o.workers = ncpu > 0 ? (ncpu > 64 ? 64 : (int)ncpu) : 1;
-	while ((c = getopt_long(argc, argv, "z:C:T:D:L:E:j:qv", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "z:C:T:D:L:E:j:qvh", longopts, NULL)) != -1) {
 		long long v;
 		uint64_t sz;
 
@@ -274,9 +290,20 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			break;
+		case OPT_SIZE:
+			if (parse_size(optarg, &o.size_limit) || !o.size_limit) {
+				ret = bad("--size: bad size '%s'", optarg);
+				goto out;
+			}
+			break;
 		case 'T':
 			if (parse_int(optarg, INT64_MIN, INT64_MAX, &v)) {
 				ret = bad("-T: '%s' is not a number of seconds", optarg);
+				goto out;
+			}
+			if (v < 0 || v > MAX_TIMESTAMP) {
+				ret = bad("-T: %s is out of range (0 to 253402300799: 1970 to 9999-12-31)",
+					  optarg);
 				goto out;
 			}
 			to.have_fixed_time = true;
@@ -327,6 +354,9 @@ int main(int argc, char **argv)
 				goto out;
 			}
 			strcpy(o.label, optarg);
+			break;
+		case OPT_ONE_FS:
+			to.one_file_system = true;
 			break;
 		case OPT_TAR:
 			tar = true;
@@ -387,6 +417,7 @@ int main(int argc, char **argv)
 		case 'v':
 			o.verbose++;
 			break;
+		case 'h':
 		case OPT_HELP:
 			usage(stdout);
 			ret = 0;
@@ -435,8 +466,8 @@ int main(int argc, char **argv)
 	if (sde && *sde && !to.have_fixed_time) {
 		long long v;
 
-		if (parse_int(sde, 0, INT64_MAX, &v)) {
-			ret = bad("SOURCE_DATE_EPOCH='%s' is not a number of seconds", sde);
+		if (parse_int(sde, 0, MAX_TIMESTAMP, &v)) {
+			ret = bad("SOURCE_DATE_EPOCH='%s' is not a number of seconds from 0 to 253402300799", sde);
 			goto out;
 		}
 		to.have_clamp_time = true;
@@ -444,28 +475,18 @@ int main(int argc, char **argv)
 	}
 	to.excludes = excludes;
 	to.page_shift = o.page_shift;
-	{
-		char *img = strdup(argv[optind]);
-		char *slash = img ? strrchr(img, '/') : NULL;
-
-		if (!img)
-			goto out;
-		if (slash)
-			*(slash == img ? slash + 1 : slash) = 0;
-		to.spool_dir = slash ? img : ".";
-		t = xw_tree_new(&to);
-		/* The spool is created inside add_tar; keep the string alive. */
-		if (t && (tar ? xw_tree_add_tar(t, argv[optind + 1]) :
-			  xw_tree_add_dir(t, argv[optind + 1])))
-			ret = 1;
-		else if (!t)
-			ret = 1;
-		else
-			ret = 0;
-		free(img);
-		if (ret)
-			goto out;
-	}
+	to.quiet = o.quiet;
+	/* IMAGE first: whatever is wrong with it is said before SOURCE is read. */
+	out = xw_output_open(argv[optind], o.quiet);
+	if (!out)
+		goto out;
+	to.have_image_id = xw_output_file_id(out, &to.image_dev, &to.image_ino);
+	to.have_image_dir = xw_output_dir_id(out, &to.image_dir_dev, &to.image_dir_ino);
+	to.spool_dir = xw_output_scratch_dir(out);
+	t = xw_tree_new(&to);
+	if (!t || (tar ? xw_tree_add_tar(t, argv[optind + 1]) :
+		   xw_tree_add_dir(t, argv[optind + 1])))
+		goto out;
 	if (devtable && xw_tree_apply_devtable(t, devtable)) {
 		ret = 1;
 		goto out;
@@ -486,7 +507,7 @@ int main(int argc, char **argv)
 
 	xw_catch_signals();
 	ret = 1;
-	if (xw_write_image(t, &o, argv[optind], &st))
+	if (xw_write_image_to(t, &o, out, &st))
 		goto out;
 	ret = 0;
 	if (!o.quiet) {
@@ -515,8 +536,9 @@ int main(int argc, char **argv)
 		printf("  inodes: %llu compact, %llu extended\n",
 		       (unsigned long long)st.compact_inodes,
 		       (unsigned long long)(st.inodes - st.compact_inodes));
-		printf("  metadata %llu bytes, image %llu bytes\n",
-		       (unsigned long long)st.meta_size, (unsigned long long)st.image_size);
+		printf("  metadata %llu bytes, image %llu bytes%s\n",
+		       (unsigned long long)st.meta_size, (unsigned long long)st.image_size,
+		       xw_output_dry(out) ? " (dry run: nothing written)" : "");
 		if (o.flash_size) {
 			printf("  flash budget %llu bytes: %llu of %llu candidate pages XIP (%llu bytes)",
 			       (unsigned long long)o.flash_size, (unsigned long long)st.chosen_pages,
@@ -539,6 +561,7 @@ int main(int argc, char **argv)
 	}
 out:
 	xw_tree_free(t);
+	xw_output_free(out);
 	for (size_t i = 0; i < nxipargs; i++)
 		free(xipargs[i]);
 	free(xipargs);

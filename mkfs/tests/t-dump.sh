@@ -21,7 +21,7 @@ for xip in all none; do
 		"$DUMP" -c "/$f" "$img" >"$tmp/out" || fail "-c /$f failed"
 		cmp "$src/$f" "$tmp/out" || fail "$xip: -c /$f differs"
 	done
-	"$DUMP" -m /dir/text "$img" >"$tmp/map" || fail "-m failed"
+	"$DUMP" -p -m /dir/text "$img" >"$tmp/map" || fail "-m failed"
 	pages=$(( ($(stat -c %s "$src/dir/text") + 4095) / 4096 ))
 	grep -q "^summary: $pages pages" "$tmp/map" || { cat "$tmp/map"; fail "$xip: map summary"; }
 	[ "$(grep -c '^page ' "$tmp/map")" = "$pages" ] || fail "$xip: one line per page"
@@ -30,7 +30,7 @@ for xip in all none; do
 	else
 		grep -q "^page 0: compressed cluster" "$tmp/map" || fail "--xip=none page not compressed"
 	fi
-	"$DUMP" -m /sparse "$img" | grep -q "^page 1: hole" || fail "$xip: sparse page not a hole"
+	"$DUMP" -p -m /sparse "$img" | grep -q "^page 1: hole" || fail "$xip: sparse page not a hole"
 done
 
 img=$tmp/all.img

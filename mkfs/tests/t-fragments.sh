@@ -78,17 +78,17 @@ echo "ok size: $a bytes without fragments, $b with"
 
 # A small file's page lives at another page of a shared cluster; the
 # duplicates share one piece.
-"$DUMP" -m /small/text/t149.txt "$tmp/frag.img" >"$tmp/map" || fail "dump -m"
+"$DUMP" -p -m /small/text/t149.txt "$tmp/frag.img" >"$tmp/map" || fail "dump -m"
 grep -q 'compressed cluster' "$tmp/map" || fail "t149.txt is not compressed: $(cat "$tmp/map")"
 nonzero=0
 for i in $(seq 0 149); do
-	"$DUMP" -m /small/text/t$i.txt "$tmp/frag.img" | grep -q 'page 0: compressed cluster [0-9]* index [1-9]' &&
+	"$DUMP" -p -m /small/text/t$i.txt "$tmp/frag.img" | grep -q 'page 0: compressed cluster [0-9]* index [1-9]' &&
 		nonzero=$((nonzero + 1))
 done
 [ $nonzero -gt 0 ] || fail "no small file starts inside a shared cluster"
-m1=$("$DUMP" -m /dup/one "$tmp/frag.img" | grep '^page') m2=$("$DUMP" -m /dup/two "$tmp/frag.img" | grep '^page')
+m1=$("$DUMP" -p -m /dup/one "$tmp/frag.img" | grep '^page') m2=$("$DUMP" -p -m /dup/two "$tmp/frag.img" | grep '^page')
 [ "$m1" = "$m2" ] || fail "identical files are stored twice: $m1 / $m2"
-m1=$("$DUMP" -m /dup/big1 "$tmp/frag.img" | tail -2 | head -1) m2=$("$DUMP" -m /dup/big2 "$tmp/frag.img" | tail -2 | head -1)
+m1=$("$DUMP" -p -m /dup/big1 "$tmp/frag.img" | tail -2 | head -1) m2=$("$DUMP" -p -m /dup/big2 "$tmp/frag.img" | tail -2 | head -1)
 [ "$m1" = "$m2" ] || fail "identical file ends are stored twice: $m1 / $m2"
 "$MKFS" -E fragments --xip=none "$tmp/v.img" "$src" >"$tmp/log" || fail "mkfs -E fragments (summary)"
 grep -q 'fragments: [1-9][0-9]* pieces ([0-9]* pages, [1-9][0-9]* duplicates) in [1-9][0-9]* shared clusters' \
@@ -112,7 +112,7 @@ cmp "$tmp/d.img" "$tmp/t.img" || fail "--tar -E fragments gives another image th
 # fsck finds damage behind valid checksums: a shared page no file names,
 # a shared cluster that lost its flag, the flag without the feature.
 if command -v python3 >/dev/null; then
-	ino=$("$DUMP" -m /small/text/t99.txt "$tmp/frag-long.img" | sed -n 's/.*: inode \([0-9]*\),.*/\1/p')
+	ino=$("$DUMP" -p -m /small/text/t99.txt "$tmp/frag-long.img" | sed -n 's/.*: inode \([0-9]*\),.*/\1/p')
 	[ -n "$ino" ] || fail "dump -m: no inode number"
 	for a in hole:"used by no file" unshare:"before the start of the file" \
 		 nofeat:"without the SHARED_CLUSTERS feature"; do

@@ -82,7 +82,7 @@ cmp "$tmp/f-free.img" "$tmp/d2.img" || fail "flat maps are not the default with 
 # group IMAGE PATH: the pages an entry of PATH's map covers (1: flat).
 group() {
 	local m
-	m=$("$DUMP" -m "$2" "$1" | sed -n 2p)
+	m=$("$DUMP" -p -m "$2" "$1" | sed -n 2p)
 	case $m in
 	*"grouped: 1 entry per "*) echo "$m" | sed 's/.*grouped: 1 entry per \([0-9]*\) pages.*/\1/' ;;
 	"map: offset "*", in the metadata area") echo 1 ;;
@@ -101,7 +101,7 @@ expect_group "$tmp/grouped.img" /bin/random 128
 expect_group "$tmp/grouped.img" /bin/true 128
 expect_group "$tmp/grouped.img" /text/t1 128
 expect_group "$tmp/grouped.img" /sparse/holes 32
-"$DUMP" -m /sparse/holes "$tmp/grouped.img" >"$tmp/holes.map"
+"$DUMP" -p -m /sparse/holes "$tmp/grouped.img" >"$tmp/holes.map"
 grep -q '^page 96: compressed cluster [0-9]* index 0 ' "$tmp/holes.map" &&
 	grep -q '^page 127: compressed cluster [0-9]* index 31 ' "$tmp/holes.map" &&
 	grep -q '^page 95: hole' "$tmp/holes.map" && grep -q '^page 128: hole' "$tmp/holes.map" ||
@@ -109,7 +109,7 @@ grep -q '^page 96: compressed cluster [0-9]* index 0 ' "$tmp/holes.map" &&
 [ "$(grep -c '^page [0-9]*: hole' "$tmp/holes.map")" = $((513 - 32 - 1)) ] ||
 	fail "/sparse/holes: $(grep -c '^page [0-9]*: hole' "$tmp/holes.map") hole pages, want 480"
 expect_group "$tmp/flat.img" /sparse/holes 1
-[ "$("$DUMP" -m /sparse/holes "$tmp/flat.img" | grep -c '^page [0-9]*: hole')" = $((513 - 4)) ] ||
+[ "$("$DUMP" -p -m /sparse/holes "$tmp/flat.img" | grep -c '^page [0-9]*: hole')" = $((513 - 4)) ] ||
 	fail "flat /sparse/holes: zero pages are not all holes"
 # Isolated zero pages join their cluster: the file keeps its groups.  With
 # 128K clusters, /zero/mid is two consecutive clusters (one group); with
@@ -120,17 +120,17 @@ for ng in grouped:128:32 g-frag:32:32; do	# 128K, 64K clusters
 	n=${ng%%:*} gm=${ng#*:} g=${ng##*:}
 	gm=${gm%:*}
 	expect_group "$tmp/$n.img" /zero/mid $gm
-	"$DUMP" -m /zero/mid "$tmp/$n.img" >"$tmp/mid.map"
+	"$DUMP" -p -m /zero/mid "$tmp/$n.img" >"$tmp/mid.map"
 	grep -q '^page 13: compressed cluster [0-9]* index 13 ' "$tmp/mid.map" &&
 		grep -q '^page 32: compressed cluster' "$tmp/mid.map" ||
 		fail "$n /zero/mid: zero pages not in their clusters: $(grep -E '^page (13|32):' "$tmp/mid.map")"
 	! grep -q '^page [0-9]*: hole' "$tmp/mid.map" || fail "$n /zero/mid: a hole"
 	expect_group "$tmp/$n.img" /zero/group $g
-	"$DUMP" -m /zero/group "$tmp/$n.img" | grep -q "^map: .*($((96 / g)) entries)\$" ||
+	"$DUMP" -p -m /zero/group "$tmp/$n.img" | grep -q "^map: .*($((96 / g)) entries)\$" ||
 		fail "$n /zero/group: not $((96 / g)) entries"
-	[ "$("$DUMP" -m /zero/group "$tmp/$n.img" | grep -c '^page [0-9]*: hole')" = 32 ] ||
+	[ "$("$DUMP" -p -m /zero/group "$tmp/$n.img" | grep -c '^page [0-9]*: hole')" = 32 ] ||
 		fail "$n /zero/group: pages 32-63 are not a hole group"
-	"$DUMP" -m /zero/tail "$tmp/$n.img" | grep -q '^page 5: compressed cluster' ||
+	"$DUMP" -p -m /zero/tail "$tmp/$n.img" | grep -q '^page 5: compressed cluster' ||
 		fail "$n /zero/tail: the zero last page is not compressed"
 	for f in mid group tail; do
 		"$DUMP" -c /zero/$f "$tmp/$n.img" | cmp -s - "$src/zero/$f" || fail "$n: /zero/$f differs"
@@ -139,18 +139,18 @@ done
 expect_group "$tmp/g-elf.img" /zero/mid 128	# 16K clusters, one after another
 # Flat maps, and XIP pages, keep zero pages holes.
 for n in flat g-all; do
-	"$DUMP" -m /zero/mid "$tmp/$n.img" | grep -q '^page 13: hole' || fail "$n /zero/mid: page 13 not a hole"
+	"$DUMP" -p -m /zero/mid "$tmp/$n.img" | grep -q '^page 13: hole' || fail "$n /zero/mid: page 13 not a hole"
 done
 expect_group "$tmp/g-all.img" /zero/group 32
 expect_group "$tmp/flat.img" /text/big 1
-"$DUMP" -m /text/big "$tmp/grouped.img" | grep -q '^map: .*(3 entries)$' || fail "/text/big: not 3 entries"
+"$DUMP" -p -m /text/big "$tmp/grouped.img" | grep -q '^map: .*(3 entries)$' || fail "/text/big: not 3 entries"
 # 16K clusters: 4 clusters of 4 pages in one 16-page group, the tail first
 # in the next one (2 entries; a 32-page group and an end run would be 3).
 expect_group "$tmp/g-elf.img" /text/c16k+100 16
-"$DUMP" -m /text/c16k+100 "$tmp/g-elf.img" | grep -q '^page 16: tail' || fail "c16k+100: no tail"
+"$DUMP" -p -m /text/c16k+100 "$tmp/g-elf.img" | grep -q '^page 16: tail' || fail "c16k+100: no tail"
 # Every XIP page in one run: one entry.
 expect_group "$tmp/g-all.img" /text/big 128
-"$DUMP" -m /text/big "$tmp/g-all.img" | grep -q '^map: .*(3 entries)$' || fail "--xip=all: not 3 entries"
+"$DUMP" -p -m /text/big "$tmp/g-all.img" | grep -q '^map: .*(3 entries)$' || fail "--xip=all: not 3 entries"
 # List policies mixing XIP and compressed pages.
 printf '/text/list 0-3\n/text/big 1-2,5\n/bin/true\n/zero/mid 0-3\n/zero/tail 1\n' >"$tmp/xiplist"
 roundtrip "$src" g-list -z zstd -C 16K --xip=list:"$tmp/xiplist"
@@ -164,15 +164,15 @@ expect_group "$tmp/g-list.img" /text/c16k+100 16
 # /zero/mid: XIP 0-3, then clusters: one 64-page group and an end run from
 # page 4.
 expect_group "$tmp/g-list.img" /zero/mid 64
-"$DUMP" -m /zero/mid "$tmp/g-list.img" | grep -q '^map: .*(1 entry, end run from page 4)$' ||
-	fail "g-list /zero/mid: no end run from page 4: $("$DUMP" -m /zero/mid "$tmp/g-list.img" | sed -n 2p)"
-"$DUMP" -m /zero/mid "$tmp/g-list.img" | grep -q '^page 13: compressed cluster [0-9]* index 1 ' ||
+"$DUMP" -p -m /zero/mid "$tmp/g-list.img" | grep -q '^map: .*(1 entry, end run from page 4)$' ||
+	fail "g-list /zero/mid: no end run from page 4: $("$DUMP" -p -m /zero/mid "$tmp/g-list.img" | sed -n 2p)"
+"$DUMP" -p -m /zero/mid "$tmp/g-list.img" | grep -q '^page 13: compressed cluster [0-9]* index 1 ' ||
 	fail "g-list /zero/mid: page 13 not in its cluster"
-"$DUMP" -m /zero/tail "$tmp/g-list.img" | grep -q '^page 5: hole' || fail "g-list /zero/tail: page 5 not a hole"
+"$DUMP" -p -m /zero/tail "$tmp/g-list.img" | grep -q '^page 5: hole' || fail "g-list /zero/tail: page 5 not a hole"
 # Decoded per page, grouped maps say what flat ones say (XIP page numbers
 # aside: the metadata before the XIP area differs in size).
 norm() {
-	"$DUMP" -m "$2" "$1" |
+	"$DUMP" -p -m "$2" "$1" |
 		sed -n 's/^page \([0-9]*\): \(xip\|hole\|tail\|compressed cluster [0-9]* index [0-9]*\).*/\1 \2/p'
 }
 for pair in g-elf:f-elf g-list:f-list grouped:flat; do
@@ -194,12 +194,12 @@ grep -q '^/text/big: .*, map 1 entry per 128 pages$' "$tmp/v.log" || fail "mkfs 
 # Shared clusters: a file's end as a piece is an end run; the file keeps
 # its groups.
 expect_group "$tmp/g-frag.img" /text/big 128
-"$DUMP" -m /text/big "$tmp/g-frag.img" | grep -q '^map: .*(3 entries, end run from page 304)$' ||
-	fail "g-frag /text/big: no end run from page 304: $("$DUMP" -m /text/big "$tmp/g-frag.img" | sed -n 2p)"
-"$DUMP" -m /text/big "$tmp/g-frag.img" | grep -q '^page 314: compressed cluster' || fail "g-frag: last page"
+"$DUMP" -p -m /text/big "$tmp/g-frag.img" | grep -q '^map: .*(3 entries, end run from page 304)$' ||
+	fail "g-frag /text/big: no end run from page 304: $("$DUMP" -p -m /text/big "$tmp/g-frag.img" | sed -n 2p)"
+"$DUMP" -p -m /text/big "$tmp/g-frag.img" | grep -q '^page 314: compressed cluster' || fail "g-frag: last page"
 n=0
 for i in $(seq 1 20); do
-	"$DUMP" -m /text/t$i "$tmp/g-frag.img" | grep -q '^page 0: compressed cluster [0-9]* index [1-9]' &&
+	"$DUMP" -p -m /text/t$i "$tmp/g-frag.img" | grep -q '^page 0: compressed cluster [0-9]* index [1-9]' &&
 		[ "$(group "$tmp/g-frag.img" /text/t$i)" -gt 1 ] && n=$((n + 1))
 done
 [ $n -gt 0 ] || fail "no grouped file starts inside a shared cluster"
@@ -217,9 +217,9 @@ seq 1 100000 | head -c $(((4 * 10 + 3) * 4096)) >"$tmp/sp/big"
 roundtrip "$tmp/sp" sp-g -E fragments,span -C 16K -z zlib --xip=none
 roundtrip "$tmp/sp" sp-f -E fragments,span,maps=flat -C 16K -z zlib --xip=none
 expect_group "$tmp/sp-g.img" /big 64	# and an end run from page 40
-"$DUMP" -m /big "$tmp/sp-g.img" | grep -q '^page 42: compressed cluster [0-9]* index 2 ' ||
+"$DUMP" -p -m /big "$tmp/sp-g.img" | grep -q '^page 42: compressed cluster [0-9]* index 2 ' ||
 	fail "grouped, span: the end of /big is not in one cluster"
-"$DUMP" -m /big "$tmp/sp-f.img" | grep -q '^page 42: compressed cluster [0-9]* index 0 ' ||
+"$DUMP" -p -m /big "$tmp/sp-f.img" | grep -q '^page 42: compressed cluster [0-9]* index 0 ' ||
 	fail "flat, span: the end of /big does not span (span lost?)"
 
 # Smaller metadata: by exactly the page map bytes saved
@@ -248,7 +248,7 @@ cp "$tmp/g-free.img" "$tmp/rw.img"
 "$RWEDIT" "$tmp/rw.img" kill-cluster /text/big -- xip-to-freed /text/big 1 -- \
 	move-map /bin/random -- shrink /text/t5 100 || fail "rwedit of a grouped image"
 "$FSCK" "$tmp/rw.img" || fail "rw edits of grouped maps: fsck"
-"$DUMP" -m /text/big "$tmp/rw.img" | grep -q '^map: offset [0-9]*, 1 page of the data region' ||
+"$DUMP" -p -m /text/big "$tmp/rw.img" | grep -q '^map: offset [0-9]*, 1 page of the data region' ||
 	fail "the edited grouped map was not rewritten per page"
 for f in text/big bin/random text/t1; do
 	"$DUMP" -c /$f "$tmp/rw.img" | cmp -s - "$src/$f" || fail "rw: /$f differs"
@@ -265,7 +265,7 @@ bad() {
 	rc=$?
 	[ $rc = 4 ] || { cat "$tmp/$name.fsck"; fail "$name: fsck exit $rc, want 4"; }
 	grep -qF -- "$msg" "$tmp/$name.fsck" || { cat "$tmp/$name.fsck"; fail "$name: no \"$msg\""; }
-	"$DUMP" -m /text/big "$tmp/$name.img" >/dev/null 2>&1
+	"$DUMP" -p -m /text/big "$tmp/$name.img" >/dev/null 2>&1
 	[ $? -le 1 ] || fail "$name: dump -m crashed"
 	"$DUMP" --extract "$tmp/x" "$tmp/$name.img" >/dev/null 2>&1
 	[ $? -le 1 ] || fail "$name: dump --extract crashed"
@@ -285,6 +285,6 @@ bad g-frag run-early "end run from page 5 outside the last group" \
 	--fixed "$tmp/run-early.img" set-run /text/big 5
 bad g-frag run-past "end run from page 315 outside the last group" \
 	--fixed "$tmp/run-past.img" set-run /text/big 315
-"$DUMP" -m /text/big "$tmp/cnum.img" | grep -q '^page [0-9]*: invalid entry' ||
+"$DUMP" -p -m /text/big "$tmp/cnum.img" | grep -q '^page [0-9]*: invalid entry' ||
 	fail "dump -m: an invalid derived entry not shown"
 exit 0

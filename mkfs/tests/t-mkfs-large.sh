@@ -31,7 +31,7 @@ check() {
 	"$FSCK" "$tmp/img" || fail "$1: fsck"
 	[ "$(stat -c %s "$tmp/img")" -lt "$3" ] || fail "$1: image too large: $(stat -c %s "$tmp/img")"
 	"$DUMP" -l / "$tmp/img" | grep -q ' 5368709120 .* big$' || fail "size: $("$DUMP" -l / "$tmp/img")"
-	"$DUMP" -m /big "$tmp/img" > "$tmp/map" || fail "dump -m"
+	"$DUMP" -p -m /big "$tmp/img" > "$tmp/map" || fail "dump -m"
 	grep -q '^page 1179648: comp' "$tmp/map" || fail "$1: page at 4.5 GiB: $(grep '^page 1179648:' "$tmp/map")"
 	grep -q '^page 1310719: comp' "$tmp/map" || fail "$1: last page: $(grep '^page 1310719:' "$tmp/map")"
 	grep -q "^page 10: $4" "$tmp/map" || fail "$1: zero page 10: $(grep '^page 10:' "$tmp/map")"

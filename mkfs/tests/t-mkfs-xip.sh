@@ -48,7 +48,7 @@ for f in true lib.so; do
 	got=$(sed -n "s|^/$f: .*, xip pages ||p" "$tmp/log")
 	[ "$got" = "$want" ] || fail "$f: XIP pages '$got', expected '$want'"
 	# The image agrees with what mkfs said.
-	n=$("$DUMP" -m /$f "$tmp/img" | grep -c '^page [0-9]*: xip')
+	n=$("$DUMP" -p -m /$f "$tmp/img" | grep -c '^page [0-9]*: xip')
 	[ "$n" = "$(sed -n "s|^/$f: [0-9]* pages, \([0-9]*\) xip.*|\1|p" "$tmp/log")" ] ||
 		fail "$f: dump shows $n XIP pages"
 done

@@ -65,10 +65,10 @@ bad() {
 # The map of /data/text moved to the free area.
 edit move-map move-map /data/text
 good move-map "$src"
-"$DUMP" -m /data/text "$tmp/move-map.img" >"$tmp/map" || fail "dump -m of a moved map"
+"$DUMP" -p -m /data/text "$tmp/move-map.img" >"$tmp/map" || fail "dump -m of a moved map"
 grep -q "^map: offset [0-9]*, 1 page of the data region (moved by a read-write mount)" "$tmp/map" ||
 	{ head -3 "$tmp/map"; fail "dump -m: moved map not shown"; }
-"$DUMP" -m /data/sparse "$tmp/move-map.img" | grep -q "^map: offset [0-9]*, in the metadata area" ||
+"$DUMP" -p -m /data/sparse "$tmp/move-map.img" | grep -q "^map: offset [0-9]*, in the metadata area" ||
 	fail "dump -m: map in the metadata not shown"
 
 # A cluster of /data/random dies (its pages become XIP pages in the free
@@ -91,7 +91,7 @@ stale=$(sed -n 's/^stale page map entries past the end of files: \([0-9]*\) (ign
 	"$tmp/shrink.fsck")
 want=$(( (588895 + 4095) / 4096 - 2 + (50000 + 4095) / 4096 - 1 ))
 [ "$stale" = "$want" ] || { cat "$tmp/shrink.fsck"; fail "shrink: $stale stale entries, want $want"; }
-"$DUMP" -m /data/text "$tmp/shrink.img" | grep -q "^stale entry 2: 0x" ||
+"$DUMP" -p -m /data/text "$tmp/shrink.img" | grep -q "^stale entry 2: 0x" ||
 	fail "dump -m: stale entry not shown"
 
 # A power cut: CLEAN clear is information, not a problem.
@@ -119,7 +119,7 @@ for i in $(seq 40); do
 	"$DUMP" --extract "$tmp/x" "$tmp/bad.img" >/dev/null 2>&1
 	rc=$?
 	[ $rc -le 1 ] || fail "flip at $where: dump --extract exit $rc"
-	"$DUMP" -m /data/text "$tmp/bad.img" >/dev/null 2>&1
+	"$DUMP" -p -m /data/text "$tmp/bad.img" >/dev/null 2>&1
 	rc=$?
 	[ $rc -le 1 ] || fail "flip at $where: dump -m exit $rc"
 	chmod -R u+rwx "$tmp/x" 2>/dev/null

@@ -59,6 +59,8 @@
  * grouped map's COMP entry run on into the next clusters, added end runs
  * and moved the metadata up to byte 256; revision 1 was never released
  * and is not read.
+ * Added to revision 2 since, as feature bits: RO_COMPAT_SHARED_DATA
+ * (whole-file dedupe).
  */
 #define XIPFS_VERSION		2
 
@@ -87,7 +89,18 @@
 #define XIPFS_FEATURE_COMPAT_FREE_SPACE		0x00000001 /* s_free_* valid */
 #define XIPFS_FEATURE_COMPAT_ALL		XIPFS_FEATURE_COMPAT_FREE_SPACE
 
-#define XIPFS_FEATURE_RO_COMPAT_ALL		0
+/*
+ * Shared data (whole-file dedupe): regular files with identical contents
+ * share their data: the same XIP pages, clusters and tail data, named by
+ * page maps that are identical entry for entry (each file has its own
+ * map; the files have the same i_size).  No other sharing is allowed: a
+ * page, cluster or tail two files with different maps or sizes name is
+ * damage, as without the bit.  A read-write mount would write a shared
+ * page for every file that names it, so an image with this bit mounts
+ * read-only only (mkfs.xipfs -E nodedupe makes images without it).
+ */
+#define XIPFS_FEATURE_RO_COMPAT_SHARED_DATA	0x00000001
+#define XIPFS_FEATURE_RO_COMPAT_ALL		XIPFS_FEATURE_RO_COMPAT_SHARED_DATA
 
 #define XIPFS_FEATURE_INCOMPAT_CLUSTERS		0x00000001 /* compressed clusters */
 #define XIPFS_FEATURE_INCOMPAT_TAIL		0x00000002 /* tail-packed pages */

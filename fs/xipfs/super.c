@@ -160,6 +160,14 @@ static int xipfs_enable_rw(struct super_block *sb)
 			  sbi->feature_ro_compat & ~XIPFS_FEATURE_RO_COMPAT_ALL);
 		return -EROFS;
 	}
+	/*
+	 * Identical files share pages: a write to one would show in all,
+	 * and space.c's walk counts each page for one user.
+	 */
+	if (sbi->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_SHARED_DATA) {
+		xipfs_err(sb, "image has files sharing data (deduped): read-only; make it with mkfs.xipfs -E nodedupe (or --free-space SIZE) to mount it read-write");
+		return -EROFS;
+	}
 	/* They have no room for 64-bit sizes and nanoseconds. */
 	if (sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_INODES) {
 		xipfs_err(sb, "image has compact inodes: read-only; make it with mkfs.xipfs -E inodes=full (or --free-space SIZE) to mount it read-write");

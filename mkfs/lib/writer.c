@@ -42,6 +42,11 @@
  *    its raw bytes cost no more than the page compressed with its zero
  *    padding.  With grouped maps and span, only pieces that are whole
  *    files span two shared clusters.
+ *  - With dedupe (the default without --free-space, -E dedupe), a regular
+ *    file whose bytes are an earlier file's (dedupe.c) is not read again:
+ *    it gets a copy of that file's page map entries (same XIP pages,
+ *    clusters, tail data), unless the XIP ranges set up front for it
+ *    differ.  RO_COMPAT_SHARED_DATA is set iff some file does.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -768,6 +773,8 @@ static void fill_sb(struct xipfs_super_block *sb, const struct xw_tree *t,
 	sb->s_feature_incompat = htole32(incompat);
 	if (o->free_space)
 		sb->s_feature_compat = htole32(XIPFS_FEATURE_COMPAT_FREE_SPACE);
+	if (d->dedup_files)
+		sb->s_feature_ro_compat = htole32(XIPFS_FEATURE_RO_COMPAT_SHARED_DATA);
 	sb->s_root_ino = htole32(XIPFS_ROOT_INO);
 	sb->s_image_size = htole64(L->image_size);
 	sb->s_build_time = htole64((uint64_t)o->build_time);
@@ -917,6 +924,8 @@ static int assemble(struct xw_tree *t, const struct xw_options *o,
 	st->frag_pieces = d->npieces;
 	st->frag_dups = d->frag_dups;
 	st->frag_pages = d->frag_pages;
+	st->dedup_files = d->dedup_files;
+	st->dedup_bytes = d->dedup_bytes;
 	st->comp_in = d->comp_in;
 	st->comp_out = d->comp_out;
 	st->inodes = t->ninodes - 1;
@@ -981,6 +990,44 @@ out:
 	}
 	free(meta);
 	return ret;
+}
+
+/*
+ * Does @in take its identical file's data in this build (dedupe)?  Its
+ * XIP pages must be the same: a plain policy decides them from the bytes,
+ * the ranges set up front (lists, profiles, a budget) may differ by path.
+ */
+static bool takes_dup(const struct xw_inode *in, int xip_policy)
+{
+	const struct xw_inode *o = in->dup;
+
+	if (!o)
+		return false;
+	if (xip_policy >= 0)
+		return true;
+	return in->nxip == o->nxip &&
+	       (!in->nxip || !memcmp(in->xip, o->xip, in->nxip * sizeof(*in->xip)));
+}
+
+/* Give each file that takes its identical file's data that file's entries. */
+static int copy_dups(struct xw_tree *t, struct xw_data *d, int xip_policy)
+{
+	for (uint32_t i = 1; i < t->ninodes; i++) {
+		struct xw_inode *in = t->inodes[i];
+
+		if (!S_ISREG(in->mode) || !takes_dup(in, xip_policy))
+			continue;
+		in->npages = in->dup->npages;
+		in->map = malloc(in->npages * sizeof(*in->map));
+		if (!in->map) {
+			xw_error("out of memory");
+			return -1;
+		}
+		memcpy(in->map, in->dup->map, in->npages * sizeof(*in->map));
+		d->dedup_files++;
+		d->dedup_bytes += in->size;
+	}
+	return 0;
 }
 
 /* The image size a layout gives, without writing anything (budget trials). */
@@ -1049,7 +1096,7 @@ static int build(struct xw_tree *t, const struct xw_options *o, struct xw_output
 
 		if (!S_ISREG(in->mode))
 			continue;
-		if (xw_data_file(&d, t, in))
+		if (!takes_dup(in, xip_policy) && xw_data_file(&d, t, in))
 			goto finish;
 		done++;
 		done_bytes += in->size;
@@ -1066,7 +1113,7 @@ static int build(struct xw_tree *t, const struct xw_options *o, struct xw_output
 finish:
 	if (o->progress && last > 0)
 		fprintf(stderr, "\r%*s\r", 72, "");
-	if (xw_data_finish(&d, ok) || !ok)
+	if (xw_data_finish(&d, ok) || !ok || copy_dups(t, &d, xip_policy))
 		goto out;
 	if (units && xw_budget_units(t, &d, units, nunits))
 		goto out;
@@ -1199,6 +1246,8 @@ int xw_write_image_to(struct xw_tree *t, const struct xw_options *o,
 
 	memset(st, 0, sizeof(*st));
 	if (xw_tree_number(t) || number_slots(t, o))
+		return -1;
+	if (xw_dedupe(o) && xw_dedupe_find(t))
 		return -1;
 	if (!simple && xw_xip_resolve(t, o))
 		return -1;

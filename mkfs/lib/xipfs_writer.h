@@ -51,6 +51,13 @@ enum xw_inodes {
 	XW_INODES_COMPACT,	/* compact where they fit */
 };
 
+/* Whole-file dedupe (RO_COMPAT_SHARED_DATA: such an image mounts read-only). */
+enum xw_dedupe {
+	XW_DEDUPE_AUTO,		/* on, but off with free space (rw images) */
+	XW_DEDUPE_OFF,
+	XW_DEDUPE_ON,
+};
+
 struct xw_options {
 	unsigned int page_shift;	/* 12..16 */
 	unsigned int cluster_shift;	/* page_shift..18 */
@@ -83,6 +90,7 @@ struct xw_options {
 	bool frag_span;			/* a piece may continue in the next one */
 	enum xw_maps maps;
 	enum xw_inodes inodes;
+	enum xw_dedupe dedupe;
 };
 
 struct xw_stats {
@@ -94,6 +102,7 @@ struct xw_stats {
 	uint64_t map_bytes;		/* page maps, capacity included */
 	uint64_t grouped_files;		/* files with a grouped map (G > 0) */
 	uint64_t compact_inodes;	/* of inodes (the others are extended) */
+	uint64_t dedup_files, dedup_bytes;	/* files sharing an identical one's data */
 	uint64_t meta_size, image_size;
 	/* With flash_size: what the budget chose (writer.c, xipset.c). */
 	uint64_t cand_pages, chosen_pages;	/* candidates, and those made XIP */

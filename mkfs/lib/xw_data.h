@@ -77,6 +77,7 @@ struct xw_data {
 	size_t npieces, pieces_cap;
 	size_t *order;			/* pieces in packing order */
 	uint64_t shared_clusters, frag_dups, frag_pages;
+	uint64_t dedup_files, dedup_bytes;	/* files given a dup's map */
 
 	pthread_t *threads;
 	int nthreads;
@@ -100,6 +101,12 @@ static inline bool xw_compact_inodes(const struct xw_options *o)
 {
 	return o->inodes == XW_INODES_COMPACT ||
 	       (o->inodes == XW_INODES_AUTO && !o->free_space);
+}
+
+/* Whole-file dedupe (RO_COMPAT_SHARED_DATA)? */
+static inline bool xw_dedupe(const struct xw_options *o)
+{
+	return o->dedupe == XW_DEDUPE_ON || (o->dedupe == XW_DEDUPE_AUTO && !o->free_space);
 }
 
 int xw_data_start(struct xw_data *d);

@@ -54,6 +54,11 @@ struct xw_inode {
 	bool end_run;			/* with G: pages from run_start on */
 	uint64_t run_start;		/* derive from map[run_start] */
 	bool extended;			/* a 64-byte inode (two slots) */
+	/*
+	 * Dedupe (dedupe.c): an earlier file with the same bytes, whose data
+	 * (page map entries) this one shares; NULL: none.
+	 */
+	struct xw_inode *dup;
 };
 
 struct xw_tree {
@@ -99,5 +104,10 @@ int xw_encode_dev(struct xw_tree *t, const char *path, unsigned int major,
 /* Sort directories, number inodes breadth-first, fill paths. */
 int xw_tree_number(struct xw_tree *t);
 int xw_name_cmp(const char *a, size_t al, const char *b, size_t bl);
+/*
+ * Whole-file dedupe: point in->dup of every regular file whose bytes are
+ * those of an earlier one (inode order) at the first such file.  0 or -1.
+ */
+int xw_dedupe_find(struct xw_tree *t);
 
 #endif

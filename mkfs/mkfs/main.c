@@ -99,6 +99,10 @@ static void usage(FILE *f)
 "                                mtime); the image then mounts read-only only\n"
 "                                (default without --free-space); inodes=full:\n"
 "                                every inode 64 bytes (default with it)\n"
+"                              dedupe: identical files share their data; the\n"
+"                                image then mounts read-only only (default\n"
+"                                without --free-space); nodedupe (default\n"
+"                                with it)\n"
 "      --fragments             the same as -E fragments\n"
 "  -T, --timestamp=SECONDS     every inode's mtime and the build time\n"
 "                              (default: SOURCE_DATE_EPOCH clamps mtimes; else\n"
@@ -387,6 +391,10 @@ int main(int argc, char **argv)
 					o.inodes = XW_INODES_COMPACT;
 				} else if (!strcmp(tok, "inodes=full")) {
 					o.inodes = XW_INODES_FULL;
+				} else if (!strcmp(tok, "dedupe")) {
+					o.dedupe = XW_DEDUPE_ON;
+				} else if (!strcmp(tok, "nodedupe") || !strcmp(tok, "^dedupe")) {
+					o.dedupe = XW_DEDUPE_OFF;
 				} else if (!strncmp(tok, "inodes=", 7)) {
 					ret = bad("-E: unknown inode form '%s' (inodes=compact or inodes=full)", tok);
 					free(opts);
@@ -396,7 +404,7 @@ int main(int argc, char **argv)
 					free(opts);
 					goto out;
 				} else {
-					ret = bad("-E: unknown extended option '%s' (fragments, nofragments, span, nospan, maps=grouped, maps=flat, inodes=compact, inodes=full)", tok);
+					ret = bad("-E: unknown extended option '%s' (fragments, nofragments, span, nospan, maps=grouped, maps=flat, inodes=compact, inodes=full, dedupe, nodedupe)", tok);
 					free(opts);
 					goto out;
 				}
@@ -510,6 +518,9 @@ int main(int argc, char **argv)
 	if (xw_write_image_to(t, &o, out, &st))
 		goto out;
 	ret = 0;
+	if (o.free_space && st.dedup_files)
+		fprintf(stderr, "mkfs.xipfs: warning: %s: %llu files share data (-E dedupe): the image mounts read-only only, its free space unused (-E nodedupe for a read-write image)\n",
+			argv[optind], (unsigned long long)st.dedup_files);
 	if (!o.quiet) {
 		printf("%s: %llu inodes (%llu files, %llu directories, %llu symlinks, %llu other)\n",
 		       argv[optind], (unsigned long long)st.inodes,
@@ -530,6 +541,10 @@ int main(int argc, char **argv)
 			       (unsigned long long)st.frag_pages,
 			       (unsigned long long)st.frag_dups,
 			       (unsigned long long)st.shared_clusters);
+		if (st.dedup_files)
+			printf("  dedupe: %llu files (%llu bytes) share an identical file's data; the image mounts read-only only\n",
+			       (unsigned long long)st.dedup_files,
+			       (unsigned long long)st.dedup_bytes);
 		printf("  page maps %llu bytes, %llu of %llu files grouped\n",
 		       (unsigned long long)st.map_bytes, (unsigned long long)st.grouped_files,
 		       (unsigned long long)st.files);

@@ -65,6 +65,25 @@ static void put_name(const char *s, size_t len)
 	}
 }
 
+static void ignore_problem(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+/* Dedupe: what the check finds shared (fsck.xipfs reports damage). */
+static void show_shared(struct xipfs_image *img)
+{
+	struct xipfs_check_opts o = { .report = ignore_problem, .max_messages = 1,
+				      .skip_data = true };
+	struct xipfs_check_stats st;
+
+	xipfs_check(img, &o, &st);
+	printf("shared data:      %llu files (%llu bytes) use an identical file's data%s\n",
+	       (unsigned long long)st.shared_files, (unsigned long long)st.shared_bytes,
+	       st.errors ? " (the image has problems: see fsck.xipfs)" : "");
+}
+
 static void show_super(struct xipfs_image *img)
 {
 	const struct xipfs_sb *sb = &img->sb;
@@ -91,9 +110,10 @@ static void show_super(struct xipfs_image *img)
 	printf("state:            0x%x%s%s\n", sb->state,
 	       sb->state & XIPFS_STATE_CLEAN ? " clean" : "",
 	       sb->state & XIPFS_STATE_META_MODIFIED ? " meta-modified" : "");
-	printf("features:         compat 0x%x ro_compat 0x%x incompat 0x%x%s%s%s%s%s%s\n",
+	printf("features:         compat 0x%x ro_compat 0x%x incompat 0x%x%s%s%s%s%s%s%s\n",
 	       sb->feature_compat, sb->feature_ro_compat, sb->feature_incompat,
 	       sb->feature_compat & XIPFS_FEATURE_COMPAT_FREE_SPACE ? " free_space" : "",
+	       sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_SHARED_DATA ? " shared_data" : "",
 	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_CLUSTERS ? " clusters" : "",
 	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_TAIL ? " tail" : "",
 	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS ?
@@ -119,6 +139,8 @@ static void show_super(struct xipfs_image *img)
 	       (unsigned long long)sb->comp_size);
 	printf("free area:        %llu +%llu\n", (unsigned long long)sb->free_off,
 	       (unsigned long long)sb->free_size);
+	if (sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_SHARED_DATA)
+		show_shared(img);
 }
 
 static void mode_string(uint16_t mode, char *s)

@@ -144,6 +144,10 @@ int main(int argc, char **argv)
 		       (unsigned long long)st.tails);
 		printf("grouped page maps: %llu files (one entry per group of pages)\n",
 		       (unsigned long long)st.grouped_maps);
+		if (sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_SHARED_DATA)
+			printf("shared data: %llu files (%llu bytes) use an identical file's data\n",
+			       (unsigned long long)st.shared_files,
+			       (unsigned long long)st.shared_bytes);
 		printf("clusters: %llu, %s %llu bytes\n", (unsigned long long)st.clusters,
 		       opts.skip_data ? "not decompressed," : "decompressed to",
 		       (unsigned long long)st.cluster_bytes);

@@ -25,7 +25,11 @@ struct inode_state {
 	uint32_t parent;	/* first directory naming it (0: none) */
 	uint8_t name_len;
 	bool used, valid, visited;
+	bool shares;		/* uses an identical file's data (SHARED_DATA) */
 	const char *name;	/* that dirent's name, in the image */
+	/* The last twins() verdict on this inode and another: twin_with. */
+	uint32_t twin_with;
+	bool twin;
 };
 
 struct cluster_state {
@@ -170,9 +174,54 @@ static void use_desc(struct ck *ck, const struct page_use *u, char *buf, size_t 
 }
 
 /*
+ * May inodes a and b share data (RO_COMPAT_SHARED_DATA)?  Only two
+ * different regular files of the same size whose page maps give every
+ * page the same entry: identical files deduped by mkfs.  Any other
+ * sharing, and any sharing without the feature, is damage.
+ */
+static bool twins(struct ck *ck, uint32_t a, uint32_t b)
+{
+	struct xipfs_image *img = ck->img;
+	struct xipfs_inode_info ia, ib;
+	struct inode_state *s;
+	uint64_t pages;
+	bool same = true;
+
+	if (!(img->sb.feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_SHARED_DATA) ||
+	    a == b || a >= ck->n || b >= ck->n)
+		return false;
+	s = &ck->is[b];
+	if (s->twin_with == a)
+		return s->twin;
+	if (xipfs_inode_get(img, a, &ia) || xipfs_inode_get(img, b, &ib) ||
+	    !S_ISREG(ia.mode) || !S_ISREG(ib.mode) || ia.size != ib.size ||
+	    !ck->is[a].valid || !ck->is[b].valid) {
+		same = false;
+	} else {
+		pages = xipfs_size_pages(img, ia.size);
+		for (uint64_t p = 0; p < pages && same; p++) {
+			uint64_t ea, eb;
+
+			if (xipfs_pte_get(img, &ia, p, &ea) || xipfs_pte_get(img, &ib, p, &eb) ||
+			    ea != eb)
+				same = false;
+		}
+	}
+	s->twin_with = a;
+	s->twin = same;
+	if (same && !s->shares) {
+		s->shares = true;
+		ck->st->shared_files++;
+		ck->st->shared_bytes += ib.size;
+	}
+	return same;
+}
+
+/*
  * Claim image page pg for one user.  Each page of the data region has at
- * most one (several live clusters count as one); false after reporting a
- * second.
+ * most one (several live clusters count as one; with SHARED_DATA, the
+ * same page of identical files, twins(), counts as one); false after
+ * reporting a second.
  */
 static bool claim_page(struct ck *ck, uint64_t pg, uint8_t kind, uint32_t ino, uint64_t n)
 {
@@ -184,6 +233,8 @@ static bool claim_page(struct ck *ck, uint64_t pg, uint8_t kind, uint32_t ino, u
 		return true;
 	}
 	if (kind == U_CLUSTER && u->kind == U_CLUSTER)
+		return true;
+	if (kind == U_XIP && u->kind == U_XIP && u->n == n && twins(ck, u->ino, ino))
 		return true;
 	use_desc(ck, u, a, sizeof(a));
 	use_desc(ck, &mine, b, sizeof(b));
@@ -251,6 +302,10 @@ static void check_overlaps(struct ck *ck)
 	for (size_t i = 0; i < ck->next; i++) {
 		const struct extent *e = &ck->ext[i];
 
+		/* The tail data of identical files (SHARED_DATA). */
+		if (far && e->kind == M_TAIL && far->kind == M_TAIL && e->off == far->off &&
+		    e->len == far->len && twins(ck, far->ino, e->ino))
+			continue;
 		if (far && e->off < far->off + far->len) {
 			char a[80], b[80];
 
@@ -315,6 +370,9 @@ static void check_sb(struct ck *ck)
 	if (sb->build_time_nsec >= NSEC_PER_SEC)
 		problem(ck, 0, "superblock: build time nanoseconds %u out of range",
 			sb->build_time_nsec);
+	if ((sb->state & XIPFS_STATE_META_MODIFIED) &&
+	    (sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_SHARED_DATA))
+		problem(ck, 0, "superblock: metadata modified by a read-write mount, but the SHARED_DATA feature is set (such an image mounts read-only only)");
 	if ((sb->state & XIPFS_STATE_META_MODIFIED) &&
 	    (sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_INODES))
 		problem(ck, 0, "superblock: metadata modified by a read-write mount, but the COMPACT_INODES feature is set (such an image mounts read-only only)");
@@ -835,6 +893,8 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 			if (!c->ino) {
 				c->ino = ino;
 				c->base = p - idx;
+			} else if (c->ino != ino && c->base == p - idx && twins(ck, c->ino, ino)) {
+				break;	/* an identical file's cluster: its owner counts */
 			} else if (c->ino != ino || c->base != p - idx) {
 				problem(ck, ino, "page %llu: cluster %llu index %u inconsistent with its use by inode %u page %llu",
 					(unsigned long long)p, (unsigned long long)cl, idx, c->ino,

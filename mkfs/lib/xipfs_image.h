@@ -291,6 +291,8 @@ struct xipfs_check_stats {
 	uint64_t moved_maps, dead_clusters;
 	/* Regular files with a grouped page map (group shift > 0). */
 	uint64_t grouped_maps;
+	/* SHARED_DATA: files using an identical file's data, and their bytes. */
+	uint64_t shared_files, shared_bytes;
 };
 
 /* Returns the number of problems (also in stats->errors). */

@@ -90,11 +90,12 @@ m1=$("$DUMP" -p -m /dup/one "$tmp/frag.img" | grep '^page') m2=$("$DUMP" -p -m /
 [ "$m1" = "$m2" ] || fail "identical files are stored twice: $m1 / $m2"
 m1=$("$DUMP" -p -m /dup/big1 "$tmp/frag.img" | tail -2 | head -1) m2=$("$DUMP" -p -m /dup/big2 "$tmp/frag.img" | tail -2 | head -1)
 [ "$m1" = "$m2" ] || fail "identical file ends are stored twice: $m1 / $m2"
-"$MKFS" -E fragments --xip=none "$tmp/v.img" "$src" >"$tmp/log" || fail "mkfs -E fragments (summary)"
+# nodedupe: identical whole files would share before becoming pieces.
+"$MKFS" -E fragments,nodedupe --xip=none "$tmp/v.img" "$src" >"$tmp/log" || fail "mkfs -E fragments (summary)"
 grep -q 'fragments: [1-9][0-9]* pieces ([0-9]* pages, [1-9][0-9]* duplicates) in [1-9][0-9]* shared clusters' \
 	"$tmp/log" || fail "summary: $(cat "$tmp/log")"
 # With span every shared cluster but the last is full: fewer of them.
-"$MKFS" -E fragments,span --xip=none "$tmp/v.img" "$src" >"$tmp/log2" || fail "mkfs -E fragments,span (summary)"
+"$MKFS" -E fragments,span,nodedupe --xip=none "$tmp/v.img" "$src" >"$tmp/log2" || fail "mkfs -E fragments,span (summary)"
 n1=$(sed -n 's/.* in \([0-9]*\) shared clusters.*/\1/p' "$tmp/log")
 n2=$(sed -n 's/.* in \([0-9]*\) shared clusters.*/\1/p' "$tmp/log2")
 [ -n "$n2" ] && [ "$n2" -lt "$n1" ] || fail "span: $n2 shared clusters, not fewer than $n1"

@@ -544,7 +544,7 @@ static void test_corruptions(void)
 	/* Superblock fields only fsck looks at. */
 	st32(SB(s_feature_compat), 0x100);
 	expect_problem("compat", "unknown compatible");
-	st32(SB(s_feature_ro_compat), 1);
+	st32(SB(s_feature_ro_compat), 0x100);
 	expect_problem("ro_compat", "unknown read-only");
 	img[SB(s_reserved) + 5] = 1;
 	expect_problem("sb reserved", "superblock: reserved");

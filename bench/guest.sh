@@ -8,11 +8,22 @@
 # repetition; bench/report takes medians and spreads) plus "# ..."
 # notes.  KIND: win (WHERE = physaddr,size in the flash window), blk
 # (WHERE = vdX), pmem (WHERE = vdX, copied onto the next /dev/pmemN and
-# mounted with -o dax).
+# mounted with -o dax).  An optional fifth field adds mount options.
+#
+# A second flash window (WIN2_ADDR, WIN2_SIZE in ./params, reserved by a
+# memmap= of bench/run) holds the profile-guided images: the guest
+# copies the disk WIN2_DISK into it through a phram MTD device before
+# mounting anything.  MODE=profile (the profiling boot): mount the one
+# image listed with -o profile, run the RAM workload once and print the
+# kernel profile after part of it ("P part ...": the residents and
+# many.sh) and after all of it ("P full ..."); nothing else.  PROF_COST
+# names xipfs mounts whose speed rows are run a second time with
+# profiling on (as NAME+prof), in the same repetitions.
 set -u
 H=$PWD
 PATH=$H:$PATH
 . ./params			# REPS RAM_REPS EXEC_REPS KERNEL RW_REPS RW_XIPFS RW_EXT4
+MODE=${MODE:-measure} WIN2_DISK=${WIN2_DISK:-} PROF_COST=${PROF_COST:-}
 note() { echo "# $*"; }
 R() { echo "R $*"; }
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches; }
@@ -20,16 +31,34 @@ mem() { awk -v k="$1:" '$1 == k {print $2}' /proc/meminfo; }
 
 modprobe -q crc32c_intel 2>/dev/null || modprobe -q crc32c_generic 2>/dev/null
 modprobe -q nd_e820 2>/dev/null; modprobe -q nd_pmem 2>/dev/null
+# The second window: every byte of WIN2_DISK, through a phram device
+# named xip2 (a module on stock, built in on debug), then the device goes.
+if [ -n "$WIN2_DISK" ]; then
+	if [ -w /sys/module/phram/parameters/phram ]; then
+		echo "xip2,$WIN2_ADDR,$WIN2_SIZE" >/sys/module/phram/parameters/phram
+	else
+		modprobe phram "phram=xip2,$WIN2_ADDR,$WIN2_SIZE"
+	fi
+	w2=
+	for d in /sys/class/mtd/mtd*; do
+		[ -f "$d/name" ] && [ "$(cat "$d/name")" = xip2 ] && w2=/dev/${d##*/}
+	done
+	if [ -z "$w2" ] || ! dd if="/dev/$WIN2_DISK" of="$w2" bs=1M status=none; then
+		note "cannot fill the second window (phram xip2: '$w2')"
+	fi
+	[ -w /sys/module/phram/parameters/phram ] || rmmod phram 2>/dev/null
+fi
+
 names=()
 pmem_next=0
-while read -r name kind where fstype; do
+while read -r name kind where fstype xopts; do
 	case $name in ''|'#'*) continue ;; esac
 	m=/m/$name
 	mkdir -p "$m"
 	case $kind in
 	win)
 		[ "$(grep -c xipfs /proc/filesystems)" != 0 ] || load_xipfs >/dev/null 2>&1
-		src=none opts=ro,physaddr=${where%,*},size=${where#*,} ;;
+		src=none opts=ro,physaddr=${where%,*},size=${where#*,}${xopts:+,$xopts} ;;
 	blk)
 		modprobe -q "$fstype" 2>/dev/null
 		src=/dev/$where opts=ro ;;
@@ -65,8 +94,16 @@ drop
 out=$(anonfault $(( $(mem MemFree) * 9 / 10 / 4 ))) && note "prefault: pages minflt ns: $out"
 drop
 
-# Correctness: every file's bytes, compared with the host's digest.
-for n in "${names[@]}"; do
+prof_id() {	# NAME: the mount's /sys/fs/xipfs and /proc/fs/xipfs id
+	local s
+	s=$(awk -v m="/m/$1" '$2 == m {print $4}' /proc/mounts | tr , '\n' | sed -n 's/^physaddr=//p')
+	[ -n "$s" ] && printf 'phys:%x\n' "$s"
+}
+
+# Correctness: every file's bytes, compared with the host's digest (not
+# in the profiling boot: it would read every page).
+[ "$MODE" = profile ] && names_digest=() || names_digest=("${names[@]}")
+for n in "${names_digest[@]}"; do
 	R "$n" digest "$(cd "/m/$n" && find . -type f | LC_ALL=C sort | xargs md5sum | md5sum | cut -c1-32)"
 done
 
@@ -106,6 +143,7 @@ ram_test() {
 	chroot "$m" /usr/bin/bash /bench/many.sh || note "$n: many.sh failed"
 	t1=${EPOCHREALTIME/./}
 	R "$n" many_sh_ms $(((t1 - t0) / 1000))
+	${AFTER_MANY:-:} "$n"
 	t0=${EPOCHREALTIME/./}
 	chroot "$m" /usr/bin/python3 /bench/imports.py >/dev/null || note "$n: imports.py failed"
 	t1=${EPOCHREALTIME/./}
@@ -129,9 +167,25 @@ ram_test() {
 	wait $py $pl $sh 2>/dev/null
 }
 
+# The profiling boot: the RAM workload once, on the one mount (-o
+# profile), its profile after many.sh and at the end.
+if [ "$MODE" = profile ]; then
+	n=${names[0]}
+	id=$(prof_id "$n")
+	prof_part() { sed 's/^/P part /' "/proc/fs/xipfs/$id/profile"; }
+	AFTER_MANY=prof_part ram_test "$n"
+	sed 's/^/P full /' "/proc/fs/xipfs/$id/profile"
+	note "$n: sysfs profiling $(cat "/sys/fs/xipfs/$id/profiling")"
+	umount "/m/$n"
+	exit 0
+fi
+
 BIG="data/libraries-1.bin data/libraries-2.bin data/manpages-1.txt data/manpages-2.txt data/random.bin"
-speed_test() {
-	local n=$1 m=/m/$1 out f
+speed_test() {	# NAME, or NAME+prof: the same mount with profiling on
+	local n=$1 m=/m/${1%+prof} out f ctl=
+	case $n in *+prof) ctl=/sys/fs/xipfs/$(prof_id "${n%+prof}")/profiling
+		echo reset >"$ctl" && echo on >"$ctl" || note "$n: cannot switch profiling on" ;;
+	esac
 	drop
 	out=$(cd "$m" && readbw $BIG) && R "$n" read_bytes_ns "$out"
 	drop
@@ -143,6 +197,7 @@ speed_test() {
 	out=$(execlat "$m" "$EXEC_REPS" /usr/bin/bash -c : | tr '\n' ' ') && R "$n" exec_bash "$out"
 	drop
 	out=$(execlat "$m" "$EXEC_REPS" /usr/bin/python3 -c pass | tr '\n' ' ') && R "$n" exec_python "$out"
+	[ -z "$ctl" ] || { echo off >"$ctl"; echo reset >"$ctl"; }
 }
 
 # Each repetition visits the filesystems in a new random order, so that
@@ -157,8 +212,12 @@ done
 # with the same kernel copy.
 mkdir -p /tmp/lim
 [ ${#names[@]} -gt 0 ] && (cd "/m/${names[0]}" && cp $BIG /tmp/lim/)
+speed_names=("${names[@]}")
+for n in $PROF_COST; do
+	case " ${names[*]} " in *" $n "*) speed_names+=("$n+prof") ;; esac
+done
 for r in $(seq 1 "$REPS"); do
-	order=$(shuffled)
+	order=$(printf '%s\n' "${speed_names[@]}" | shuf)
 	note "speed repetition $r: $(echo $order)"
 	for n in $order; do speed_test "$n"; done
 	out=$(cd /tmp/lim && readbw *) && R limits read_tmpfs "$out"

@@ -519,9 +519,37 @@ int xw_budget_units(struct xw_tree *t, const struct xw_data *d,
 	uint64_t page = 1ULL << d->o->page_shift;
 	struct ranked *r = NULL;
 	size_t n = 0, cap = 0;
+	uint32_t *nprof = NULL;
 
 	*units = NULL;
 	*nunits = 0;
+	/*
+	 * The profiled candidate pages of each cluster of the all-compressed
+	 * layout.  While one of them stays compressed, the kernel caches the
+	 * whole cluster; so the profiled pages of a cluster share between
+	 * them, by their number, the value of its pages nobody touched (one
+	 * page of RAM each).
+	 */
+	if (d->ncl) {
+		nprof = calloc(d->ncl, sizeof(*nprof));
+		if (!nprof) {
+			xw_error("out of memory");
+			return -1;
+		}
+	}
+	for (uint32_t i = 1; nprof && i < t->ninodes; i++) {
+		struct xw_inode *in = t->inodes[i];
+
+		if (!S_ISREG(in->mode) || !in->xs || !in->map)
+			continue;
+		for (uint64_t p = 0; p < in->npages; p++) {
+			uint64_t cell = cell_of(in, p);
+
+			if (XW_XS_STATE(in->xs[p]) == XW_XS_CAND &&
+			    XW_XS_CLASS(in->xs[p]) >= XW_CLASS_PROF && cell < d->ncl)
+				nprof[cell]++;
+		}
+	}
 	for (uint32_t i = 1; i < t->ninodes; i++) {
 		struct xw_inode *in = t->inodes[i];
 
@@ -546,8 +574,13 @@ int xw_budget_units(struct xw_tree *t, const struct xw_data *d,
 				cost += (double)page - page_share(d, in, q);
 				value += class_value(XW_XS_CLASS(x));
 			}
-			if (XW_XS_CLASS(x) >= XW_CLASS_PROF)
+			if (XW_XS_CLASS(x) >= XW_CLASS_PROF) {
 				u.prof_pages = e - p;
+				if (nprof && cell < d->ncl && nprof[cell] &&
+				    d->cl[cell].pages > nprof[cell])
+					value += (double)(d->cl[cell].pages - nprof[cell]) *
+						 (double)(e - p) / nprof[cell];
+			}
 			/* Cut out of the middle of a cluster: one more descriptor. */
 			if (XIPFS_PTE_TYPE(in->map[p]) == XIPFS_PTE_TYPE_COMP && p > 0 &&
 			    e < in->npages && cell_of(in, p - 1) == cell && cell_of(in, e) == cell)
@@ -560,6 +593,7 @@ int xw_budget_units(struct xw_tree *t, const struct xw_data *d,
 
 				if (!nr) {
 					free(r);
+					free(nprof);
 					xw_error("out of memory");
 					return -1;
 				}
@@ -572,6 +606,7 @@ int xw_budget_units(struct xw_tree *t, const struct xw_data *d,
 			n++;
 		}
 	}
+	free(nprof);
 	if (!n)
 		return 0;
 	qsort(r, n, sizeof(*r), ranked_cmp);

@@ -263,6 +263,12 @@ int xipfs_medium_open(struct super_block *sb);
 void xipfs_medium_close(struct super_block *sb);
 int xipfs_medium_map(struct super_block *sb);
 int xipfs_medium_read(struct super_block *sb, u64 off, void *buf, size_t len);
+void xipfs_writeback(void *addr, size_t len);
+void xipfs_persist(void *addr, size_t len);
+struct xipfs_inode *xipfs_dinode(struct inode *inode);
+void xipfs_extend_disk_size(struct inode *inode, u64 end, bool clamp);
+void xipfs_set_size(struct inode *inode, u64 size);
+void xipfs_store_inode(struct inode *inode);
 
 /* inode.c */
 extern struct kmem_cache *xipfs_inode_cachep;
@@ -308,10 +314,7 @@ void xipfs_shadow_start(struct super_block *sb);
 void xipfs_shadow_stop(struct super_block *sb);
 
 /* write.c: the read-write side */
-void xipfs_persist(void *addr, size_t len);
-void xipfs_writeback(void *addr, size_t len);
 void xipfs_store_entry(struct inode *inode, pgoff_t index, u64 e);
-void xipfs_store_inode(struct inode *inode);
 ssize_t xipfs_file_write_iter(struct kiocb *iocb, struct iov_iter *from);
 int xipfs_setattr(struct xipfs_idmap *idmap, struct dentry *dentry,
 		  struct iattr *attr);

@@ -150,7 +150,7 @@ static inline struct xipfs_sb_info *XIPFS_SB(struct super_block *sb)
 
 /* A grouped map's end run (XIPFS_INODE_END_RUN): pages from start on. */
 struct xipfs_end_run {
-	u32 start;		/* U32_MAX: none */
+	u32 start;		/* XIPFS_MAP_NO_RUN: none */
 	u64 entry;		/* page start's entry, in CPU order */
 };
 

@@ -2,13 +2,13 @@
 /*
  * xipfs: page maps.  Every reader of a file page goes through
  * xipfs_page_lookup(), which reads the page's entry (xipfs_map_read(): for
- * a grouped map, the entry derived from its group's or its end run's) and
- * checks what it names; the mount-time walk reads the maps of inodes not
- * in memory with xipfs_map_derive().  Where a
- * map may be is checked once, at iget and at the mount-time walk
- * (xipfs_map_ok()).  A read-write mount changes an entry with one aligned
- * store (xipfs_store_entry()), after xipfs_map_grow() has made the map
- * per-page and large enough.
+ * a grouped map, the entry derived from its group's or its end run's by
+ * the format header's xipfs_map_slot()) and checks what it names; the
+ * mount-time walk reads the maps of inodes not in memory with
+ * xipfs_map_derive().  Where a map may be is checked once, at iget and at
+ * the mount-time walk (xipfs_map_ok()).  A read-write mount changes an
+ * entry with one aligned store (xipfs_store_entry()), after
+ * xipfs_map_grow() has made the map per-page and large enough.
  */
 #include <linux/mm.h>
 #include "internal.h"
@@ -26,10 +26,10 @@ bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap, u16 flags,
 	u64 off = XIPFS_MAP_OFF(data), ngroups, start;
 	const __le64 *p;
 
-	run->start = U32_MAX;	/* no page is that far: no end run */
+	run->start = XIPFS_MAP_NO_RUN;
 	run->entry = 0;
 	if (shift) {
-		ngroups = ((u64)cap + (1U << shift) - 1) >> shift;
+		ngroups = xipfs_map_groups(cap, shift);
 		if (!(sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS) ||
 		    !xipfs_meta(sbi, off, ngroups * 8))
 			return false;
@@ -37,10 +37,10 @@ bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap, u16 flags,
 			return true;
 		/* Two more words; the run starts inside the last group. */
 		p = xipfs_meta(sbi, off + ngroups * 8, 16);
-		if (!p || !ngroups)
+		if (!p)
 			return false;
 		start = le64_to_cpu(READ_ONCE(p[0]));
-		if (start < (ngroups - 1) << shift || start >= cap)
+		if (!xipfs_map_run_ok(start, cap, shift))
 			return false;
 		run->start = start;
 		run->entry = le64_to_cpu(READ_ONCE(p[1]));
@@ -62,19 +62,20 @@ int xipfs_map_read(struct inode *inode, pgoff_t index, u64 *e)
 	struct super_block *sb = inode->i_sb;
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 	struct xipfs_inode_info *xi = XIPFS_I(inode);
-	unsigned int shift = xi->map_shift;
-	u64 off = xi->data + (u64)(index >> shift) * 8;
 	const __le64 *p;
+	unsigned int k;
+	u64 slot, off;
 	__le64 v;
 	int err;
 
 	if (WARN_ON_ONCE(index >= xi->map_cap))
 		return -EFSCORRUPTED;
-	if (shift && index >= xi->run.start) {
-		*e = xipfs_pte_in_group(xi->run.entry, index - xi->run.start,
-					sbi->cshift);
+	slot = xipfs_map_slot(index, xi->map_shift, xi->run.start, &k);
+	if (slot == XIPFS_MAP_RUN_SLOT) {
+		*e = xipfs_pte_in_group(xi->run.entry, k, sbi->cshift);
 		return 0;
 	}
+	off = xi->data + slot * 8;
 	p = xipfs_meta(sbi, off, 8);
 	if (!p && sbi->virt)
 		p = sbi->virt + off;	/* a moved map: checked at iget */
@@ -85,10 +86,7 @@ int xipfs_map_read(struct inode *inode, pgoff_t index, u64 *e)
 		if (err)
 			return err;
 	}
-	*e = le64_to_cpu(v);
-	if (shift)
-		*e = xipfs_pte_in_group(*e, index & ((1U << shift) - 1),
-					sbi->cshift);
+	*e = xipfs_pte_in_group(le64_to_cpu(v), k, sbi->cshift);
 	return 0;
 }
 
@@ -163,15 +161,14 @@ bad:
 u64 xipfs_map_derive(struct xipfs_sb_info *sbi, const __le64 *map,
 		     unsigned int shift, const struct xipfs_end_run *run, u64 i)
 {
-	u64 e;
+	unsigned int k;
+	u64 slot = xipfs_map_slot(i, shift, run->start, &k), e;
 
-	if (shift && i >= run->start)
-		return xipfs_pte_in_group(run->entry, i - run->start,
-					  sbi->cshift);
-	e = le64_to_cpu(READ_ONCE(map[i >> shift]));
-	if (shift)
-		e = xipfs_pte_in_group(e, i & ((1U << shift) - 1), sbi->cshift);
-	return e;
+	if (slot == XIPFS_MAP_RUN_SLOT)
+		e = run->entry;
+	else
+		e = le64_to_cpu(READ_ONCE(map[slot]));
+	return xipfs_pte_in_group(e, k, sbi->cshift);
 }
 
 /* Publish entry @e for page @index: one aligned store.  map_sem exclusive. */
@@ -204,8 +201,8 @@ int xipfs_map_grow(struct inode *inode, u64 npages)
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 	struct xipfs_inode_info *xi = XIPFS_I(inode);
 	struct xipfs_inode *di = xipfs_dinode(inode);
-	u64 cap, old_data, used, pgno, n, i, e;
-	unsigned int old_shift, mask;
+	u64 cap, old_data, used, pgno, n, i;
+	unsigned int old_shift;
 	const __le64 *old;
 	__le64 *dst;
 	u32 old_cap;
@@ -241,18 +238,10 @@ again:
 	used = min_t(u64, xipfs_npages(inode), old_cap);
 	old = sbi->virt + old_data;
 	if (old_shift) {
-		mask = (1U << old_shift) - 1;
-		for (i = 0; i < used; i++) {
-			/* What xipfs_map_read() derives, end run included. */
-			if (i >= xi->run.start)
-				e = xipfs_pte_in_group(xi->run.entry,
-						       i - xi->run.start,
-						       sbi->cshift);
-			else
-				e = xipfs_pte_in_group(le64_to_cpu(old[i >> old_shift]),
-						       i & mask, sbi->cshift);
-			dst[i] = cpu_to_le64(e);
-		}
+		/* What xipfs_map_read() derives, end run included. */
+		for (i = 0; i < used; i++)
+			dst[i] = cpu_to_le64(xipfs_map_derive(sbi, old, old_shift,
+							      &xi->run, i));
 	} else {
 		memcpy(dst, old, used * 8);
 	}
@@ -267,7 +256,7 @@ again:
 	xi->data = pgno << PAGE_SHIFT;
 	xi->map_cap = cap;
 	xi->map_shift = 0;
-	xi->run.start = U32_MAX;
+	xi->run.start = XIPFS_MAP_NO_RUN;
 	up_write(&xi->map_sem);
 
 	/*

@@ -250,8 +250,8 @@ static int xipfs_space_book_maps(struct super_block *sb,
 		data = XIPFS_MAP_OFF(data);
 		if (shift) {
 			/* map_ok: the groups and an end run's two words. */
-			len = (((u64)cap + (1U << shift) - 1) >> shift) * 8;
-			if (run.start != U32_MAX)
+			len = xipfs_map_groups(cap, shift) * 8;
+			if (run.start != XIPFS_MAP_NO_RUN)
 				len += 16;
 			xipfs_meta_add(bk, data, len, ino, XIPFS_META_GROUPED);
 		} else if (xipfs_meta(sbi, data, (u64)cap * 8)) {

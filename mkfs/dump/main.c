@@ -386,7 +386,7 @@ static int do_map(struct xipfs_image *img, const char *path)
 	 * Entries past the end of the file read as holes: shown, not used.
 	 * Of a grouped map, those of groups wholly past the end.
 	 */
-	for (uint64_t i = (pages + (1ULL << m.shift) - 1) >> m.shift; i < m.entries; i++) {
+	for (uint64_t i = xipfs_map_groups(pages, m.shift); i < m.entries; i++) {
 		uint64_t e;
 
 		if (xipfs_map_raw(img, &in, i, &e)) {

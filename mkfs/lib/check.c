@@ -720,7 +720,7 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 	 * a read-write truncate may leave them): information.  For a grouped
 	 * map those are the entries of groups wholly past the end.
 	 */
-	for (uint64_t i = (pages + (1ULL << g) - 1) >> g; i < m.entries; i++) {
+	for (uint64_t i = xipfs_map_groups(pages, g); i < m.entries; i++) {
 		uint64_t e;
 
 		memcpy(&e, map + i * 8, 8);
@@ -728,14 +728,15 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 			ck->st->stale_entries++;
 	}
 	for (uint64_t p = 0; p < pages; p++) {
-		uint64_t e, valid, k = p & ((1ULL << g) - 1);
-		bool in_run = m.end_run && p >= m.run_start;
+		uint64_t e, valid;
+		unsigned int k;
+		uint64_t slot = xipfs_map_slot(p, g, m.end_run ? m.run_start : XIPFS_MAP_NO_RUN, &k);
+		bool in_run = slot == XIPFS_MAP_RUN_SLOT;
 
 		if (in_run) {
 			e = m.run_entry;	/* xipfs_map_get() checked R */
-			k = p - m.run_start;
 		} else {
-			memcpy(&e, map + (p >> g) * 8, 8);
+			memcpy(&e, map + slot * 8, 8);
 			e = le64toh(e);
 		}
 		valid = p + 1 < pages ? ps : in.size - (p << shift);
@@ -743,7 +744,7 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 			uint64_t ge = e;
 
 			/* Derived entries are checked like stored ones, below. */
-			e = xipfs_pte_in_group(ge, (unsigned int)k, xipfs_group_cshift(img));
+			e = xipfs_pte_in_group(ge, k, xipfs_group_cshift(img));
 			if (e == XIPFS_PTE_INVALID && !(ge & XIPFS_PTE_RESERVED_MASK)) {
 				char what[64];
 

@@ -657,7 +657,7 @@ int xipfs_map_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	m->off = XIPFS_MAP_OFF(in->data);
 	m->shift = XIPFS_MAP_SHIFT(in->data);
 	/* i_map_cap is 32-bit: neither this nor bytes can overflow. */
-	m->entries = ((uint64_t)in->map_cap + (1ULL << m->shift) - 1) >> m->shift;
+	m->entries = xipfs_map_groups(in->map_cap, m->shift);
 	m->moved = false;
 	m->pages = 0;
 	m->end_run = m->shift && (in->flags & XIPFS_INODE_END_RUN);
@@ -673,8 +673,7 @@ int xipfs_map_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
 		/* The end run starts inside the last group. */
 		m->run_start = ld64(img->base + m->off + m->entries * 8);
 		m->run_entry = ld64(img->base + m->off + m->entries * 8 + 8);
-		if (!m->entries || m->run_start < (m->entries - 1) << m->shift ||
-		    m->run_start >= in->map_cap)
+		if (!xipfs_map_run_ok(m->run_start, in->map_cap, m->shift))
 			return fail(img, "inode %u: end run from page %llu outside the last group of its page map (%llu groups of %u pages, capacity %u)",
 				    in->ino, (unsigned long long)m->run_start,
 				    (unsigned long long)m->entries, 1U << m->shift, in->map_cap);
@@ -733,6 +732,8 @@ int xipfs_map_entry(struct xipfs_image *img, const struct xipfs_inode_info *in,
 		    uint64_t idx, uint64_t *pte)
 {
 	struct xipfs_map m;
+	uint64_t slot, e;
+	unsigned int k;
 	int ret;
 
 	ret = xipfs_map_get(img, in, &m);
@@ -741,15 +742,12 @@ int xipfs_map_entry(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	if (idx >= in->map_cap)
 		return fail(img, "inode %u: page map entry %llu beyond its capacity %u", in->ino,
 			    (unsigned long long)idx, in->map_cap);
-	if (m.end_run && idx >= m.run_start) {
-		*pte = xipfs_pte_in_group(m.run_entry, (unsigned int)(idx - m.run_start),
-					  xipfs_group_cshift(img));
-		return 0;
-	}
-	*pte = ld64(img->base + m.off + (idx >> m.shift) * 8);
-	if (m.shift)
-		*pte = xipfs_pte_in_group(*pte, idx & ((1U << m.shift) - 1),
-					  xipfs_group_cshift(img));
+	slot = xipfs_map_slot(idx, m.shift, m.end_run ? m.run_start : XIPFS_MAP_NO_RUN, &k);
+	if (slot == XIPFS_MAP_RUN_SLOT)
+		e = m.run_entry;
+	else
+		e = ld64(img->base + m.off + slot * 8);
+	*pte = xipfs_pte_in_group(e, k, xipfs_group_cshift(img));
 	return 0;
 }
 

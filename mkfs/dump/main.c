@@ -128,7 +128,7 @@ static void mode_string(uint16_t mode, char *s)
 	s[10] = '\0';
 }
 
-static void list_one(struct xipfs_image *img, const struct xipfs_inode_info *in,
+static void list_one(struct xipfs_image *img, const struct xipfs_dinode *in,
 		     const char *name, size_t len)
 {
 	char mode[11], when[32];
@@ -160,12 +160,12 @@ static void list_one(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	printf("\n");
 }
 
-static void list_dir(struct xipfs_image *img, const struct xipfs_inode_info *dir,
+static void list_dir(struct xipfs_image *img, const struct xipfs_dinode *dir,
 		     char *path, size_t plen, bool recursive, unsigned int depth)
 {
 	struct xipfs_dir d;
 	struct xipfs_dirent_info e;
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 
 	if (xipfs_dir_open(img, dir, &d)) {
 		fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
@@ -177,7 +177,7 @@ static void list_dir(struct xipfs_image *img, const struct xipfs_inode_info *dir
 		printf(":\n");
 	}
 	for (uint32_t i = 0; i < d.count; i++) {
-		if (xipfs_dir_entry(img, &d, i, &e) || xipfs_inode_get(img, e.ino, &in)) {
+		if (xipfs_dir_entry(img, &d, i, &e) || xipfs_read_inode(img, e.ino, &in)) {
 			fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
 			errors++;
 			continue;
@@ -192,7 +192,7 @@ static void list_dir(struct xipfs_image *img, const struct xipfs_inode_info *dir
 		return;
 	}
 	for (uint32_t i = 0; i < d.count; i++) {
-		if (xipfs_dir_entry(img, &d, i, &e) || xipfs_inode_get(img, e.ino, &in) ||
+		if (xipfs_dir_entry(img, &d, i, &e) || xipfs_read_inode(img, e.ino, &in) ||
 		    !S_ISDIR(in.mode))
 			continue;
 		if (listed[e.ino]) {
@@ -216,12 +216,12 @@ static void list_dir(struct xipfs_image *img, const struct xipfs_inode_info *dir
 
 static int do_list(struct xipfs_image *img, const char *path, bool recursive)
 {
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	uint32_t ino;
 	char *buf;
 	size_t plen;
 
-	if (xipfs_resolve(img, path, &ino) || xipfs_inode_get(img, ino, &in)) {
+	if (xipfs_resolve(img, path, &ino) || xipfs_read_inode(img, ino, &in)) {
 		fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
 		return 1;
 	}
@@ -251,11 +251,11 @@ static int do_list(struct xipfs_image *img, const char *path, bool recursive)
 }
 
 static int open_file(struct xipfs_image *img, const char *path,
-		     struct xipfs_inode_info *in)
+		     struct xipfs_dinode *in)
 {
 	uint32_t ino;
 
-	if (xipfs_resolve(img, path, &ino) || xipfs_inode_get(img, ino, in)) {
+	if (xipfs_resolve(img, path, &ino) || xipfs_read_inode(img, ino, in)) {
 		fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
 		return -1;
 	}
@@ -268,7 +268,7 @@ static int open_file(struct xipfs_image *img, const char *path,
 
 static int do_cat(struct xipfs_image *img, const char *path)
 {
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	uint64_t pages, ps = img->page_size;
 	uint8_t *buf;
 
@@ -298,7 +298,7 @@ static int do_cat(struct xipfs_image *img, const char *path)
 
 static int do_map(struct xipfs_image *img, const char *path)
 {
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	struct xipfs_map m = { 0 };
 	uint64_t pages, n[4] = { 0 }, last_cl = UINT64_MAX, nclusters = 0, stale = 0;
 	static const char *const names[4] = { "hole", "xip", "compressed", "tail" };
@@ -365,7 +365,7 @@ static int do_map(struct xipfs_image *img, const char *path)
 				nclusters++;
 			last_cl = cl;
 			printf("compressed cluster %llu index %u", (unsigned long long)cl, idx);
-			if (xipfs_cluster_get(img, cl, &c)) {
+			if (xipfs_get_cluster(img, cl, &c)) {
 				printf(" (bad cluster: %s)\n", xipfs_image_error(img));
 				ret = 1;
 			} else {

@@ -418,8 +418,8 @@ void xipfs_image_close(struct xipfs_image *img)
 	free(img);
 }
 
-int xipfs_inode_get(struct xipfs_image *img, uint32_t ino,
-		    struct xipfs_inode_info *in)
+int xipfs_read_inode(struct xipfs_image *img, uint32_t ino,
+		     struct xipfs_dinode *in)
 {
 	const uint8_t *p;
 
@@ -473,7 +473,7 @@ int xipfs_inode_get(struct xipfs_image *img, uint32_t ino,
 	return 0;
 }
 
-int xipfs_dir_open(struct xipfs_image *img, const struct xipfs_inode_info *in,
+int xipfs_dir_open(struct xipfs_image *img, const struct xipfs_dinode *in,
 		   struct xipfs_dir *d)
 {
 	const uint8_t *p;
@@ -536,13 +536,13 @@ static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
 int xipfs_lookup(struct xipfs_image *img, uint32_t dir_ino,
 		 const char *name, size_t len, uint32_t *ino)
 {
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	struct xipfs_dir d;
 	struct xipfs_dirent_info e;
 	uint32_t lo = 0, hi;
 	int ret;
 
-	ret = xipfs_inode_get(img, dir_ino, &in);
+	ret = xipfs_read_inode(img, dir_ino, &in);
 	if (!ret)
 		ret = xipfs_dir_open(img, &in, &d);
 	if (ret)
@@ -589,19 +589,19 @@ int xipfs_resolve(struct xipfs_image *img, const char *path, uint32_t *inop)
 		if (len == 1 && p[0] == '.') {
 			/* stay */
 		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
-			struct xipfs_inode_info in;
+			struct xipfs_dinode in;
 			struct xipfs_dir d;
 
-			ret = xipfs_inode_get(img, ino, &in);
+			ret = xipfs_read_inode(img, ino, &in);
 			if (!ret)
 				ret = xipfs_dir_open(img, &in, &d);
 			if (ret)
 				return ret;
 			ino = d.parent;
 		} else {
-			struct xipfs_inode_info in;
+			struct xipfs_dinode in;
 
-			ret = xipfs_inode_get(img, ino, &in);
+			ret = xipfs_read_inode(img, ino, &in);
 			if (ret)
 				return ret;
 			if (!S_ISDIR(in.mode)) {
@@ -621,7 +621,7 @@ int xipfs_resolve(struct xipfs_image *img, const char *path, uint32_t *inop)
 	return 0;
 }
 
-int xipfs_read_link(struct xipfs_image *img, const struct xipfs_inode_info *in,
+int xipfs_read_link(struct xipfs_image *img, const struct xipfs_dinode *in,
 		    const char **target, size_t *len)
 {
 	if (!S_ISLNK(in->mode))
@@ -646,7 +646,7 @@ bool xipfs_xip_page_ok(const struct xipfs_image *img, uint64_t off)
 	return xipfs_range_in(off, img->page_size, sb->xip_off, sb->xip_size);
 }
 
-int xipfs_map_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
+int xipfs_map_get(struct xipfs_image *img, const struct xipfs_dinode *in,
 		  struct xipfs_map *m)
 {
 	const struct xipfs_sb *sb = &img->sb;
@@ -701,7 +701,7 @@ int xipfs_map_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	return 0;
 }
 
-int xipfs_map_locate(struct xipfs_image *img, const struct xipfs_inode_info *in,
+int xipfs_map_locate(struct xipfs_image *img, const struct xipfs_dinode *in,
 		     bool *moved, uint64_t *pages)
 {
 	struct xipfs_map m = { 0 };
@@ -712,7 +712,7 @@ int xipfs_map_locate(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	return ret;
 }
 
-int xipfs_map_raw(struct xipfs_image *img, const struct xipfs_inode_info *in,
+int xipfs_map_raw(struct xipfs_image *img, const struct xipfs_dinode *in,
 		  uint64_t i, uint64_t *pte)
 {
 	struct xipfs_map m;
@@ -728,8 +728,8 @@ int xipfs_map_raw(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	return 0;
 }
 
-int xipfs_map_entry(struct xipfs_image *img, const struct xipfs_inode_info *in,
-		    uint64_t idx, uint64_t *pte)
+int xipfs_map_read(struct xipfs_image *img, const struct xipfs_dinode *in,
+		   uint64_t idx, uint64_t *pte)
 {
 	struct xipfs_map m;
 	uint64_t slot, e;
@@ -751,7 +751,7 @@ int xipfs_map_entry(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	return 0;
 }
 
-int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
+int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_dinode *in,
 		  uint64_t pgno, uint64_t *pte)
 {
 	uint64_t pages;
@@ -765,7 +765,7 @@ int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	if (pages > in->map_cap)
 		return fail(img, "inode %u: page map capacity %u < %llu pages", in->ino,
 			    in->map_cap, (unsigned long long)pages);
-	return xipfs_map_entry(img, in, pgno, pte);
+	return xipfs_map_read(img, in, pgno, pte);
 }
 
 uint64_t xipfs_cluster_desc(const struct xipfs_image *img, uint64_t i)
@@ -790,7 +790,7 @@ int xipfs_cluster_end(struct xipfs_image *img, uint64_t *end)
 	return 0;
 }
 
-int xipfs_cluster_get(struct xipfs_image *img, uint64_t index,
+int xipfs_get_cluster(struct xipfs_image *img, uint64_t index,
 		      struct xipfs_cluster_info *c)
 {
 	unsigned int shift = img->sb.page_shift;
@@ -851,7 +851,7 @@ int xipfs_cluster_load(struct xipfs_image *img, uint64_t index,
 	const struct xipfs_compressor *z;
 	int ret;
 
-	ret = xipfs_cluster_get(img, index, &c);
+	ret = xipfs_get_cluster(img, index, &c);
 	if (ret)
 		return ret;
 	if (img->cbuf_index == index) {
@@ -884,7 +884,7 @@ int xipfs_cluster_load(struct xipfs_image *img, uint64_t index,
 	return 0;
 }
 
-int xipfs_read_page(struct xipfs_image *img, const struct xipfs_inode_info *in,
+int xipfs_read_page(struct xipfs_image *img, const struct xipfs_dinode *in,
 		    uint64_t pgno, void *buf)
 {
 	uint64_t e, ps = img->page_size, shift = img->sb.page_shift;
@@ -930,7 +930,7 @@ int xipfs_read_page(struct xipfs_image *img, const struct xipfs_inode_info *in,
 		uint32_t ulen;
 		uint64_t coff = (uint64_t)idx << shift, n;
 
-		ret = xipfs_cluster_get(img, cl, &c);
+		ret = xipfs_get_cluster(img, cl, &c);
 		if (ret)
 			return ret;
 		if (idx >= c.pages)

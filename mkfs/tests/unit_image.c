@@ -1157,6 +1157,33 @@ static void test_pte_in_group(void)
 	CHECK(XIPFS_MAP_SHIFT(0x1005) == 5 && XIPFS_MAP_OFF(0x1005) == 0x1000, "i_data split");
 }
 
+/* xipfs_map_slot() and friends: which stored entry, and which k, per page. */
+static void test_map_slot(void)
+{
+	unsigned int k = 99;
+
+	/* Per-page: the page's own entry, whatever the run says. */
+	CHECK(xipfs_map_slot(5, 0, XIPFS_MAP_NO_RUN, &k) == 5 && k == 0, "G=0: own entry");
+	CHECK(xipfs_map_slot(5, 0, 2, &k) == 5 && k == 0, "G=0: no end run");
+	/* Groups of 4 pages. */
+	CHECK(xipfs_map_slot(0, 2, XIPFS_MAP_NO_RUN, &k) == 0 && k == 0, "G=2, page 0");
+	CHECK(xipfs_map_slot(7, 2, XIPFS_MAP_NO_RUN, &k) == 1 && k == 3, "G=2, page 7");
+	CHECK(xipfs_map_slot(127, 7, XIPFS_MAP_NO_RUN, &k) == 0 && k == 127, "G=7, page 127");
+	/* An end run from page 9 (10 pages, groups of 4: the last from 8). */
+	CHECK(xipfs_map_slot(8, 2, 9, &k) == 2 && k == 0, "before the run: its group");
+	CHECK(xipfs_map_slot(9, 2, 9, &k) == XIPFS_MAP_RUN_SLOT && k == 0, "run start");
+	CHECK(xipfs_map_slot(10, 2, 9, &k) == XIPFS_MAP_RUN_SLOT && k == 1, "run page 1");
+	/* No page reaches XIPFS_MAP_NO_RUN: i_map_cap is 32-bit. */
+	CHECK(xipfs_map_slot(UINT32_MAX - 1, 7, XIPFS_MAP_NO_RUN, &k) ==
+	      (UINT32_MAX - 1) >> 7 && k == 126, "last page, no run");
+	CHECK(xipfs_map_groups(10, 2) == 3 && xipfs_map_groups(8, 2) == 2 &&
+	      xipfs_map_groups(0, 3) == 0 && xipfs_map_groups(UINT32_MAX, 0) == UINT32_MAX &&
+	      xipfs_map_groups(UINT32_MAX, 7) == (1ULL << 25), "group counts");
+	CHECK(xipfs_map_run_ok(8, 10, 2) && xipfs_map_run_ok(9, 10, 2) &&
+	      !xipfs_map_run_ok(7, 10, 2) && !xipfs_map_run_ok(10, 10, 2) &&
+	      !xipfs_map_run_ok(0, 0, 2), "end run inside the last group");
+}
+
 /* Cluster descriptors: XIPFS_CL_DESC() and the field macros agree. */
 static void test_cluster_desc(void)
 {
@@ -1490,6 +1517,7 @@ int main(void)
 	test_corruptions();
 	test_rw();
 	test_pte_in_group();
+	test_map_slot();
 	test_cluster_desc();
 	test_grouped();
 	test_no_xip();

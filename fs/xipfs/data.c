@@ -1,161 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * xipfs: page maps and the page cache.  read_folio and readahead fill
- * hole, tail, compressed and (when the medium has no usable window)
- * uncompressed pages.  A compressed cluster is decompressed once and all
- * of its pages are filled from that one pass.
+ * xipfs: the page cache.  read_folio and readahead fill hole, tail,
+ * compressed and (when the medium has no usable window) uncompressed
+ * pages, whose entries the page maps give (map.c).  A compressed cluster
+ * is decompressed once and all of its pages are filled from that one
+ * pass.
  */
 #include <linux/highmem.h>
 #include <linux/mm.h>
 #include <linux/slab.h>
 #include "internal.h"
 #include "decompressor.h"
-
-/*
- * Is a page map for @cap pages at i_data @data where one may be: in the
- * metadata area (as mkfs puts it), or, if it has one entry per page, in
- * whole pages of the data region (where a read-write mount moves a map
- * that must grow or stop being grouped)?
- */
-bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap, u16 flags,
-		  struct xipfs_end_run *run)
-{
-	unsigned int shift = XIPFS_MAP_SHIFT(data);
-	u64 off = XIPFS_MAP_OFF(data), ngroups, start;
-	const __le64 *p;
-
-	run->start = U32_MAX;	/* no page is that far: no end run */
-	run->entry = 0;
-	if (shift) {
-		ngroups = ((u64)cap + (1U << shift) - 1) >> shift;
-		if (!(sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS) ||
-		    !xipfs_meta(sbi, off, ngroups * 8))
-			return false;
-		if (!(flags & XIPFS_INODE_END_RUN))
-			return true;
-		/* Two more words; the run starts inside the last group. */
-		p = xipfs_meta(sbi, off + ngroups * 8, 16);
-		if (!p || !ngroups)
-			return false;
-		start = le64_to_cpu(READ_ONCE(p[0]));
-		if (start < (ngroups - 1) << shift || start >= cap)
-			return false;
-		run->start = start;
-		run->entry = le64_to_cpu(READ_ONCE(p[1]));
-		return true;
-	}
-	if (!cap || xipfs_meta(sbi, off, (u64)cap * 8))
-		return true;
-	return PAGE_ALIGNED(off) &&
-	       xipfs_in_data(sbi, off, round_up((u64)cap * 8, PAGE_SIZE));
-}
-
-/*
- * Entry @index (< i_map_cap) of @inode's page map, in CPU order; from a
- * grouped map, the entry derived for that page.  map_sem held, or the map
- * cannot change (read-only).
- */
-int xipfs_map_read(struct inode *inode, pgoff_t index, u64 *e)
-{
-	struct super_block *sb = inode->i_sb;
-	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
-	struct xipfs_inode_info *xi = XIPFS_I(inode);
-	unsigned int shift = xi->map_shift;
-	u64 off = xi->data + (u64)(index >> shift) * 8;
-	const __le64 *p;
-	__le64 v;
-	int err;
-
-	if (WARN_ON_ONCE(index >= xi->map_cap))
-		return -EFSCORRUPTED;
-	if (shift && index >= xi->run.start) {
-		*e = xipfs_pte_in_group(xi->run.entry, index - xi->run.start,
-					sbi->cshift);
-		return 0;
-	}
-	p = xipfs_meta(sbi, off, 8);
-	if (!p && sbi->virt)
-		p = sbi->virt + off;	/* a moved map: checked at iget */
-	if (p) {
-		v = READ_ONCE(*p);
-	} else {
-		err = xipfs_medium_read(sb, off, &v, sizeof(v));
-		if (err)
-			return err;
-	}
-	*e = le64_to_cpu(v);
-	if (shift)
-		*e = xipfs_pte_in_group(*e, index & ((1U << shift) - 1),
-					sbi->cshift);
-	return 0;
-}
-
-/*
- * Decode and check the page map entry of page @index of @inode.  Pages at
- * or past EOF read as holes.  -EFSCORRUPTED for a bad entry.
- */
-int xipfs_page_lookup(struct inode *inode, pgoff_t index,
-		      struct xipfs_page *pg)
-{
-	struct super_block *sb = inode->i_sb;
-	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
-	u64 pos = (u64)index << PAGE_SHIFT, isize = i_size_read(inode);
-	u64 e, v;
-	int err;
-
-	memset(pg, 0, sizeof(*pg));
-	if (pos >= isize)
-		return 0;
-	pg->len = min_t(u64, PAGE_SIZE, isize - pos);
-	/* i_size <= i_map_cap pages, and the map is where one may be: iget. */
-	err = xipfs_map_read(inode, index, &e);
-	if (err)
-		return err;
-	pg->type = XIPFS_PTE_TYPE(e);
-	if (e & XIPFS_PTE_RESERVED_MASK)
-		goto bad;
-
-	switch (pg->type) {
-	case XIPFS_PTE_TYPE_HOLE:
-		if (e)
-			goto bad;
-		return 0;
-	case XIPFS_PTE_TYPE_XIP:
-		v = e & XIPFS_PTE_XIP_MASK;
-		if (v > sbi->image_size >> PAGE_SHIFT)
-			goto bad;
-		pg->off = v << PAGE_SHIFT;
-		/* mkfs puts them in the XIP area; rw mounts anywhere in data. */
-		if (!xipfs_in_data(sbi, pg->off, PAGE_SIZE))
-			goto bad;
-		return 0;
-	case XIPFS_PTE_TYPE_COMP:
-		pg->cluster = e & XIPFS_PTE_CLUSTER_MASK;
-		pg->cindex = (e >> XIPFS_PTE_CINDEX_SHIFT) &
-			     XIPFS_PTE_CINDEX_MASK;
-		/* cindex <= index unless shared: checked with the cluster. */
-		if (pg->cluster >= sbi->cluster_count)
-			goto bad;
-		return 0;
-	case XIPFS_PTE_TYPE_TAIL:
-		/*
-		 * Only the last page; its data lies in the metadata.  Bits
-		 * 48-55 are unused in a TAIL entry: set, the entry is bad (as
-		 * the image library says too).
-		 */
-		pg->off = sbi->meta_off + (e & XIPFS_PTE_TAIL_MASK);
-		if ((e & ~(XIPFS_PTE_TAIL_MASK | (3ULL << XIPFS_PTE_TYPE_SHIFT))) ||
-		    !(sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_TAIL) ||
-		    pos + PAGE_SIZE < isize ||
-		    !xipfs_meta(sbi, pg->off, pg->len))
-			goto bad;
-		return 0;
-	}
-bad:
-	xipfs_corrupt(sb, "inode %llu: page %lu: bad map entry 0x%016llx",
-		      xipfs_ino(inode), index, e);
-	return -EFSCORRUPTED;
-}
 
 /*
  * Read, decode and check cluster descriptor @idx into @c.  Its compressed

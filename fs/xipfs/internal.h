@@ -150,7 +150,7 @@ static inline struct xipfs_sb_info *XIPFS_SB(struct super_block *sb)
 
 /* A grouped map's end run (XIPFS_INODE_END_RUN): pages from start on. */
 struct xipfs_end_run {
-	u32 start;		/* U32_MAX: none */
+	u32 start;		/* XIPFS_MAP_NO_RUN: none */
 	u64 entry;		/* page start's entry, in CPU order */
 };
 
@@ -244,6 +244,18 @@ static inline bool xipfs_in_data(struct xipfs_sb_info *sbi, u64 off, u64 len)
 			     sbi->image_size - sbi->xip_off);
 }
 
+/* Pages of @inode up to i_size. */
+static inline pgoff_t xipfs_npages(struct inode *inode)
+{
+	return DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
+}
+
+/* The window's address of image page @pgno (read-write mounts). */
+static inline void *xipfs_window(struct super_block *sb, u64 pgno)
+{
+	return XIPFS_SB(sb)->virt + (pgno << PAGE_SHIFT);
+}
+
 /* Is an up-to-date copy of page @index in the page cache? */
 static inline bool xipfs_cached_uptodate(struct address_space *mapping,
 					 pgoff_t index)
@@ -263,6 +275,12 @@ int xipfs_medium_open(struct super_block *sb);
 void xipfs_medium_close(struct super_block *sb);
 int xipfs_medium_map(struct super_block *sb);
 int xipfs_medium_read(struct super_block *sb, u64 off, void *buf, size_t len);
+void xipfs_writeback(void *addr, size_t len);
+void xipfs_persist(void *addr, size_t len);
+struct xipfs_inode *xipfs_dinode(struct inode *inode);
+void xipfs_extend_disk_size(struct inode *inode, u64 end, bool clamp);
+void xipfs_set_size(struct inode *inode, u64 size);
+void xipfs_store_inode(struct inode *inode);
 
 /* inode.c */
 extern struct kmem_cache *xipfs_inode_cachep;
@@ -278,13 +296,19 @@ extern const struct file_operations xipfs_dir_fops;
 int xipfs_dir_entry(struct inode *dir, u32 i, const struct xipfs_dirent **de,
 		    const u8 **name);
 
-/* data.c */
-extern const struct address_space_operations xipfs_aops;
+/* map.c */
 int xipfs_page_lookup(struct inode *inode, pgoff_t index,
 		      struct xipfs_page *pg);
 bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap, u16 flags,
 		  struct xipfs_end_run *run);
 int xipfs_map_read(struct inode *inode, pgoff_t index, u64 *e);
+u64 xipfs_map_derive(struct xipfs_sb_info *sbi, const __le64 *map,
+		     unsigned int shift, const struct xipfs_end_run *run, u64 i);
+void xipfs_store_entry(struct inode *inode, pgoff_t index, u64 e);
+int xipfs_map_grow(struct inode *inode, u64 npages);
+
+/* data.c */
+extern const struct address_space_operations xipfs_aops;
 int xipfs_get_cluster(struct super_block *sb, u64 idx,
 		      struct xipfs_cl *c);
 int xipfs_read_folio_locked(struct inode *inode, struct folio *folio);
@@ -308,10 +332,6 @@ void xipfs_shadow_start(struct super_block *sb);
 void xipfs_shadow_stop(struct super_block *sb);
 
 /* write.c: the read-write side */
-void xipfs_persist(void *addr, size_t len);
-void xipfs_writeback(void *addr, size_t len);
-void xipfs_store_entry(struct inode *inode, pgoff_t index, u64 e);
-void xipfs_store_inode(struct inode *inode);
 ssize_t xipfs_file_write_iter(struct kiocb *iocb, struct iov_iter *from);
 int xipfs_setattr(struct xipfs_idmap *idmap, struct dentry *dentry,
 		  struct iattr *attr);

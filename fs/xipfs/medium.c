@@ -5,6 +5,8 @@
  * mtd_read(); a block device is read through its buffer cache.  Only a
  * window whose PFNs have no struct page can be mapped into user space
  * (execute in place); everything else goes through the page cache.
+ * A read-write mount stores into the window through the helpers at the
+ * end: durability, the on-media inode and its size.
  */
 #include <linux/io.h>
 #include <linux/ioport.h>
@@ -13,6 +15,7 @@
 #include <linux/buffer_head.h>
 #include <linux/blkdev.h>
 #include <linux/mtd/mtd.h>
+#include <linux/libnvdimm.h>
 #include "internal.h"
 
 /* Does any PFN of [phys, phys + size) have a struct page? */
@@ -352,4 +355,100 @@ int xipfs_medium_read(struct super_block *sb, u64 off, void *buf, size_t len)
 	}
 #endif
 	return -EIO;
+}
+
+/*
+ * Storing into the window (read-write mounts): what write.c, the page
+ * maps (map.c), the mount-time walk (space.c) and the superblock's state
+ * store through.  Every store of window bytes is made durable by
+ * xipfs_persist() or xipfs_writeback(), which the durability shadow
+ * (shadow.c) follows.
+ */
+
+/* Write [addr, addr + len) of the window back from the CPU cache. */
+void xipfs_writeback(void *addr, size_t len)
+{
+	arch_wb_cache_pmem(addr, len);
+	xipfs_shadow_update(addr, len);
+}
+
+/* Make [addr, addr + len) of the window durable before what follows. */
+void xipfs_persist(void *addr, size_t len)
+{
+	xipfs_writeback(addr, len);
+	/* The write-backs (clwb) are weakly ordered: fence before the next store. */
+	wmb();
+}
+
+/*
+ * The on-media inode of @inode.  Always extended: images with compact
+ * inodes do not mount read-write, and iget refuses a compact inode in
+ * any other image.
+ */
+struct xipfs_inode *xipfs_dinode(struct inode *inode)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(inode->i_sb);
+	struct xipfs_inode *di;
+
+	di = sbi->virt + sbi->inode_off + (u64)inode->i_ino * XIPFS_INODE_SLOT;
+	WARN_ON_ONCE(!(le16_to_cpu(READ_ONCE(di->i_flags)) &
+		       XIPFS_INODE_EXTENDED));
+	return di;
+}
+
+/* Store the on-media size. */
+static void xipfs_store_size(struct inode *inode, u64 size)
+{
+	struct xipfs_inode *di = xipfs_dinode(inode);
+
+	lockdep_assert_held(&XIPFS_I(inode)->size_lock);
+	XIPFS_I(inode)->disk_size = size;
+	WRITE_ONCE(di->i_size, cpu_to_le64(size));
+	xipfs_persist(&di->i_size, sizeof(di->i_size));
+}
+
+/*
+ * The medium now holds the file's data up to @end.  Writers (i_rwsem
+ * held) grow i_size after this; writeback, which runs without i_rwsem,
+ * passes @clamp: it may have sampled i_size before a truncate, and
+ * must not raise the on-media size past what truncate stored.
+ */
+void xipfs_extend_disk_size(struct inode *inode, u64 end, bool clamp)
+{
+	struct xipfs_inode_info *xi = XIPFS_I(inode);
+
+	spin_lock(&xi->size_lock);
+	if (clamp)
+		end = min_t(u64, end, i_size_read(inode));
+	if (end > xi->disk_size)
+		xipfs_store_size(inode, end);
+	spin_unlock(&xi->size_lock);
+}
+
+/*
+ * i_size and the on-media size together (truncate, fallocate), under
+ * size_lock: a writeback's clamped extension sees both or neither.
+ */
+void xipfs_set_size(struct inode *inode, u64 size)
+{
+	struct xipfs_inode_info *xi = XIPFS_I(inode);
+
+	spin_lock(&xi->size_lock);
+	i_size_write(inode, size);
+	xipfs_store_size(inode, size);
+	spin_unlock(&xi->size_lock);
+}
+
+/* Store the attributes (not the size: see disk_size) of @inode. */
+void xipfs_store_inode(struct inode *inode)
+{
+	struct xipfs_inode *di = xipfs_dinode(inode);
+	struct timespec64 mt = xipfs_inode_get_mtime(inode);
+
+	WRITE_ONCE(di->i_mode, cpu_to_le16(inode->i_mode));
+	WRITE_ONCE(di->i_uid, cpu_to_le32(i_uid_read(inode)));
+	WRITE_ONCE(di->i_gid, cpu_to_le32(i_gid_read(inode)));
+	WRITE_ONCE(di->i_mtime, cpu_to_le64(mt.tv_sec));
+	WRITE_ONCE(di->i_mtime_nsec, cpu_to_le32(mt.tv_nsec));
+	xipfs_persist(di, sizeof(*di));
 }

@@ -33,22 +33,6 @@ static u64 xipfs_space_idx(struct xipfs_space *sp, u64 off)
 
 enum xipfs_walk_pass { XIPFS_COUNT_REFS, XIPFS_MARK_OWNED, XIPFS_RECOVER };
 
-/* Entry @i of a page map at @map (derived, for a grouped one). */
-static u64 xipfs_walk_entry(struct xipfs_sb_info *sbi, const __le64 *map,
-			    unsigned int shift, const struct xipfs_end_run *run,
-			    u64 i)
-{
-	u64 e;
-
-	if (shift && i >= run->start)
-		return xipfs_pte_in_group(run->entry, i - run->start,
-					  sbi->cshift);
-	e = le64_to_cpu(READ_ONCE(map[i >> shift]));
-	if (shift)
-		e = xipfs_pte_in_group(e, i & ((1U << shift) - 1), sbi->cshift);
-	return e;
-}
-
 /*
  * Read inode @ino for a walk: its slots, or a negative errno.  @di->i_mode
  * says whether it is a regular file; for one, the map is checked as iget
@@ -266,8 +250,8 @@ static int xipfs_space_book_maps(struct super_block *sb,
 		data = XIPFS_MAP_OFF(data);
 		if (shift) {
 			/* map_ok: the groups and an end run's two words. */
-			len = (((u64)cap + (1U << shift) - 1) >> shift) * 8;
-			if (run.start != U32_MAX)
+			len = xipfs_map_groups(cap, shift) * 8;
+			if (run.start != XIPFS_MAP_NO_RUN)
 				len += 16;
 			xipfs_meta_add(bk, data, len, ino, XIPFS_META_GROUPED);
 		} else if (xipfs_meta(sbi, data, (u64)cap * 8)) {
@@ -291,7 +275,7 @@ static int xipfs_space_book_maps(struct super_block *sb,
 		npages = DIV_ROUND_UP(size, PAGE_SIZE);
 		if (!npages)
 			continue;
-		e = xipfs_walk_entry(sbi, sbi->virt + data, shift, &run,
+		e = xipfs_map_derive(sbi, sbi->virt + data, shift, &run,
 				     npages - 1);
 		if (XIPFS_PTE_TYPE(e) != XIPFS_PTE_TYPE_TAIL)
 			continue;
@@ -377,7 +361,7 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 		/* Nothing changes a grouped map: no stale entries to clear. */
 		end = shift ? npages : cap;
 		for (i = 0; i < end; i++) {
-			u64 e = xipfs_walk_entry(sbi, map, shift, &run, i), v;
+			u64 e = xipfs_map_derive(sbi, map, shift, &run, i), v;
 
 			if (!(i & 4095)) {
 				/* Still long on a large image: let it be killed. */

@@ -94,7 +94,7 @@ static struct inode *xipfs_alloc_inode(struct super_block *sb)
 	xi->data = 0;
 	xi->map_cap = 0;
 	xi->map_shift = 0;
-	xi->run.start = U32_MAX;
+	xi->run.start = XIPFS_MAP_NO_RUN;
 	xi->run.entry = 0;
 	xi->disk_size = 0;
 	xa_init(&xi->xip_dirty);

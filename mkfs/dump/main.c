@@ -160,7 +160,7 @@ static void mode_string(uint16_t mode, char *s)
 	s[10] = '\0';
 }
 
-static void list_one(struct xipfs_image *img, const struct xipfs_inode_info *in,
+static void list_one(struct xipfs_image *img, const struct xipfs_dinode *in,
 		     const char *name, size_t len)
 {
 	char mode[11], when[32];
@@ -192,12 +192,12 @@ static void list_one(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	printf("\n");
 }
 
-static void list_dir(struct xipfs_image *img, const struct xipfs_inode_info *dir,
+static void list_dir(struct xipfs_image *img, const struct xipfs_dinode *dir,
 		     char *path, size_t plen, bool recursive, unsigned int depth)
 {
 	struct xipfs_dir d;
 	struct xipfs_dirent_info e;
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 
 	if (xipfs_dir_open(img, dir, &d)) {
 		fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
@@ -209,7 +209,7 @@ static void list_dir(struct xipfs_image *img, const struct xipfs_inode_info *dir
 		printf(":\n");
 	}
 	for (uint32_t i = 0; i < d.count; i++) {
-		if (xipfs_dir_entry(img, &d, i, &e) || xipfs_inode_get(img, e.ino, &in)) {
+		if (xipfs_dir_entry(img, &d, i, &e) || xipfs_read_inode(img, e.ino, &in)) {
 			fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
 			errors++;
 			continue;
@@ -224,7 +224,7 @@ static void list_dir(struct xipfs_image *img, const struct xipfs_inode_info *dir
 		return;
 	}
 	for (uint32_t i = 0; i < d.count; i++) {
-		if (xipfs_dir_entry(img, &d, i, &e) || xipfs_inode_get(img, e.ino, &in) ||
+		if (xipfs_dir_entry(img, &d, i, &e) || xipfs_read_inode(img, e.ino, &in) ||
 		    !S_ISDIR(in.mode))
 			continue;
 		if (listed[e.ino]) {
@@ -266,12 +266,12 @@ static int resolve(struct xipfs_image *img, const char *path, uint32_t *ino)
 
 static int do_list(struct xipfs_image *img, const char *path, bool recursive)
 {
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	uint32_t ino;
 	char *buf;
 	size_t plen;
 
-	if (resolve(img, path, &ino) || xipfs_inode_get(img, ino, &in)) {
+	if (resolve(img, path, &ino) || xipfs_read_inode(img, ino, &in)) {
 		fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
 		return 1;
 	}
@@ -301,11 +301,11 @@ static int do_list(struct xipfs_image *img, const char *path, bool recursive)
 }
 
 static int open_file(struct xipfs_image *img, const char *path,
-		     struct xipfs_inode_info *in)
+		     struct xipfs_dinode *in)
 {
 	uint32_t ino;
 
-	if (resolve(img, path, &ino) || xipfs_inode_get(img, ino, in)) {
+	if (resolve(img, path, &ino) || xipfs_read_inode(img, ino, in)) {
 		fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
 		return -1;
 	}
@@ -318,7 +318,7 @@ static int open_file(struct xipfs_image *img, const char *path,
 
 static int do_cat(struct xipfs_image *img, const char *path)
 {
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	uint64_t pages, ps = img->page_size;
 	uint8_t *buf;
 
@@ -356,12 +356,12 @@ struct run {
 	uint64_t e0, last;	/* the first entry; the last XIP page or cluster */
 	unsigned int type;
 	bool bad;
-	const struct xipfs_inode_info *in;
+	const struct xipfs_dinode *in;
 };
 
 static void run_flush(struct xipfs_image *img, struct run *r)
 {
-	const struct xipfs_inode_info *in = r->in;
+	const struct xipfs_dinode *in = r->in;
 	uint64_t end = r->first + r->len - 1;
 
 	if (!r->len)
@@ -388,7 +388,7 @@ static void run_flush(struct xipfs_image *img, struct run *r)
 	} else if (r->type == XIPFS_PTE_TYPE_COMP) {
 		uint64_t cl = r->e0 & XIPFS_PTE_CLUSTER_MASK;
 		struct xipfs_cluster_info c;
-		const char *alg = xipfs_cluster_get(img, cl, &c) ? "bad cluster" :
+		const char *alg = xipfs_get_cluster(img, cl, &c) ? "bad cluster" :
 				  xipfs_alg_name(c.alg);
 
 		if (cl == r->last)
@@ -433,7 +433,7 @@ static int run_add(struct xipfs_image *img, struct run *r, uint64_t p, uint64_t 
 
 static int do_map(struct xipfs_image *img, const char *path)
 {
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	struct xipfs_map m = { 0 };
 	uint64_t pages, n[4] = { 0 }, last_cl = UINT64_MAX, nclusters = 0, stale = 0;
 	static const char *const names[4] = { "hole", "xip", "compressed", "tail" };
@@ -516,7 +516,7 @@ static int do_map(struct xipfs_image *img, const char *path)
 				nclusters++;
 			last_cl = cl;
 			printf("compressed cluster %llu index %u", (unsigned long long)cl, idx);
-			if (xipfs_cluster_get(img, cl, &c)) {
+			if (xipfs_get_cluster(img, cl, &c)) {
 				printf(" (bad cluster: %s)\n", xipfs_image_error(img));
 				ret = 1;
 			} else {
@@ -539,7 +539,7 @@ static int do_map(struct xipfs_image *img, const char *path)
 	 * Entries past the end of the file read as holes: shown, not used.
 	 * Of a grouped map, those of groups wholly past the end.
 	 */
-	for (uint64_t i = (pages + (1ULL << m.shift) - 1) >> m.shift; i < m.entries; i++) {
+	for (uint64_t i = xipfs_map_groups(pages, m.shift); i < m.entries; i++) {
 		uint64_t e;
 
 		if (xipfs_map_raw(img, &in, i, &e)) {

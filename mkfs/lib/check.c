@@ -182,7 +182,7 @@ static void use_desc(struct ck *ck, const struct page_use *u, char *buf, size_t 
 static bool twins(struct ck *ck, uint32_t a, uint32_t b)
 {
 	struct xipfs_image *img = ck->img;
-	struct xipfs_inode_info ia, ib;
+	struct xipfs_dinode ia, ib;
 	struct inode_state *s;
 	uint64_t pages;
 	bool same = true;
@@ -193,7 +193,7 @@ static bool twins(struct ck *ck, uint32_t a, uint32_t b)
 	s = &ck->is[b];
 	if (s->twin_with == a)
 		return s->twin;
-	if (xipfs_inode_get(img, a, &ia) || xipfs_inode_get(img, b, &ib) ||
+	if (xipfs_read_inode(img, a, &ia) || xipfs_read_inode(img, b, &ib) ||
 	    !S_ISREG(ia.mode) || !S_ISREG(ib.mode) || ia.size != ib.size ||
 	    !ck->is[a].valid || !ck->is[b].valid) {
 		same = false;
@@ -429,7 +429,7 @@ static void check_gaps(struct ck *ck)
 	check_zero_range(ck, pos, sb->image_size - pos, "space after the last area");
 }
 
-static bool check_inode_fields(struct ck *ck, uint32_t ino, const struct xipfs_inode_info *inp);
+static bool check_inode_fields(struct ck *ck, uint32_t ino, const struct xipfs_dinode *inp);
 
 /* Check the inode starting at slot ino >= 1; returns the slots it takes. */
 static uint32_t check_inode(struct ck *ck, uint32_t ino)
@@ -437,9 +437,9 @@ static uint32_t check_inode(struct ck *ck, uint32_t ino)
 	struct xipfs_image *img = ck->img;
 	struct inode_state *s = &ck->is[ino];
 	const uint8_t *raw = img->base + img->sb.inode_off + (uint64_t)ino * XIPFS_INODE_SLOT;
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 
-	if (xipfs_inode_get(img, ino, &in)) {
+	if (xipfs_read_inode(img, ino, &in)) {
 		accessor_problem(ck, ino);
 		return 1;
 	}
@@ -468,10 +468,10 @@ static uint32_t check_inode(struct ck *ck, uint32_t ino)
 }
 
 /* An inode's fields; false if it is too broken to follow further. */
-static bool check_inode_fields(struct ck *ck, uint32_t ino, const struct xipfs_inode_info *inp)
+static bool check_inode_fields(struct ck *ck, uint32_t ino, const struct xipfs_dinode *inp)
 {
 	struct xipfs_image *img = ck->img;
-	struct xipfs_inode_info in = *inp;
+	struct xipfs_dinode in = *inp;
 
 	if (xipfs_mode_dtype(in.mode) == DT_UNKNOWN) {
 		problem(ck, ino, "invalid file type (mode 0%o)", in.mode);
@@ -576,13 +576,13 @@ static bool check_inode_fields(struct ck *ck, uint32_t ino, const struct xipfs_i
 static void check_dir(struct ck *ck, uint32_t ino, uint32_t *queue, uint32_t *qtail)
 {
 	struct xipfs_image *img = ck->img;
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	struct xipfs_dir d;
 	struct xipfs_dirent_info e, prev = { 0 };
 	uint64_t names_start;
 	bool have_prev = false;
 
-	if (xipfs_inode_get(img, ino, &in) || xipfs_dir_open(img, &in, &d))
+	if (xipfs_read_inode(img, ino, &in) || xipfs_dir_open(img, &in, &d))
 		return;	/* reported by check_inode() */
 	if (d.parent != ck->is[ino].parent)
 		problem(ck, ino, "parent is inode %u%s, but it is in directory inode %u",
@@ -592,7 +592,7 @@ static void check_dir(struct ck *ck, uint32_t ino, uint32_t *queue, uint32_t *qt
 	names_start = XIPFS_DIR_HEADER_SIZE + (uint64_t)d.count * XIPFS_DIRENT_SIZE;
 	for (uint32_t i = 0; i < d.count; i++) {
 		struct inode_state *t;
-		struct xipfs_inode_info child;
+		struct xipfs_dinode child;
 
 		if (xipfs_dir_entry(img, &d, i, &e)) {
 			accessor_problem(ck, ino);
@@ -635,7 +635,7 @@ static void check_dir(struct ck *ck, uint32_t ino, uint32_t *queue, uint32_t *qt
 			continue;
 		}
 		t = &ck->is[e.ino];
-		if (xipfs_inode_get(img, e.ino, &child))
+		if (xipfs_read_inode(img, e.ino, &child))
 			continue;
 		if (e.type != xipfs_mode_dtype(child.mode))
 			problem(ck, ino, "entry \"%.*s\": type %u but inode %u has mode 0%o",
@@ -678,12 +678,12 @@ static void name_pass(struct ck *ck)
 	seen[XIPFS_ROOT_INO] = true;
 	queue[tail++] = XIPFS_ROOT_INO;
 	while (head < tail) {
-		struct xipfs_inode_info in;
+		struct xipfs_dinode in;
 		struct xipfs_dir d;
 		struct xipfs_dirent_info e;
 		uint32_t dino = queue[head++];
 
-		if (xipfs_inode_get(img, dino, &in) || xipfs_dir_open(img, &in, &d))
+		if (xipfs_read_inode(img, dino, &in) || xipfs_dir_open(img, &in, &d))
 			continue;
 		for (uint32_t i = 0; i < d.count; i++) {
 			struct inode_state *t;
@@ -696,7 +696,7 @@ static void name_pass(struct ck *ck)
 				t->name = e.name;
 				t->name_len = e.name_len;
 			}
-			if (!seen[e.ino] && !xipfs_inode_get(img, e.ino, &in) && S_ISDIR(in.mode)) {
+			if (!seen[e.ino] && !xipfs_read_inode(img, e.ino, &in) && S_ISDIR(in.mode)) {
 				seen[e.ino] = true;
 				queue[tail++] = e.ino;
 			}
@@ -710,9 +710,9 @@ out:
 static void check_tree(struct ck *ck)
 {
 	uint32_t *queue, head = 0, tail = 0;
-	struct xipfs_inode_info root;
+	struct xipfs_dinode root;
 
-	if (xipfs_inode_get(ck->img, XIPFS_ROOT_INO, &root) || !S_ISDIR(root.mode)) {
+	if (xipfs_read_inode(ck->img, XIPFS_ROOT_INO, &root) || !S_ISDIR(root.mode)) {
 		problem(ck, 0, "root inode %d is not a directory", XIPFS_ROOT_INO);
 		return;
 	}
@@ -736,10 +736,10 @@ static void check_links(struct ck *ck)
 {
 	for (uint32_t ino = 1; ino < ck->n; ino++) {
 		struct inode_state *s = &ck->is[ino];
-		struct xipfs_inode_info in;
+		struct xipfs_dinode in;
 		uint64_t want;
 
-		if (!s->used || xipfs_inode_get(ck->img, ino, &in))
+		if (!s->used || xipfs_read_inode(ck->img, ino, &in))
 			continue;
 		if (ino != XIPFS_ROOT_INO && !s->links) {
 			problem(ck, 0, "inode %u (mode 0%o): not reachable from the root", ino,
@@ -759,12 +759,12 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 	const struct xipfs_sb *sb = &img->sb;
 	unsigned int shift = sb->page_shift;
 	uint64_t ps = img->page_size, pages;
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	struct xipfs_map m = { 0 };
 	const uint8_t *map;
 	unsigned int g;
 
-	if (xipfs_inode_get(img, ino, &in))
+	if (xipfs_read_inode(img, ino, &in))
 		return;
 	/* check_inode() validated the map's range and capacity. */
 	if (in.map_cap && xipfs_map_get(img, &in, &m))
@@ -778,7 +778,7 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 	 * a read-write truncate may leave them): information.  For a grouped
 	 * map those are the entries of groups wholly past the end.
 	 */
-	for (uint64_t i = (pages + (1ULL << g) - 1) >> g; i < m.entries; i++) {
+	for (uint64_t i = xipfs_map_groups(pages, g); i < m.entries; i++) {
 		uint64_t e;
 
 		memcpy(&e, map + i * 8, 8);
@@ -786,14 +786,15 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 			ck->st->stale_entries++;
 	}
 	for (uint64_t p = 0; p < pages; p++) {
-		uint64_t e, valid, k = p & ((1ULL << g) - 1);
-		bool in_run = m.end_run && p >= m.run_start;
+		uint64_t e, valid;
+		unsigned int k;
+		uint64_t slot = xipfs_map_slot(p, g, m.end_run ? m.run_start : XIPFS_MAP_NO_RUN, &k);
+		bool in_run = slot == XIPFS_MAP_RUN_SLOT;
 
 		if (in_run) {
 			e = m.run_entry;	/* xipfs_map_get() checked R */
-			k = p - m.run_start;
 		} else {
-			memcpy(&e, map + (p >> g) * 8, 8);
+			memcpy(&e, map + slot * 8, 8);
 			e = le64toh(e);
 		}
 		valid = p + 1 < pages ? ps : in.size - (p << shift);
@@ -801,7 +802,7 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 			uint64_t ge = e;
 
 			/* Derived entries are checked like stored ones, below. */
-			e = xipfs_pte_in_group(ge, (unsigned int)k, xipfs_group_cshift(img));
+			e = xipfs_pte_in_group(ge, k, xipfs_group_cshift(img));
 			if (e == XIPFS_PTE_INVALID && !(ge & XIPFS_PTE_RESERVED_MASK)) {
 				char what[64];
 
@@ -959,7 +960,7 @@ static void check_clusters(struct ck *ck)
 
 	for (uint64_t i = 0; i < sb->cluster_count; i++) {
 		struct cluster_state *c = &ck->cs[i];
-		struct xipfs_inode_info in;
+		struct xipfs_dinode in;
 		uint64_t fpages;
 
 		if (!c->valid)
@@ -999,7 +1000,7 @@ static void check_clusters(struct ck *ck)
 		if (!img->rw && c->refs != c->c.pages)
 			problem(ck, c->ino, "cluster %llu: %u pages, but %u map entries use it",
 				(unsigned long long)i, c->c.pages, c->refs);
-		if (xipfs_inode_get(img, c->ino, &in))
+		if (xipfs_read_inode(img, c->ino, &in))
 			continue;
 		fpages = xipfs_size_pages(img, in.size);
 		/*
@@ -1027,7 +1028,7 @@ static void check_clusters(struct ck *ck)
 	}
 	/*
 	 * The sentinel ends the compressed data; clusters lie back to back
-	 * from the first one's offset (xipfs_cluster_get() checked each
+	 * from the first one's offset (xipfs_get_cluster() checked each
 	 * against the next), so the only bytes no cluster owns are before
 	 * the first and after the sentinel's end: zero.  After a read-write
 	 * mount dead clusters' bytes may have been reused: not checked.
@@ -1081,7 +1082,7 @@ uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opt
 	check_sb(&ck);
 	check_gaps(&ck);
 	for (uint64_t i = 0; i < img->sb.cluster_count; i++) {
-		if (xipfs_cluster_get(img, i, &ck.cs[i].c))
+		if (xipfs_get_cluster(img, i, &ck.cs[i].c))
 			accessor_problem(&ck, 0);
 		else
 			ck.cs[i].valid = true;
@@ -1101,9 +1102,9 @@ uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opt
 	check_tree(&ck);
 	check_links(&ck);
 	for (uint32_t ino = 1; ino < ck.n; ino++) {
-		struct xipfs_inode_info in;
+		struct xipfs_dinode in;
 
-		if (ck.is[ino].valid && !xipfs_inode_get(img, ino, &in) && S_ISREG(in.mode))
+		if (ck.is[ino].valid && !xipfs_read_inode(img, ino, &in) && S_ISREG(in.mode))
 			check_file_map(&ck, ino);
 	}
 	check_clusters(&ck);

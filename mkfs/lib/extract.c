@@ -58,7 +58,7 @@ static dev_t decode_dev(uint32_t d)
 }
 
 static void set_meta(struct ex *ex, int dirfd, const char *name, int fd,
-		     const struct xipfs_inode_info *in, const char *shown)
+		     const struct xipfs_dinode *in, const char *shown)
 {
 	struct timespec ts[2];
 
@@ -83,7 +83,7 @@ static void set_meta(struct ex *ex, int dirfd, const char *name, int fd,
 		ex_err(ex, "%s: utimens: %s", shown, strerror(errno));
 }
 
-static int write_file(struct ex *ex, int fd, const struct xipfs_inode_info *in,
+static int write_file(struct ex *ex, int fd, const struct xipfs_dinode *in,
 		      const char *shown)
 {
 	struct xipfs_image *img = ex->img;
@@ -141,7 +141,7 @@ static void extract_entry(struct ex *ex, int dirfd, const struct xipfs_dirent_in
 			  unsigned int depth)
 {
 	struct xipfs_image *img = ex->img;
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	char name[XIPFS_NAME_MAX + 1];
 	size_t saved = ex->path_len;
 	const char *shown;
@@ -160,7 +160,7 @@ static void extract_entry(struct ex *ex, int dirfd, const struct xipfs_dirent_in
 		ex->path_len = sizeof(ex->path);	/* too long to name */
 		shown = name;
 	}
-	if (xipfs_inode_get(img, e->ino, &in)) {
+	if (xipfs_read_inode(img, e->ino, &in)) {
 		ex_err(ex, "%s: %s", shown, xipfs_image_error(img));
 		goto out;
 	}
@@ -254,11 +254,11 @@ out:
 static void extract_dir(struct ex *ex, int dirfd, uint32_t dino, unsigned int depth)
 {
 	struct xipfs_image *img = ex->img;
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	struct xipfs_dir d;
 	struct xipfs_dirent_info e;
 
-	if (xipfs_inode_get(img, dino, &in) || xipfs_dir_open(img, &in, &d)) {
+	if (xipfs_read_inode(img, dino, &in) || xipfs_dir_open(img, &in, &d)) {
 		ex_err(ex, "%s: %s", ex->path_len ? ex->path : "/", xipfs_image_error(img));
 		return;
 	}
@@ -285,7 +285,7 @@ int xipfs_extract(struct xipfs_image *img, const char *dir,
 		  const struct xipfs_extract_opts *opts)
 {
 	struct ex ex = { .img = img, .opts = opts };
-	struct xipfs_inode_info root;
+	struct xipfs_dinode root;
 	struct rlimit rl;
 	struct stat st;
 
@@ -312,7 +312,7 @@ int xipfs_extract(struct xipfs_image *img, const char *dir,
 		ex_err(&ex, "out of memory");
 		goto out;
 	}
-	if (xipfs_inode_get(img, XIPFS_ROOT_INO, &root) || !S_ISDIR(root.mode)) {
+	if (xipfs_read_inode(img, XIPFS_ROOT_INO, &root) || !S_ISDIR(root.mode)) {
 		ex_err(&ex, "root inode is not a directory");
 		goto out;
 	}

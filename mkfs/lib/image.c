@@ -418,8 +418,8 @@ void xipfs_image_close(struct xipfs_image *img)
 	free(img);
 }
 
-int xipfs_inode_get(struct xipfs_image *img, uint32_t ino,
-		    struct xipfs_inode_info *in)
+int xipfs_read_inode(struct xipfs_image *img, uint32_t ino,
+		     struct xipfs_dinode *in)
 {
 	const uint8_t *p;
 
@@ -473,7 +473,7 @@ int xipfs_inode_get(struct xipfs_image *img, uint32_t ino,
 	return 0;
 }
 
-int xipfs_dir_open(struct xipfs_image *img, const struct xipfs_inode_info *in,
+int xipfs_dir_open(struct xipfs_image *img, const struct xipfs_dinode *in,
 		   struct xipfs_dir *d)
 {
 	const uint8_t *p;
@@ -536,13 +536,13 @@ static int name_cmp(const char *a, size_t alen, const char *b, size_t blen)
 int xipfs_lookup(struct xipfs_image *img, uint32_t dir_ino,
 		 const char *name, size_t len, uint32_t *ino)
 {
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	struct xipfs_dir d;
 	struct xipfs_dirent_info e;
 	uint32_t lo = 0, hi;
 	int ret;
 
-	ret = xipfs_inode_get(img, dir_ino, &in);
+	ret = xipfs_read_inode(img, dir_ino, &in);
 	if (!ret)
 		ret = xipfs_dir_open(img, &in, &d);
 	if (ret)
@@ -589,19 +589,19 @@ int xipfs_resolve(struct xipfs_image *img, const char *path, uint32_t *inop)
 		if (len == 1 && p[0] == '.') {
 			/* stay */
 		} else if (len == 2 && p[0] == '.' && p[1] == '.') {
-			struct xipfs_inode_info in;
+			struct xipfs_dinode in;
 			struct xipfs_dir d;
 
-			ret = xipfs_inode_get(img, ino, &in);
+			ret = xipfs_read_inode(img, ino, &in);
 			if (!ret)
 				ret = xipfs_dir_open(img, &in, &d);
 			if (ret)
 				return ret;
 			ino = d.parent;
 		} else {
-			struct xipfs_inode_info in;
+			struct xipfs_dinode in;
 
-			ret = xipfs_inode_get(img, ino, &in);
+			ret = xipfs_read_inode(img, ino, &in);
 			if (ret)
 				return ret;
 			if (!S_ISDIR(in.mode)) {
@@ -621,7 +621,7 @@ int xipfs_resolve(struct xipfs_image *img, const char *path, uint32_t *inop)
 	return 0;
 }
 
-int xipfs_read_link(struct xipfs_image *img, const struct xipfs_inode_info *in,
+int xipfs_read_link(struct xipfs_image *img, const struct xipfs_dinode *in,
 		    const char **target, size_t *len)
 {
 	if (!S_ISLNK(in->mode))
@@ -646,7 +646,7 @@ bool xipfs_xip_page_ok(const struct xipfs_image *img, uint64_t off)
 	return xipfs_range_in(off, img->page_size, sb->xip_off, sb->xip_size);
 }
 
-int xipfs_map_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
+int xipfs_map_get(struct xipfs_image *img, const struct xipfs_dinode *in,
 		  struct xipfs_map *m)
 {
 	const struct xipfs_sb *sb = &img->sb;
@@ -657,7 +657,7 @@ int xipfs_map_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	m->off = XIPFS_MAP_OFF(in->data);
 	m->shift = XIPFS_MAP_SHIFT(in->data);
 	/* i_map_cap is 32-bit: neither this nor bytes can overflow. */
-	m->entries = ((uint64_t)in->map_cap + (1ULL << m->shift) - 1) >> m->shift;
+	m->entries = xipfs_map_groups(in->map_cap, m->shift);
 	m->moved = false;
 	m->pages = 0;
 	m->end_run = m->shift && (in->flags & XIPFS_INODE_END_RUN);
@@ -673,8 +673,7 @@ int xipfs_map_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
 		/* The end run starts inside the last group. */
 		m->run_start = ld64(img->base + m->off + m->entries * 8);
 		m->run_entry = ld64(img->base + m->off + m->entries * 8 + 8);
-		if (!m->entries || m->run_start < (m->entries - 1) << m->shift ||
-		    m->run_start >= in->map_cap)
+		if (!xipfs_map_run_ok(m->run_start, in->map_cap, m->shift))
 			return fail(img, "inode %u: end run from page %llu outside the last group of its page map (%llu groups of %u pages, capacity %u)",
 				    in->ino, (unsigned long long)m->run_start,
 				    (unsigned long long)m->entries, 1U << m->shift, in->map_cap);
@@ -702,7 +701,7 @@ int xipfs_map_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	return 0;
 }
 
-int xipfs_map_locate(struct xipfs_image *img, const struct xipfs_inode_info *in,
+int xipfs_map_locate(struct xipfs_image *img, const struct xipfs_dinode *in,
 		     bool *moved, uint64_t *pages)
 {
 	struct xipfs_map m = { 0 };
@@ -713,7 +712,7 @@ int xipfs_map_locate(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	return ret;
 }
 
-int xipfs_map_raw(struct xipfs_image *img, const struct xipfs_inode_info *in,
+int xipfs_map_raw(struct xipfs_image *img, const struct xipfs_dinode *in,
 		  uint64_t i, uint64_t *pte)
 {
 	struct xipfs_map m;
@@ -729,10 +728,12 @@ int xipfs_map_raw(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	return 0;
 }
 
-int xipfs_map_entry(struct xipfs_image *img, const struct xipfs_inode_info *in,
-		    uint64_t idx, uint64_t *pte)
+int xipfs_map_read(struct xipfs_image *img, const struct xipfs_dinode *in,
+		   uint64_t idx, uint64_t *pte)
 {
 	struct xipfs_map m;
+	uint64_t slot, e;
+	unsigned int k;
 	int ret;
 
 	ret = xipfs_map_get(img, in, &m);
@@ -741,19 +742,16 @@ int xipfs_map_entry(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	if (idx >= in->map_cap)
 		return fail(img, "inode %u: page map entry %llu beyond its capacity %u", in->ino,
 			    (unsigned long long)idx, in->map_cap);
-	if (m.end_run && idx >= m.run_start) {
-		*pte = xipfs_pte_in_group(m.run_entry, (unsigned int)(idx - m.run_start),
-					  xipfs_group_cshift(img));
-		return 0;
-	}
-	*pte = ld64(img->base + m.off + (idx >> m.shift) * 8);
-	if (m.shift)
-		*pte = xipfs_pte_in_group(*pte, idx & ((1U << m.shift) - 1),
-					  xipfs_group_cshift(img));
+	slot = xipfs_map_slot(idx, m.shift, m.end_run ? m.run_start : XIPFS_MAP_NO_RUN, &k);
+	if (slot == XIPFS_MAP_RUN_SLOT)
+		e = m.run_entry;
+	else
+		e = ld64(img->base + m.off + slot * 8);
+	*pte = xipfs_pte_in_group(e, k, xipfs_group_cshift(img));
 	return 0;
 }
 
-int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
+int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_dinode *in,
 		  uint64_t pgno, uint64_t *pte)
 {
 	uint64_t pages;
@@ -767,7 +765,7 @@ int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_inode_info *in,
 	if (pages > in->map_cap)
 		return fail(img, "inode %u: page map capacity %u < %llu pages", in->ino,
 			    in->map_cap, (unsigned long long)pages);
-	return xipfs_map_entry(img, in, pgno, pte);
+	return xipfs_map_read(img, in, pgno, pte);
 }
 
 uint64_t xipfs_cluster_desc(const struct xipfs_image *img, uint64_t i)
@@ -792,7 +790,7 @@ int xipfs_cluster_end(struct xipfs_image *img, uint64_t *end)
 	return 0;
 }
 
-int xipfs_cluster_get(struct xipfs_image *img, uint64_t index,
+int xipfs_get_cluster(struct xipfs_image *img, uint64_t index,
 		      struct xipfs_cluster_info *c)
 {
 	unsigned int shift = img->sb.page_shift;
@@ -853,7 +851,7 @@ int xipfs_cluster_load(struct xipfs_image *img, uint64_t index,
 	const struct xipfs_compressor *z;
 	int ret;
 
-	ret = xipfs_cluster_get(img, index, &c);
+	ret = xipfs_get_cluster(img, index, &c);
 	if (ret)
 		return ret;
 	if (img->cbuf_index == index) {
@@ -886,7 +884,7 @@ int xipfs_cluster_load(struct xipfs_image *img, uint64_t index,
 	return 0;
 }
 
-int xipfs_read_page(struct xipfs_image *img, const struct xipfs_inode_info *in,
+int xipfs_read_page(struct xipfs_image *img, const struct xipfs_dinode *in,
 		    uint64_t pgno, void *buf)
 {
 	uint64_t e, ps = img->page_size, shift = img->sb.page_shift;
@@ -932,7 +930,7 @@ int xipfs_read_page(struct xipfs_image *img, const struct xipfs_inode_info *in,
 		uint32_t ulen;
 		uint64_t coff = (uint64_t)idx << shift, n;
 
-		ret = xipfs_cluster_get(img, cl, &c);
+		ret = xipfs_get_cluster(img, cl, &c);
 		if (ret)
 			return ret;
 		if (idx >= c.pages)

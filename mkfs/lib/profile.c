@@ -77,11 +77,11 @@ int xipfs_paths(struct xipfs_image *img, char ***out)
 	/* Breadth first; a directory enters the queue once (its first path). */
 	while (head < tail) {
 		uint32_t dino = queue[head++];
-		struct xipfs_inode_info din, in;
+		struct xipfs_dinode din, in;
 		struct xipfs_dir d;
 		struct xipfs_dirent_info e;
 
-		ret = xipfs_inode_get(img, dino, &din);
+		ret = xipfs_read_inode(img, dino, &din);
 		if (!ret && !S_ISDIR(din.mode))
 			continue;
 		if (!ret)
@@ -102,7 +102,7 @@ int xipfs_paths(struct xipfs_image *img, char ***out)
 			}
 			if (paths[e.ino])
 				continue;
-			ret = xipfs_inode_get(img, e.ino, &in);
+			ret = xipfs_read_inode(img, e.ino, &in);
 			if (ret)
 				break;
 			len = strlen(paths[dino]);
@@ -147,13 +147,13 @@ int xipfs_xip_list(struct xipfs_image *img, FILE *f, uint64_t *files, uint64_t *
 	if (ret)
 		return ret;
 	for (uint32_t ino = XIPFS_ROOT_INO; paths && ino < img->sb.inode_count; ino++) {
-		struct xipfs_inode_info in;
+		struct xipfs_dinode in;
 		uint64_t np, first = 0, run = 0;
 		bool any = false;
 
 		if (!paths[ino])
 			continue;
-		ret = xipfs_inode_get(img, ino, &in);
+		ret = xipfs_read_inode(img, ino, &in);
 		if (ret)
 			break;
 		if (!S_ISREG(in.mode))
@@ -411,7 +411,7 @@ int xipfs_profile_convert(struct xipfs_image *img, FILE *in, const char *name, F
 	}
 	for (size_t i = 0; i < nruns;) {
 		size_t j = i;
-		struct xipfs_inode_info ii;
+		struct xipfs_dinode ii;
 		uint64_t np;
 		bool any = false;
 		/* The run being printed, merged with runs that continue it. */
@@ -421,7 +421,7 @@ int xipfs_profile_convert(struct xipfs_image *img, FILE *in, const char *name, F
 		while (j < nruns && runs[j].ino == runs[i].ino)
 			j++;
 		if (runs[i].ino >= img->sb.inode_count || !paths || !paths[runs[i].ino] ||
-		    xipfs_inode_get(img, (uint32_t)runs[i].ino, &ii) || !S_ISREG(ii.mode)) {
+		    xipfs_read_inode(img, (uint32_t)runs[i].ino, &ii) || !S_ISREG(ii.mode)) {
 			st->missing_inodes++;
 			st->missing_lines += j - i;
 			if (!st->first_missing_line)

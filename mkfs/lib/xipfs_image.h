@@ -46,12 +46,14 @@ struct xipfs_sb {
 };
 
 /*
- * An inode in host byte order, decoded from either form.  A compact inode
+ * An on-media inode (struct xipfs_inode) in host byte order, decoded from
+ * either form: what the driver's xipfs_read_inode() reads (the driver's
+ * struct xipfs_inode_info is the in-memory VFS inode's).  A compact inode
  * (extended false) gives 16-bit nlink/uid/gid, a 32-bit size and mtime,
  * mtime_nsec 0; its i_map_cap is rdev for a device (map_cap 0 then) and
  * map_cap otherwise (rdev 0); reserved0 is its i_reserved, reserved1 0.
  */
-struct xipfs_inode_info {
+struct xipfs_dinode {
 	uint32_t ino;
 	uint16_t mode, flags;
 	uint32_t nlink, uid, gid;
@@ -160,21 +162,21 @@ uint64_t xipfs_tail_offset(const struct xipfs_image *img, uint64_t pte);
  * slot ino starts an inode, not its contents).  Slot 0 reads as an inode
  * too (it should be zero).
  */
-int xipfs_inode_get(struct xipfs_image *img, uint32_t ino,
-		    struct xipfs_inode_info *inode);
+int xipfs_read_inode(struct xipfs_image *img, uint32_t ino,
+		     struct xipfs_dinode *inode);
 /*
  * Is slot n the second slot of an extended inode (inode n - 1)?  The
  * table is walked from slot 1 once, at open.
  */
 bool xipfs_slot_is_second(const struct xipfs_image *img, uint32_t n);
 /* Slot count an inode takes: 2 for an extended one, else 1. */
-static inline unsigned int xipfs_inode_slots(const struct xipfs_inode_info *in)
+static inline unsigned int xipfs_inode_slots(const struct xipfs_dinode *in)
 {
 	return in->extended ? 2 : 1;
 }
 
 /* Directory access: bounds checked, not sortedness. */
-int xipfs_dir_open(struct xipfs_image *img, const struct xipfs_inode_info *dir,
+int xipfs_dir_open(struct xipfs_image *img, const struct xipfs_dinode *dir,
 		   struct xipfs_dir *d);
 int xipfs_dir_entry(struct xipfs_image *img, const struct xipfs_dir *d,
 		    uint32_t i, struct xipfs_dirent_info *e);
@@ -185,7 +187,7 @@ int xipfs_lookup(struct xipfs_image *img, uint32_t dir_ino,
 int xipfs_resolve(struct xipfs_image *img, const char *path, uint32_t *ino);
 
 /* Symlink target (points into the image, not NUL-terminated). */
-int xipfs_read_link(struct xipfs_image *img, const struct xipfs_inode_info *inode,
+int xipfs_read_link(struct xipfs_image *img, const struct xipfs_dinode *inode,
 		    const char **target, size_t *len);
 
 /*
@@ -208,23 +210,23 @@ struct xipfs_map {
  * data region.  A group shift needs INCOMPAT_GROUPED_MAPS.  -EUCLEAN if
  * not so.
  */
-int xipfs_map_get(struct xipfs_image *img, const struct xipfs_inode_info *inode,
+int xipfs_map_get(struct xipfs_image *img, const struct xipfs_dinode *inode,
 		  struct xipfs_map *map);
 /* The same, for callers that only need where: *moved, and *pages if so. */
-int xipfs_map_locate(struct xipfs_image *img, const struct xipfs_inode_info *inode,
+int xipfs_map_locate(struct xipfs_image *img, const struct xipfs_dinode *inode,
 		     bool *moved, uint64_t *pages);
 /*
  * Page map entry of page idx < i_map_cap, decoded from its group's entry
  * for a grouped map (XIPFS_PTE_INVALID where it does not fit); also past
  * the end of the file (where readers ignore it: it reads as a hole).
  */
-int xipfs_map_entry(struct xipfs_image *img, const struct xipfs_inode_info *inode,
-		    uint64_t idx, uint64_t *pte);
+int xipfs_map_read(struct xipfs_image *img, const struct xipfs_dinode *inode,
+		   uint64_t idx, uint64_t *pte);
 /* Stored entry i < xipfs_map.entries: a group's entry for a grouped map. */
-int xipfs_map_raw(struct xipfs_image *img, const struct xipfs_inode_info *inode,
+int xipfs_map_raw(struct xipfs_image *img, const struct xipfs_dinode *inode,
 		  uint64_t i, uint64_t *pte);
 /* Page map entry pgno of a regular file (pgno < pages). */
-int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_inode_info *inode,
+int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_dinode *inode,
 		  uint64_t pgno, uint64_t *pte);
 /* Is the page at image offset off a page the XIP entries may name? */
 bool xipfs_xip_page_ok(const struct xipfs_image *img, uint64_t off);
@@ -234,7 +236,7 @@ bool xipfs_xip_page_ok(const struct xipfs_image *img, uint64_t off);
  * its own and at most s_comp_size.  The sentinel's other bits are
  * xipfs_cluster_end()'s to check.
  */
-int xipfs_cluster_get(struct xipfs_image *img, uint64_t index,
+int xipfs_get_cluster(struct xipfs_image *img, uint64_t index,
 		      struct xipfs_cluster_info *c);
 /* Raw descriptor i <= s_cluster_count (the sentinel); 0 past it. */
 uint64_t xipfs_cluster_desc(const struct xipfs_image *img, uint64_t i);
@@ -257,7 +259,7 @@ static inline unsigned int xipfs_group_cshift(const struct xipfs_image *img)
 int xipfs_cluster_load(struct xipfs_image *img, uint64_t index,
 		       const uint8_t **data, uint32_t *ulen);
 /* One page of a regular file into buf (page_size bytes, zeros past EOF). */
-int xipfs_read_page(struct xipfs_image *img, const struct xipfs_inode_info *inode,
+int xipfs_read_page(struct xipfs_image *img, const struct xipfs_dinode *inode,
 		    uint64_t pgno, void *buf);
 
 /* Recompute the superblock and metadata checksums in a writable copy. */

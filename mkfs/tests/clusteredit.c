@@ -105,7 +105,7 @@ int main(int argc, char **argv)
 	}
 	if (argc == 2) {
 		for (uint64_t i = 0; i < img->sb.cluster_count; i++) {
-			if (xipfs_cluster_get(img, i, &c))
+			if (xipfs_get_cluster(img, i, &c))
 				return 2;
 			printf("%llu %s %u %u ", (unsigned long long)i,
 			       xipfs_alg_name(c.alg), c.clen, c.ulen);
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
 		free(buf);
 		return 0;
 	}
-	if (xipfs_cluster_get(img, strtoull(argv[3], NULL, 0), &c) ||
+	if (xipfs_get_cluster(img, strtoull(argv[3], NULL, 0), &c) ||
 	    edit(buf, img, &c, argv[4])) {
 		fprintf(stderr, "clusteredit: cannot apply %s to cluster %s\n", argv[4], argv[3]);
 		return 2;

@@ -100,7 +100,7 @@ int main(int argc, char **argv)
 		const uint8_t *data;
 		uint32_t ulen;
 
-		if (xipfs_cluster_get(img, i, &c->c) || c->c.alg == XIPFS_COMP_NONE)
+		if (xipfs_get_cluster(img, i, &c->c) || c->c.alg == XIPFS_COMP_NONE)
 			continue;
 		if (xipfs_cluster_load(img, i, &data, &ulen))
 			return 2;

@@ -75,15 +75,15 @@ static void classify(struct xipfs_image *img, bool comp_data)
 		struct xipfs_cluster_info c;
 		bool checked;
 
-		if (xipfs_cluster_get(img, i, &c))
+		if (xipfs_get_cluster(img, i, &c))
 			continue;
 		checked = c.alg == XIPFS_COMP_ZLIB;
 		mark(c.off, c.clen, comp_data && checked ? R_COMP : R_MAX);
 	}
 	for (uint32_t ino = 1; ino < sb->inode_count; ino++) {
-		struct xipfs_inode_info in;
+		struct xipfs_dinode in;
 
-		if (xipfs_inode_get(img, ino, &in))
+		if (xipfs_read_inode(img, ino, &in))
 			continue;
 		if (S_ISDIR(in.mode))
 			mark(in.data, in.size, R_DIRS);
@@ -156,10 +156,10 @@ static uint64_t examine(const uint8_t *buf, size_t len)
 		return 1;
 	n = xipfs_check(img, &o, &st);
 	for (uint32_t ino = 1; ino < img->sb.inode_count; ino++) {
-		struct xipfs_inode_info in;
+		struct xipfs_dinode in;
 		uint64_t pages;
 
-		if (xipfs_inode_get(img, ino, &in) || !S_ISREG(in.mode))
+		if (xipfs_read_inode(img, ino, &in) || !S_ISREG(in.mode))
 			continue;
 		pages = xipfs_size_pages(img, in.size);
 		for (uint64_t p = 0; p < pages && p < 4096; p++)

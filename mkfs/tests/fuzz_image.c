@@ -49,7 +49,7 @@ static void quiet(void *arg, const char *msg)
 	(void)msg;
 }
 
-static void walk_dir(struct xipfs_image *img, const struct xipfs_inode_info *in)
+static void walk_dir(struct xipfs_image *img, const struct xipfs_dinode *in)
 {
 	struct xipfs_dir d;
 	struct xipfs_dirent_info e;
@@ -88,11 +88,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	(void)xipfs_resolve(img, "/a/../b/./c", &ino);
 	page = malloc(img->page_size);
 	for (uint32_t i = 0; page && i < img->sb.inode_count; i++) {
-		struct xipfs_inode_info in;
+		struct xipfs_dinode in;
 		const char *target;
 		size_t len;
 
-		if (xipfs_inode_get(img, i, &in))
+		if (xipfs_read_inode(img, i, &in))
 			continue;
 		if (S_ISDIR(in.mode)) {
 			walk_dir(img, &in);
@@ -108,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* Entries past the end (stale after a read-write mount). */
 			if (!xipfs_map_get(img, &in, &m)) {
 				for (uint64_t p = pages; p < in.map_cap && budget; p++, budget--)
-					(void)xipfs_map_entry(img, &in, p, &e);
+					(void)xipfs_map_read(img, &in, p, &e);
 				/* A grouped map's stored entries, past its groups too. */
 				for (uint64_t i = 0; i <= m.entries && budget; i++, budget--)
 					(void)xipfs_map_raw(img, &in, i, &e);

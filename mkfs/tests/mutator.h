@@ -221,10 +221,10 @@ static void mut_collect(struct mut_state *s, struct xipfs_image *img)
 	mut_off(s, sb->free_off);
 	mut_off(s, sb->image_size);
 	for (uint32_t ino = 1; ino < sb->inode_count && budget; ino++) {
-		struct xipfs_inode_info in;
+		struct xipfs_dinode in;
 		uint64_t slot = sb->inode_off + (uint64_t)ino * XIPFS_INODE_SLOT;
 
-		if (xipfs_inode_get(img, ino, &in))
+		if (xipfs_read_inode(img, ino, &in))
 			continue;
 		mut_add(s, MK_SLOT, 0, NULL, ino, ino, slot, XIPFS_INODE_SLOT *
 			xipfs_inode_slots(&in));
@@ -292,7 +292,7 @@ static void mut_collect(struct mut_state *s, struct xipfs_image *img)
 		struct xipfs_cluster_info c;
 
 		mut_add(s, MK_CLUSTER, 8, NULL, 0, i, sb->cluster_off + i * 8, 8);
-		if (!xipfs_cluster_get(img, i, &c)) {
+		if (!xipfs_get_cluster(img, i, &c)) {
 			mut_add(s, MK_STREAM, 0, NULL, 0, i, c.off, c.clen);
 			mut_off(s, c.off);
 		}

@@ -97,18 +97,18 @@ static uint64_t ld64(uint64_t off)
  * A read-write mount only meets extended inodes (an image with compact
  * ones mounts read-only), but --fixed edits any image.
  */
-static uint64_t inode_slot(const struct xipfs_inode_info *in)
+static uint64_t inode_slot(const struct xipfs_dinode *in)
 {
 	return img->sb.inode_off + (uint64_t)in->ino * XIPFS_INODE_SLOT;
 }
 
-static void set_data(const struct xipfs_inode_info *in, uint64_t v)
+static void set_data(const struct xipfs_dinode *in, uint64_t v)
 {
 	st64(inode_slot(in) + (in->extended ? offsetof(struct xipfs_inode, i_data) :
 			       offsetof(struct xipfs_inode_compact, i_data)), v);
 }
 
-static void set_size(const struct xipfs_inode_info *in, uint64_t v)
+static void set_size(const struct xipfs_dinode *in, uint64_t v)
 {
 	uint32_t v32 = htole32((uint32_t)v);
 
@@ -118,18 +118,18 @@ static void set_size(const struct xipfs_inode_info *in, uint64_t v)
 		memcpy(buf + inode_slot(in) + offsetof(struct xipfs_inode_compact, i_size), &v32, 4);
 }
 
-static void set_map_cap(const struct xipfs_inode_info *in, uint32_t v)
+static void set_map_cap(const struct xipfs_dinode *in, uint32_t v)
 {
 	v = htole32(v);
 	memcpy(buf + inode_slot(in) + (in->extended ? offsetof(struct xipfs_inode, i_map_cap) :
 				       offsetof(struct xipfs_inode_compact, i_map_cap)), &v, 4);
 }
 
-static void get_file(const char *path, struct xipfs_inode_info *in)
+static void get_file(const char *path, struct xipfs_dinode *in)
 {
 	uint32_t ino;
 
-	if (xipfs_resolve(img, path, &ino) || xipfs_inode_get(img, ino, in))
+	if (xipfs_resolve(img, path, &ino) || xipfs_read_inode(img, ino, in))
 		die("%s", path);
 	if (!S_ISREG(in->mode))
 		die("%s: not a regular file", path);
@@ -149,7 +149,7 @@ static uint64_t alloc_page(void)
  * A grouped map becomes a per-page map in free pages (as a read-write
  * mount does before it changes an entry); *in is re-read.
  */
-static void ungroup(struct xipfs_inode_info *in)
+static void ungroup(struct xipfs_dinode *in)
 {
 	uint64_t bytes = (uint64_t)in->map_cap * 8, np = (bytes + ps - 1) / ps, off, e;
 
@@ -162,27 +162,27 @@ static void ungroup(struct xipfs_inode_info *in)
 		alloc_page();
 	memset(buf + off, 0x99, np * ps);
 	for (uint64_t p = 0; p < in->map_cap; p++) {
-		if (xipfs_map_entry(img, in, p, &e))
+		if (xipfs_map_read(img, in, p, &e))
 			die("%s", "map entry");
 		st64(off + p * 8, e);
 	}
 	set_data(in, off);
-	if (xipfs_inode_get(img, in->ino, in))
+	if (xipfs_read_inode(img, in->ino, in))
 		die("%s", "inode");
 }
 
-static uint64_t entry_off(struct xipfs_inode_info *in, uint64_t pg)
+static uint64_t entry_off(struct xipfs_dinode *in, uint64_t pg)
 {
 	uint64_t e;
 
 	ungroup(in);
-	if (xipfs_map_entry(img, in, pg, &e))
+	if (xipfs_map_read(img, in, pg, &e))
 		die("%s", "map entry");
 	return in->data + pg * 8;
 }
 
 /* Image offset of stored entry i (a group's entry in a grouped map). */
-static uint64_t raw_off(const struct xipfs_inode_info *in, uint64_t i)
+static uint64_t raw_off(const struct xipfs_dinode *in, uint64_t i)
 {
 	uint64_t e;
 
@@ -195,10 +195,10 @@ static uint64_t raw_off(const struct xipfs_inode_info *in, uint64_t i)
 static bool cluster_live(uint64_t cl)
 {
 	for (uint32_t ino = 1; ino < img->sb.inode_count; ino++) {
-		struct xipfs_inode_info in;
+		struct xipfs_dinode in;
 		uint64_t e;
 
-		if (xipfs_inode_get(img, ino, &in) || !S_ISREG(in.mode))
+		if (xipfs_read_inode(img, ino, &in) || !S_ISREG(in.mode))
 			continue;
 		for (uint64_t p = 0; p < xipfs_size_pages(img, in.size); p++)
 			if (!xipfs_pte_get(img, &in, p, &e) &&
@@ -210,7 +210,7 @@ static bool cluster_live(uint64_t cl)
 }
 
 /* The first COMP entry of a file: its cluster. */
-static uint64_t first_cluster(const char *path, const struct xipfs_inode_info *in)
+static uint64_t first_cluster(const char *path, const struct xipfs_dinode *in)
 {
 	uint64_t e;
 
@@ -222,7 +222,7 @@ static uint64_t first_cluster(const char *path, const struct xipfs_inode_info *i
 }
 
 /* A page's data as XIP: copy it to off, junk past EOF, point the entry. */
-static void page_to(struct xipfs_inode_info *in, uint64_t pg, uint64_t off)
+static void page_to(struct xipfs_dinode *in, uint64_t pg, uint64_t off)
 {
 	uint64_t valid = in->size - pg * ps < ps ? in->size - pg * ps : ps, e;
 
@@ -238,7 +238,7 @@ static void page_to(struct xipfs_inode_info *in, uint64_t pg, uint64_t off)
 
 static void move_map(const char *path)
 {
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	uint64_t bytes, off, np;
 
 	get_file(path, &in);
@@ -261,13 +261,13 @@ static void move_map(const char *path)
 
 static void kill_cluster(const char *path)
 {
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	struct xipfs_cluster_info c;
 	uint64_t cl, e;
 
 	get_file(path, &in);
 	cl = first_cluster(path, &in);
-	if (xipfs_cluster_get(img, cl, &c))
+	if (xipfs_get_cluster(img, cl, &c))
 		die("%s: cluster", path);
 	for (uint64_t p = 0; p < xipfs_size_pages(img, in.size); p++)
 		if (!xipfs_pte_get(img, &in, p, &e) && xipfs_pte_type(e) == XIPFS_PTE_TYPE_COMP &&
@@ -280,7 +280,7 @@ static void kill_cluster(const char *path)
 		for (uint64_t i = 0; i < img->sb.cluster_count && !shared; i++) {
 			struct xipfs_cluster_info o;
 
-			if (i == cl || xipfs_cluster_get(img, i, &o))
+			if (i == cl || xipfs_get_cluster(img, i, &o))
 				continue;
 			shared = o.off < (pg + 1) * ps && o.off + o.clen > pg * ps &&
 				 cluster_live(i);
@@ -336,7 +336,7 @@ static int nargs(const char *op)
 
 static void run(char **a)
 {
-	struct xipfs_inode_info in, in2;
+	struct xipfs_dinode in, in2;
 	uint64_t e;
 
 	if (!strcmp(a[0], "move-map")) {
@@ -371,7 +371,7 @@ static void run(char **a)
 
 		get_file(a[1], &in);
 		get_file(a[3], &in2);
-		if (xipfs_cluster_get(img, first_cluster(a[3], &in2), &c))
+		if (xipfs_get_cluster(img, first_cluster(a[3], &in2), &c))
 			die("%s: cluster", a[3]);
 		st64(entry_off(&in, num(a[2])), XIPFS_PTE_XIP(c.off / ps));
 	} else if (!strcmp(a[0], "map-on-xip")) {

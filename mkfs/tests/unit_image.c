@@ -332,7 +332,7 @@ static void test_clean(void)
 {
 	struct xipfs_check_stats st;
 	struct xipfs_image *im;
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	uint8_t page[PS];
 	char err[256];
 	const char *t;
@@ -357,7 +357,7 @@ static void test_clean(void)
 	CHECK(!xipfs_resolve(im, "sub/../a", &ino) && ino == I_A, "resolve ..");
 	CHECK(xipfs_resolve(im, "/nope", &ino) == -ENOENT, "missing path");
 	CHECK(xipfs_resolve(im, "/a/x", &ino) == -ENOTDIR, "file as directory");
-	CHECK(!xipfs_inode_get(im, I_A, &in), "inode a");
+	CHECK(!xipfs_read_inode(im, I_A, &in), "inode a");
 	CHECK(in.extended && in.mtime_nsec == 123456789 && in.uid == 1000 + I_A &&
 	      in.map_cap == 5 && in.nlink == 2, "a decoded (extended)");
 	for (uint64_t p = 0; p < 4; p++) {
@@ -369,7 +369,7 @@ static void test_clean(void)
 		      (unsigned long long)p);
 	}
 	CHECK(xipfs_read_page(im, &in, 4, page) == -EUCLEAN, "read past EOF fails");
-	CHECK(!xipfs_inode_get(im, I_B, &in), "inode b");
+	CHECK(!xipfs_read_inode(im, I_B, &in), "inode b");
 	for (uint64_t p = 0; p < 3; p++) {
 		size_t len = p < 2 ? PS : 10;
 
@@ -379,22 +379,22 @@ static void test_clean(void)
 		      (unsigned long long)p);
 		CHECK(p < 2 || page[10] == 0, "b zero past EOF");
 	}
-	CHECK(!xipfs_inode_get(im, ino_link, &in) && !xipfs_read_link(im, &in, &t, &tlen) &&
+	CHECK(!xipfs_read_inode(im, ino_link, &in) && !xipfs_read_link(im, &in, &t, &tlen) &&
 	      tlen == 5 && !memcmp(t, "sub/b", 5), "symlink target");
 	/* Compact inodes: 16-bit ids, whole seconds, the device number in i_map_cap. */
 	CHECK(!in.extended && in.uid == 1000 + ino_link && in.gid == 2000 + ino_link &&
 	      in.mtime == 1700000000 + ino_link && !in.mtime_nsec && in.size == 5 &&
 	      in.nlink == 1 && in.data == off_link && !in.map_cap, "link decoded (compact)");
-	CHECK(!xipfs_inode_get(im, ino_dev, &in) && !in.extended &&
+	CHECK(!xipfs_read_inode(im, ino_dev, &in) && !in.extended &&
 	      in.rdev == (makedev(1, 3) & 0xfffff) && !in.map_cap, "dev decoded (compact)");
-	CHECK(!xipfs_inode_get(im, I_SUB, &in) && !in.extended && S_ISDIR(in.mode) &&
+	CHECK(!xipfs_read_inode(im, I_SUB, &in) && !in.extended && S_ISDIR(in.mode) &&
 	      in.data == off_sub_dir, "sub decoded (compact)");
-	CHECK(xipfs_inode_get(im, nslots, &in) == -EUCLEAN, "inode out of range");
+	CHECK(xipfs_read_inode(im, nslots, &in) == -EUCLEAN, "inode out of range");
 	{
 		struct xipfs_cluster_info c0, c1;
 		uint64_t end;
 
-		CHECK(!xipfs_cluster_get(im, 0, &c0) && !xipfs_cluster_get(im, 1, &c1) &&
+		CHECK(!xipfs_get_cluster(im, 0, &c0) && !xipfs_get_cluster(im, 1, &c1) &&
 		      !xipfs_cluster_end(im, &end), "clusters: %s", xipfs_image_error(im));
 		CHECK(c0.index == 0 && c0.off == comp_off && c0.clen == c1.off - comp_off &&
 		      c0.ulen == PS && c0.pages == 1 && c0.alg == XIPFS_COMP_ZLIB && !c0.shared,
@@ -403,12 +403,12 @@ static void test_clean(void)
 		      c1.pages == 3 && c1.alg == XIPFS_COMP_NONE && !c1.shared &&
 		      c1.desc == ld64(CL(1)), "cluster 1 decoded");
 		CHECK(end == c1.off + c1.clen && end == comp_off + ld64(CL(2)), "the sentinel");
-		CHECK(xipfs_cluster_get(im, 2, &c0) == -EUCLEAN &&
+		CHECK(xipfs_get_cluster(im, 2, &c0) == -EUCLEAN &&
 		      strstr(xipfs_image_error(im), "cluster 2 out of range (2 clusters)"),
 		      "the sentinel is no cluster");
 		CHECK(xipfs_group_cshift(im) == 2, "cluster shift 16K / 4K");
 	}
-	CHECK(xipfs_inode_get(im, I_A + 1, &in) == -EUCLEAN &&
+	CHECK(xipfs_read_inode(im, I_A + 1, &in) == -EUCLEAN &&
 	      strstr(xipfs_image_error(im), "second half of extended inode 3"),
 	      "the second slot of a is no inode: %s", xipfs_image_error(im));
 	CHECK(!xipfs_slot_is_second(im, I_A) && xipfs_slot_is_second(im, I_A + 1) &&
@@ -843,11 +843,11 @@ static void test_corruptions(void)
 		      (unsigned long long)e, msgs);
 		{
 			struct xipfs_image *im;
-			struct xipfs_inode_info in;
+			struct xipfs_dinode in;
 			uint8_t page[PS];
 
 			CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open rw image");
-			CHECK(im && !xipfs_inode_get(im, I_A, &in) && !xipfs_read_page(im, &in, 1, page) &&
+			CHECK(im && !xipfs_read_inode(im, I_A, &in) && !xipfs_read_page(im, &in, 1, page) &&
 			      page[0] == 0x5a && page[PS - 1] == 0x5a, "a's page 1 from the free area");
 			xipfs_image_close(im);
 		}
@@ -956,7 +956,7 @@ static void test_rw(void)
 {
 	struct xipfs_check_stats st;
 	struct xipfs_image *im;
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	struct xipfs_extract_opts o = { .owners = false };
 	uint8_t page[PS];
 	char dir[200], path[256], buf[sizeof(content_a) + 1], want[80];
@@ -987,7 +987,7 @@ static void test_rw(void)
 	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open rw image");
 	if (!im)
 		return;
-	CHECK(!xipfs_inode_get(im, I_A, &in) && in.extended, "inode a");
+	CHECK(!xipfs_read_inode(im, I_A, &in) && in.extended, "inode a");
 	CHECK(!xipfs_map_locate(im, &in, &moved, &np) && moved && np == 1, "a's map moved");
 	for (uint64_t p = 0; p < 4; p++) {
 		size_t len = p < 3 ? PS : 100;
@@ -997,12 +997,12 @@ static void test_rw(void)
 		CHECK(!memcmp(page, content_a + p * PS, len), "rw: a page %llu content",
 		      (unsigned long long)p);
 	}
-	CHECK(!xipfs_inode_get(im, I_B, &in), "inode b");
+	CHECK(!xipfs_read_inode(im, I_B, &in), "inode b");
 	CHECK(!xipfs_read_page(im, &in, 0, page) && !memcmp(page, content_b, PS), "rw: b page 0");
 	CHECK(!xipfs_read_page(im, &in, 1, page) && !memcmp(page, content_b + PS, 5) &&
 	      all_zero_buf(page + 5, PS - 5), "rw: b page 1 zero past the new EOF");
 	CHECK(xipfs_read_page(im, &in, 2, page) == -EUCLEAN, "rw: b page 2 is past EOF");
-	CHECK(!xipfs_map_entry(im, &in, 2, &e) && e == XIPFS_PTE_XIP(rw_free_pg + 3),
+	CHECK(!xipfs_map_read(im, &in, 2, &e) && e == XIPFS_PTE_XIP(rw_free_pg + 3),
 	      "rw: the stale entry is still there");
 
 	snprintf(dir, sizeof(dir), "%s/xipfs-unit-rw-XXXXXX",
@@ -1157,6 +1157,33 @@ static void test_pte_in_group(void)
 	CHECK(XIPFS_MAP_SHIFT(0x1005) == 5 && XIPFS_MAP_OFF(0x1005) == 0x1000, "i_data split");
 }
 
+/* xipfs_map_slot() and friends: which stored entry, and which k, per page. */
+static void test_map_slot(void)
+{
+	unsigned int k = 99;
+
+	/* Per-page: the page's own entry, whatever the run says. */
+	CHECK(xipfs_map_slot(5, 0, XIPFS_MAP_NO_RUN, &k) == 5 && k == 0, "G=0: own entry");
+	CHECK(xipfs_map_slot(5, 0, 2, &k) == 5 && k == 0, "G=0: no end run");
+	/* Groups of 4 pages. */
+	CHECK(xipfs_map_slot(0, 2, XIPFS_MAP_NO_RUN, &k) == 0 && k == 0, "G=2, page 0");
+	CHECK(xipfs_map_slot(7, 2, XIPFS_MAP_NO_RUN, &k) == 1 && k == 3, "G=2, page 7");
+	CHECK(xipfs_map_slot(127, 7, XIPFS_MAP_NO_RUN, &k) == 0 && k == 127, "G=7, page 127");
+	/* An end run from page 9 (10 pages, groups of 4: the last from 8). */
+	CHECK(xipfs_map_slot(8, 2, 9, &k) == 2 && k == 0, "before the run: its group");
+	CHECK(xipfs_map_slot(9, 2, 9, &k) == XIPFS_MAP_RUN_SLOT && k == 0, "run start");
+	CHECK(xipfs_map_slot(10, 2, 9, &k) == XIPFS_MAP_RUN_SLOT && k == 1, "run page 1");
+	/* No page reaches XIPFS_MAP_NO_RUN: i_map_cap is 32-bit. */
+	CHECK(xipfs_map_slot(UINT32_MAX - 1, 7, XIPFS_MAP_NO_RUN, &k) ==
+	      (UINT32_MAX - 1) >> 7 && k == 126, "last page, no run");
+	CHECK(xipfs_map_groups(10, 2) == 3 && xipfs_map_groups(8, 2) == 2 &&
+	      xipfs_map_groups(0, 3) == 0 && xipfs_map_groups(UINT32_MAX, 0) == UINT32_MAX &&
+	      xipfs_map_groups(UINT32_MAX, 7) == (1ULL << 25), "group counts");
+	CHECK(xipfs_map_run_ok(8, 10, 2) && xipfs_map_run_ok(9, 10, 2) &&
+	      !xipfs_map_run_ok(7, 10, 2) && !xipfs_map_run_ok(10, 10, 2) &&
+	      !xipfs_map_run_ok(0, 0, 2), "end run inside the last group");
+}
+
 /* Cluster descriptors: XIPFS_CL_DESC() and the field macros agree. */
 static void test_cluster_desc(void)
 {
@@ -1206,7 +1233,7 @@ static void make_b_grouped(void)
 }
 
 /* b's three pages: each derives COMP(1, p) and reads back b's bytes. */
-static void check_b_pages(struct xipfs_image *im, const struct xipfs_inode_info *in,
+static void check_b_pages(struct xipfs_image *im, const struct xipfs_dinode *in,
 			  const char *what)
 {
 	uint8_t page[PS];
@@ -1215,7 +1242,7 @@ static void check_b_pages(struct xipfs_image *im, const struct xipfs_inode_info 
 	for (uint64_t p = 0; p < 3; p++) {
 		size_t len = p < 2 ? PS : 10;
 
-		CHECK(!xipfs_map_entry(im, in, p, &e) && e == XIPFS_PTE_COMP(1, p),
+		CHECK(!xipfs_map_read(im, in, p, &e) && e == XIPFS_PTE_COMP(1, p),
 		      "%s: b's entry %llu", what, (unsigned long long)p);
 		CHECK(!xipfs_read_page(im, in, p, page) &&
 		      !memcmp(page, content_b + p * PS, len), "%s: b page %llu", what,
@@ -1227,7 +1254,7 @@ static void test_grouped(void)
 {
 	struct xipfs_check_stats st;
 	struct xipfs_image *im;
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	struct xipfs_map m;
 	uint8_t page[PS];
 	uint64_t n, e;
@@ -1240,13 +1267,13 @@ static void test_grouped(void)
 	      (unsigned long long)st.grouped_maps, msgs);
 	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open grouped image");
 	if (im) {
-		CHECK(!xipfs_inode_get(im, I_B, &in) && !xipfs_map_get(im, &in, &m) &&
+		CHECK(!xipfs_read_inode(im, I_B, &in) && !xipfs_map_get(im, &in, &m) &&
 		      m.off == off_map_b && m.shift == 2 && m.entries == 1 && !m.moved,
 		      "b's map: one entry of a 4-page group");
 		check_b_pages(im, &in, "grouped");
 		CHECK(!xipfs_map_raw(im, &in, 0, &e) && e == XIPFS_PTE_COMP(1, 0), "raw entry 0");
 		CHECK(xipfs_map_raw(im, &in, 1, &e) == -EUCLEAN, "raw entry past the map");
-		CHECK(xipfs_map_entry(im, &in, 3, &e) == -EUCLEAN, "entry past the capacity");
+		CHECK(xipfs_map_read(im, &in, 3, &e) == -EUCLEAN, "entry past the capacity");
 		xipfs_image_close(im);
 	}
 
@@ -1268,7 +1295,7 @@ static void test_grouped(void)
 	xipfs_fix_checksums(img, img_len);
 	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open");
 	if (im) {
-		CHECK(!xipfs_inode_get(im, I_B, &in) && xipfs_read_page(im, &in, 0, page) == -EUCLEAN &&
+		CHECK(!xipfs_read_inode(im, I_B, &in) && xipfs_read_page(im, &in, 0, page) == -EUCLEAN &&
 		      strstr(xipfs_image_error(im), "GROUPED_MAPS"),
 		      "readers refuse the shift without the feature: %s", xipfs_image_error(im));
 		xipfs_image_close(im);
@@ -1332,7 +1359,7 @@ static void test_grouped(void)
 	      "end run: %llu problems:\n%s", (unsigned long long)n, msgs);
 	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open end-run image");
 	if (im) {
-		CHECK(!xipfs_inode_get(im, I_B, &in) && !xipfs_map_get(im, &in, &m) &&
+		CHECK(!xipfs_read_inode(im, I_B, &in) && !xipfs_map_get(im, &in, &m) &&
 		      m.shift == 2 && m.entries == 1 && m.end_run && m.run_start == 2 &&
 		      m.run_entry == XIPFS_PTE_COMP(1, 2), "b's map: a group and an end run");
 		check_b_pages(im, &in, "end run");
@@ -1407,11 +1434,11 @@ static void test_grouped(void)
 		};
 
 		CHECK(xipfs_group_cshift(im) == 1, "cluster shift 8K / 4K");
-		CHECK(!xipfs_inode_get(im, I_B, &in), "inode b");
+		CHECK(!xipfs_read_inode(im, I_B, &in), "inode b");
 		for (uint64_t p = 0; p < 3; p++) {
 			size_t len = p < 2 ? PS : 10;
 
-			CHECK(!xipfs_map_entry(im, &in, p, &e) && e == want[p],
+			CHECK(!xipfs_map_read(im, &in, p, &e) && e == want[p],
 			      "split b's derived entry %llu: 0x%016llx", (unsigned long long)p,
 			      (unsigned long long)e);
 			CHECK(!xipfs_read_page(im, &in, p, page) &&
@@ -1442,7 +1469,7 @@ static void test_no_xip(void)
 {
 	struct xipfs_check_stats st;
 	struct xipfs_image *im;
-	struct xipfs_inode_info in;
+	struct xipfs_dinode in;
 	uint8_t page[PS];
 	uint64_t n;
 
@@ -1456,12 +1483,12 @@ static void test_no_xip(void)
 	      "no_xip: %llu problems:\n%s", (unsigned long long)n, msgs);
 	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open no_xip image");
 	if (im) {
-		CHECK(!xipfs_inode_get(im, I_A, &in), "inode a");
+		CHECK(!xipfs_read_inode(im, I_A, &in), "inode a");
 		for (uint64_t p = 0; p < 4; p++)
 			CHECK(!xipfs_read_page(im, &in, p, page) &&
 			      !memcmp(page, content_a + p * PS, p < 3 ? PS : 100),
 			      "no_xip: a page %llu", (unsigned long long)p);
-		CHECK(!xipfs_inode_get(im, I_B, &in) && !xipfs_read_page(im, &in, 2, page) &&
+		CHECK(!xipfs_read_inode(im, I_B, &in) && !xipfs_read_page(im, &in, 2, page) &&
 		      !memcmp(page, content_b + 2 * PS, 10), "no_xip: b page 2");
 		xipfs_image_close(im);
 	}
@@ -1490,6 +1517,7 @@ int main(void)
 	test_corruptions();
 	test_rw();
 	test_pte_in_group();
+	test_map_slot();
 	test_cluster_desc();
 	test_grouped();
 	test_no_xip();

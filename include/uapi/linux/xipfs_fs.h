@@ -343,6 +343,46 @@ static inline __u64 xipfs_pte_in_group(__u64 e, unsigned int k,
 	}
 }
 
+/* No end run: a page past every map (i_map_cap is 32-bit). */
+#define XIPFS_MAP_NO_RUN	0xffffffffULL
+/* xipfs_map_slot(): the page's entry derives from the end run's entry. */
+#define XIPFS_MAP_RUN_SLOT	(~0ULL)
+
+/* Stored group (or page) entries of a map for @cap pages, group shift @g. */
+static inline __u64 xipfs_map_groups(__u64 cap, unsigned int g)
+{
+	return (cap + (1ULL << g) - 1) >> g;
+}
+
+/* Does an end run from page @run start inside the last group, as it must? */
+static inline int xipfs_map_run_ok(__u64 run, __u64 cap, unsigned int g)
+{
+	__u64 n = xipfs_map_groups(cap, g);
+
+	return n && run >= (n - 1) << g && run < cap;
+}
+
+/*
+ * The derivation of page @p's entry in a page map of group shift @g whose
+ * end run starts at page @run (XIPFS_MAP_NO_RUN: none; ignored with
+ * G = 0), which the driver and the image library both use: returns the
+ * index of the stored entry it derives from (its group's), or
+ * XIPFS_MAP_RUN_SLOT for the end run's entry, and sets *@k to the page's
+ * place after the page that entry names.  Page @p's entry is
+ * xipfs_pte_in_group(that entry, *@k, C); with G = 0, *@k is 0 and that
+ * leaves the stored entry as it is.
+ */
+static inline __u64 xipfs_map_slot(__u64 p, unsigned int g, __u64 run,
+				   unsigned int *k)
+{
+	if (g && p >= run) {
+		*k = (unsigned int)(p - run);
+		return XIPFS_MAP_RUN_SLOT;
+	}
+	*k = (unsigned int)(p & ((1ULL << g) - 1));
+	return p >> g;
+}
+
 /*
  * Cluster table: s_cluster_count + 1 little-endian 64-bit descriptors at
  * s_cluster_off.  A cluster holds 1..64 pages (at most

@@ -7,7 +7,7 @@
 # 400-630 MiB (and Debian's 6.12 and 7.x do not unpack in the guest's
 # 2 GiB): only the modules the board and the cases use go in, and the
 # MODULEs named (xipfs.ko's dependencies), with their dependencies; the
-# debug kernel's few modules all go in.  Compressed modules (.ko.xz, as
+# debug kernels' few modules all go in.  Compressed modules (.ko.xz, as
 # Debian's 6.12 and 7.x ship them) are decompressed here, on the host:
 # busybox's insmod hands the file to the kernel as it is.
 set -eu -o pipefail
@@ -35,7 +35,8 @@ trap 'rm -rf "$stage"' EXIT
 src=$kdir/modules/lib/modules/$rel
 dst=$stage/lib/modules/$rel
 mkdir -p "$dst"
-if [ "$kernel" != debug ]; then
+case $kernel in debug|debug612) all=1 ;; *) all=0 ;; esac
+if [ $all = 0 ]; then
 	for m in $WANT; do
 		modprobe -d "$kdir/modules" -S "$rel" --show-depends "$m" 2>/dev/null || true
 	done | awk '$1 == "insmod" {print $2}' | sort -u | while read -r ko; do

@@ -59,45 +59,12 @@ fi
 say "debug kernel: configuring $tree (key $key)"
 "$TOP/fs/xipfs/kernel-patch.sh" apply "$tree"
 cd "$tree"
-make -s ARCH=x86_64 tinyconfig >"$srcdir/merge.log" 2>&1
-# Its "override" warnings are the point of a fragment: keep them quiet.
-scripts/kconfig/merge_config.sh -m -O . .config "$FRAG" >>"$srcdir/merge.log" 2>&1 ||
-	{ cat "$srcdir/merge.log" >&2; die "merge_config.sh failed"; }
-make -s ARCH=x86_64 olddefconfig >>"$srcdir/merge.log" 2>&1
-
-# olddefconfig silently drops what a missing dependency forbids: check.
-bad=0
-while read -r line; do
-	case $line in
-	CONFIG_*=*)
-		grep -qx "$line" .config || { say "config: wanted $line, got: $(grep "^${line%%=*}=" .config || echo unset)"; bad=1; } ;;
-	"# CONFIG_"*" is not set")
-		sym=${line#\# }; sym=${sym%% *}
-		! grep -q "^$sym=" .config || { say "config: wanted $sym off"; bad=1; } ;;
-	esac
-done <"$FRAG"
-grep -qx CONFIG_MAPPING_DIRTY_HELPERS=y .config || { say "config: MAPPING_DIRTY_HELPERS off"; bad=1; }
-[ $bad = 0 ] || die "debug.config does not apply to $pkg $ver"
+debug_config "$tree" "$srcdir/merge.log" make "$FRAG"
 
 log=$srcdir/build.log
 say "debug kernel: building (make -j$JOBS, log in $log)"
-intree=built
-if ! make ARCH=x86_64 -j"$JOBS" bzImage modules >"$log" 2>&1; then
-	# The in-tree xipfs may not compile while the driver is being
-	# written; the suite loads the out-of-tree build anyway.  Tolerate
-	# a failure there, and only there.
-	if grep -q '^fs/xipfs/.*error' "$log" || grep -q 'fs/xipfs.*Error' "$log"; then
-		say "debug kernel: in-tree fs/xipfs failed to build; building without it"
-		grep -m5 '^fs/xipfs/.*error' "$log" >&2 || true
-		intree=failed
-		printf '# stub: in-tree build failed, see build.log\n' >fs/xipfs/Kbuild
-		make ARCH=x86_64 -j"$JOBS" bzImage modules >>"$log" 2>&1 ||
-			{ tail -n30 "$log" >&2; die "debug kernel build failed"; }
-	else
-		tail -n30 "$log" >&2
-		die "debug kernel build failed (log: $log)"
-	fi
-fi
+intree=
+debug_build "$tree" "$log" make
 
 rel=$(make -s ARCH=x86_64 kernelrelease)
 rm -rf "$OUT.new"

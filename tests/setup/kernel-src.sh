@@ -30,8 +30,7 @@ BASE=$XIPFS_CACHE/intree
 CHROOT_MNT=/mnt/xipfs-intree
 
 # tree_make NAME TREE CHROOT MAKE-ARGS...: make in TREE, in the chroot
-# (bind-mounted at $CHROOT_MNT, in a private mount namespace) if CHROOT
-# is not empty.
+# (bind-mounted at $CHROOT_MNT) if CHROOT is not empty.
 tree_make() {
 	local tree=$2 root=$3
 	shift 3
@@ -39,21 +38,12 @@ tree_make() {
 		nice -n 10 make -C "$tree" "$@"
 		return
 	fi
-	mkdir -p "$root$CHROOT_MNT"
-	# shellcheck disable=SC2016 # $0... and $@ are the inner sh's
-	env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
-		unshare --mount --fork /bin/sh -c '
-			root=$0 tree=$1 mnt=$2
-			shift 2
-			mount -t proc proc "$root/proc" &&
-			mount --bind "$tree" "$root$mnt" &&
-			exec chroot "$root" nice -n 10 make -C "$mnt" "$@"' \
-		"$root" "$tree" "$CHROOT_MNT" "$@"
+	chroot_make "$root" "$tree" "$CHROOT_MNT" "$@"
 }
 
-# source_of NAME: sets pkg, ver, tarball (a file) or deb (a .deb holding
-# it), config (Debian's config of that version) and root (the chroot,
-# or empty).
+# source_of NAME: sets pkg, ver, tarball (a file) or deb (non-empty: a
+# package of the chroot's apt holds it), config (Debian's config of that
+# version) and root (the chroot, or empty).
 source_of() {
 	local henv kv
 	case $1 in
@@ -78,7 +68,8 @@ source_of() {
 		root=$(. "$henv"; echo "$CHROOT")
 		pkg=linux-source-6.12
 		tarball=
-		deb=$XIPFS_CACHE/debs/src/${pkg}_${ver//:/%3a}_all.deb
+		# Fetched (source_deb) only when the tree is made.
+		deb=trixie
 		config=$XIPFS_CACHE/headers/deb-6.12/kdir/.config
 		;;
 	*)	die "unknown tree $1 (known: 6.1 6.12)" ;;
@@ -87,7 +78,7 @@ source_of() {
 }
 
 setup_one() {
-	local name=$1 out=$BASE/$1 pkg ver tarball deb config root key dl t0 cc
+	local name=$1 out=$BASE/$1 pkg ver tarball deb config root key t0 cc
 	source_of "$name"
 	key=$(echo "$RECIPE $pkg $ver $(sha256sum <"$config")" | sha256sum | cut -c1-16)
 	cache_lock "intree-$name"
@@ -98,19 +89,7 @@ setup_one() {
 	# build records absolute paths.  The key goes last.
 	rm -f "$out/key" "$out/env"
 	t0=$(date +%s)
-	if [ -n "$deb" ] && [ ! -f "$deb" ]; then
-		say "downloading $pkg $ver (in the chroot, with its apt)"
-		dl=/var/cache/xipfs-dl
-		# apt's sandbox user must be able to write there.
-		"$SETUP/kernel-headers.sh" run sh -c "mkdir -p $dl && chown _apt $dl &&
-			cd $dl && apt-get download -qq '$pkg=$ver'" ||
-			die "apt-get download $pkg=$ver failed in the chroot"
-		mkdir -p "${deb%/*}"
-		mv "$root$dl/${deb##*/}" "$deb"
-		# Those of other versions are no longer needed.
-		find "${deb%/*}" -name "${pkg}_*.deb" ! -name "${deb##*/}" -delete
-	fi
-
+	[ -z "$deb" ] || source_deb "$pkg" "$ver"
 	if [ -n "$root" ]; then
 		# What the headers package left out: kconfig's parser
 		# generators, and the libraries of objtool and sign-file.
@@ -145,8 +124,7 @@ setup_one() {
 		--enable DEBUG_INFO_NONE
 	# Debian's compiler for that kernel (the config names it), for the
 	# host programs too: the chroot has no plain gcc.
-	cc=$(sed -n 's/^CONFIG_CC_VERSION_TEXT="\([^ ]*\) .*/\1/p' "$config")
-	[ -n "$cc" ] || die "$config names no compiler"
+	cc=$(config_cc "$config")
 	# The chroot sees the tree where the test will mount it.
 	if ! { tree_make "$name" "$out/tree" "$root" CC="$cc" HOSTCC="$cc" -s olddefconfig &&
 		tree_make "$name" "$out/tree" "$root" CC="$cc" HOSTCC="$cc" \

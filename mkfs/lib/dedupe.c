@@ -71,23 +71,7 @@ static void src_close(const struct xw_inode *in, struct src *s)
 
 static int src_read(struct src *s, void *buf, size_t len, uint64_t off)
 {
-	char *p = buf;
-
-	while (len) {
-		ssize_t n = pread(s->fd, p, len, s->base + off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			xw_error("%s: %s", s->path,
-				 n < 0 ? strerror(errno) : "file shrank while being read");
-			return -1;
-		}
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	return xw_pread_full(s->fd, s->path, buf, len, s->base + off);
 }
 
 static int hash_file(struct xw_tree *t, struct cand *c, unsigned char *buf)

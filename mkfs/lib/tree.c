@@ -33,6 +33,32 @@ void xw_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+/*
+ * Reads exactly len bytes of a source file at off (pread() may return
+ * short counts and be interrupted); a file that ends early changed under
+ * mkfs.  Errors name path.
+ */
+int xw_pread_full(int fd, const char *path, void *buf, size_t len, uint64_t off)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xw_error("%s: %s", path,
+				 n < 0 ? strerror(errno) : "file shrank while being read");
+			return -1;
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
 void xw_warn(const char *fmt, ...)
 {
 	va_list ap;

@@ -705,26 +705,8 @@ struct src {
 static int src_read(void *ctx, void *buf, size_t len, uint64_t off)
 {
 	struct src *s = ctx;
-	char *p = buf;
 
-	while (len) {
-		ssize_t n = pread(s->fd, p, len, s->base + off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			xw_error("%s: %s", s->path, strerror(errno));
-			return -1;
-		}
-		if (n == 0) {
-			xw_error("%s: file shrank while being read", s->path);
-			return -1;
-		}
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	return xw_pread_full(s->fd, s->path, buf, len, s->base + off);
 }
 
 static bool page_is_zero(const unsigned char *p, size_t len)

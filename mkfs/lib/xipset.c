@@ -75,22 +75,8 @@ struct esrc {
 static int esrc_read(void *ctx, void *buf, size_t len, uint64_t off)
 {
 	struct esrc *s = ctx;
-	char *p = buf;
 
-	while (len) {
-		ssize_t n = pread(s->fd, p, len, s->base + off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			xw_error("%s: %s", s->path, n < 0 ? strerror(errno) : "file shrank");
-			return -1;
-		}
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
+	return xw_pread_full(s->fd, s->path, buf, len, s->base + off);
 }
 
 /*

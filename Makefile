@@ -9,7 +9,7 @@
 #   make demo       build an image, boot the board, run a program in place
 #   make check      host tests, then the suite on every board and kernel
 #   make check-newer the auto and rw groups on Debian's 6.12 and 7.x
-#                   (k612, k7; make check runs their quick group)
+#                   (k612, k7; make check runs their auto group)
 #   make check-debug612 the auto and rw groups on the 6.12 debug kernel
 #                   (KASAN, lockdep: built on first use, not in make check)
 #   make bench      size / RAM / speed against squashfs, EROFS, cramfs

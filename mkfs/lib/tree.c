@@ -120,6 +120,7 @@ void xw_tree_free(struct xw_tree *t)
 		free(in->map);
 		free(in->xip);
 		free(in->xs);
+		xw_xattr_free(in);
 		free(in);
 	}
 	free(t->all);
@@ -127,6 +128,7 @@ void xw_tree_free(struct xw_tree *t)
 	tdestroy(t->hardlinks, noop_free);
 	free(t->ht);
 	free(t->excl_hits);
+	free(t->xshared);
 	if (t->spool_fd >= 0)
 		close(t->spool_fd);
 	free(t);

@@ -164,6 +164,24 @@ static int read_data(struct xw_tree *t, struct archive *a,
 	return 0;
 }
 
+/*
+ * The entry's extended attributes: libarchive decodes pax SCHILY.xattr.*
+ * and LIBARCHIVE.xattr.* records (and GNU tar's) into these.
+ */
+static int add_xattrs(struct xw_tree *t, struct archive_entry *e,
+		      struct xw_inode *in, const char *path)
+{
+	const char *name;
+	const void *value;
+	size_t len;
+
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &value, &len) == ARCHIVE_OK)
+		if (xw_xattr_set(t, in, name, value, len, path, false))
+			return -1;
+	return 0;
+}
+
 static int add_entry(struct xw_tree *t, struct archive *a,
 		     struct archive_entry *e, char *path)
 {
@@ -229,6 +247,8 @@ static int add_entry(struct xw_tree *t, struct archive *a,
 		return -1;
 meta:
 	in->mode = mode & (S_IFMT | 07777);
+	if (add_xattrs(t, e, in, path))
+		return -1;
 	in->uid = archive_entry_uid(e);
 	in->gid = archive_entry_gid(e);
 	xw_tree_time(t, in, archive_entry_mtime(e),

@@ -560,6 +560,10 @@ static int xipfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	err = xipfs_check_clusters(sb);
 	if (err)
 		return err;
+	/* Before the first iget: inodes get IOP_XATTR from s_xattr. */
+	err = xipfs_xattr_mount(sb, &dsb);
+	if (err)
+		return err;
 
 	root = xipfs_iget(sb, sbi->root_ino);
 	if (IS_ERR(root)) {

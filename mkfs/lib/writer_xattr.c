@@ -241,7 +241,8 @@ uint64_t xw_xattr_layout(struct xw_tree *t, uint64_t pos)
 	for (uint32_t i = 1; i < t->ninodes; i++) {
 		struct xw_inode *in = t->inodes[i];
 
-		qsort(in->xattrs, in->nxattrs, sizeof(*in->xattrs), cmp_xattr_name);
+		if (in->nxattrs)
+			qsort(in->xattrs, in->nxattrs, sizeof(*in->xattrs), cmp_xattr_name);
 		for (size_t j = 0; j < in->nxattrs; j++) {
 			in->xattrs[j].shared = -1;
 			all[k++] = &in->xattrs[j];

@@ -130,6 +130,8 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
     add('b', {'LIBARCHIVE.xattr.user.b': base64.b64encode(b'\x00\xffbin').decode(),
               'SCHILY.xattr.user.a': 'from schily'})
     add('c', {'SCHILY.xattr.btrfs.compression': 'zstd'})
+    # GNU tar --acls / star: an access ACL in text form
+    add('d', {'SCHILY.acl.access': 'user::rw-,user:1000:r--,group::---,mask::r--,other::---'})
 EOF
 "$MKFS" -q --tar "$tmp/t.img" "$tmp/x.tar" 2>"$tmp/err" || fail "mkfs --tar: $(cat "$tmp/err")"
 grep -q 'c: attribute btrfs.compression left out' "$tmp/err" ||
@@ -148,6 +150,11 @@ with tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT) as t:
 EOF
 "$MKFS" -q --tar "$tmp/x.img" "$tmp/big.tar" 2>"$tmp/err" && fail "a 70000-byte value was accepted"
 grep -q 'at most 65535 bytes' "$tmp/err" || fail "big value: $(cat "$tmp/err")"
+# The ACL as the kernel stores it: version 2, entries ordered, and the
+# mode's group bits the mask (r--: 0640).
+"$DUMP" -a /d "$tmp/t.img" | grep -q '^system.posix_acl_access=0x0200000001000600ffffffff02000400e803000004000000ffffffff10000400ffffffff20000000ffffffff$' ||
+	fail "tar: ACL: $("$DUMP" -a /d "$tmp/t.img")"
+"$DUMP" -l / "$tmp/t.img" | grep -q '^-rw-r----- .* d$' || fail "tar: ACL: mode group bits not the mask"
 echo "ok tar"
 
 # Damage, checksums recomputed: fsck must name it.

@@ -296,6 +296,7 @@ void xipfs_inode_once(void *ptr);
 /* xattr.c */
 extern XIPFS_XATTR_HANDLERS xipfs_xattr_handlers[];
 ssize_t xipfs_listxattr(struct dentry *dentry, char *buffer, size_t size);
+bool xipfs_xattr_has_caps(struct inode *inode);
 struct posix_acl *xipfs_get_acl(struct inode *inode, int type, bool rcu);
 int xipfs_xattr_mount(struct super_block *sb,
 		      const struct xipfs_super_block *dsb);

@@ -232,6 +232,18 @@ ssize_t xipfs_listxattr(struct dentry *dentry, char *buffer, size_t size)
 	return ret ? ret : l.len;
 }
 
+/*
+ * Does @inode have a file capability (or a body too damaged to tell)?
+ * The kernel drops security.capability when a file's data or owner
+ * changes, so that a rewritten binary does not keep privileges; xipfs
+ * cannot drop it, so a read-write mount refuses those changes instead.
+ */
+bool xipfs_xattr_has_caps(struct inode *inode)
+{
+	return xipfs_xattr_value(inode, XIPFS_XATTR_SECURITY,
+				 XATTR_CAPS_SUFFIX, NULL, 0) != -ENODATA;
+}
+
 #ifdef CONFIG_FS_POSIX_ACL
 /* ->get_acl (6.1) or ->get_inode_acl: the ACL from its attribute. */
 struct posix_acl *xipfs_get_acl(struct inode *inode, int type, bool rcu)

@@ -310,6 +310,10 @@ static void check_overlaps(struct ck *ck)
 		if (far && e->kind == M_TAIL && far->kind == M_TAIL && e->off == far->off &&
 		    e->len == far->len && twins(ck, far->ino, e->ino))
 			continue;
+		/* One attribute body for inodes with the same attributes. */
+		if (far && e->kind == M_XATTR && far->kind == M_XATTR && e->off == far->off &&
+		    e->len == far->len)
+			continue;
 		if (far && e->off < far->off + far->len) {
 			char a[80], b[80];
 

@@ -129,6 +129,9 @@ void xw_tree_free(struct xw_tree *t)
 	free(t->ht);
 	free(t->excl_hits);
 	free(t->xshared);
+	for (size_t i = 0; i < t->nxbodies; i++)
+		free(t->xbodies[i]);
+	free(t->xbodies);
 	if (t->spool_fd >= 0)
 		close(t->spool_fd);
 	free(t);

@@ -9,7 +9,9 @@
  * value) goes to the shared table once, sorted by (prefix, name, value)
  * so that images are reproducible; an inode's body names its shared
  * entries in increasing index order and holds its other attributes
- * sorted by (prefix, name).
+ * sorted by (prefix, name).  Bodies are built in memory and each
+ * distinct one is written once, in the order of the first inode that
+ * has it: inodes with the same attributes share it.
  */
 #include <errno.h>
 #include <regex.h>
@@ -216,28 +218,108 @@ static uint64_t round4(uint64_t v)
 	return (v + 3) & ~3ULL;
 }
 
+static void put_entry(unsigned char *p, const struct xw_xattr *x)
+{
+	struct xipfs_xattr_entry *e = (void *)p;
+
+	e->e_prefix = x->prefix;
+	e->e_name_len = x->name_len;
+	e->e_value_len = htole16(x->value_len);
+	memcpy(p + XIPFS_XATTR_ENTRY_HDR, x->name, x->name_len);
+	memcpy(p + XIPFS_XATTR_ENTRY_HDR + x->name_len, x->value, x->value_len);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* @in's body, as it goes into the image (its shared indices known). */
+static struct xw_xbody *build_body(struct xw_inode *in, uint32_t ino_idx)
+{
+	struct xipfs_xattr_header *h;
+	struct xw_xbody *b;
+	uint32_t *idx, size = XIPFS_XATTR_HEADER_SIZE;
+	uint16_t ns = 0, ni = 0;
+	unsigned char *p;
+
+	for (size_t j = 0; j < in->nxattrs; j++)
+		size += in->xattrs[j].shared >= 0 ? 4 : entry_size(&in->xattrs[j]);
+	b = calloc(1, sizeof(*b) + size);
+	if (!b)
+		return NULL;
+	b->len = size;
+	b->ino_idx = ino_idx;
+	h = (void *)b->buf;
+	idx = (uint32_t *)(h + 1);
+	for (size_t j = 0; j < in->nxattrs; j++)
+		if (in->xattrs[j].shared >= 0)
+			idx[ns++] = (uint32_t)in->xattrs[j].shared;
+	qsort(idx, ns, sizeof(*idx), cmp_u32);
+	for (uint16_t j = 0; j < ns; j++)
+		idx[j] = htole32(idx[j]);
+	p = (unsigned char *)(idx + ns);
+	for (size_t j = 0; j < in->nxattrs; j++)
+		if (in->xattrs[j].shared < 0) {
+			put_entry(p, &in->xattrs[j]);
+			p += entry_size(&in->xattrs[j]);
+			ni++;
+		}
+	h->h_shared = htole16(ns);
+	h->h_count = htole16(ni);
+	h->h_size = htole32(size);
+	return b;
+}
+
+/* Equal bodies together, each run in inode order. */
+static int cmp_body(const void *pa, const void *pb)
+{
+	const struct xw_xbody *a = *(struct xw_xbody *const *)pa;
+	const struct xw_xbody *b = *(struct xw_xbody *const *)pb;
+	int c = xw_name_cmp((const char *)a->buf, a->len, (const char *)b->buf, b->len);
+
+	if (c)
+		return c;
+	return a->ino_idx < b->ino_idx ? -1 : a->ino_idx > b->ino_idx;
+}
+
+static void free_bodies(struct xw_tree *t)
+{
+	for (size_t i = 0; i < t->nxbodies; i++)
+		free(t->xbodies[i]);
+	free(t->xbodies);
+	t->xbodies = NULL;
+	t->nxbodies = 0;
+}
+
 uint64_t xw_xattr_layout(struct xw_tree *t, uint64_t pos)
 {
 	struct xw_xattr **all;
-	size_t n = 0, k = 0;
+	struct xw_xbody **sorted;
+	size_t n = 0, k = 0, nb = 0;
 
 	free(t->xshared);
 	t->xshared = NULL;
 	t->nxshared = 0;
 	t->xshared_size = 0;
 	t->xshared_off = 0;
-	for (uint32_t i = 1; i < t->ninodes; i++)
+	free_bodies(t);
+	for (uint32_t i = 1; i < t->ninodes; i++) {
 		n += t->inodes[i]->nxattrs;
+		nb += t->inodes[i]->nxattrs > 0;
+		t->inodes[i]->xattr_off = 0;
+	}
 	pos = round4(pos);
 	if (!n)
 		return pos;
 	all = malloc(n * sizeof(*all));
 	t->xshared = malloc(n * sizeof(*t->xshared));
-	if (!all || !t->xshared) {
-		free(all);
-		oom();
-		exit(1);
-	}
+	t->xbodies = calloc(nb, sizeof(*t->xbodies));
+	sorted = malloc(nb * sizeof(*sorted));
+	if (!all || !t->xshared || !t->xbodies || !sorted)
+		goto oom;
 	for (uint32_t i = 1; i < t->ninodes; i++) {
 		struct xw_inode *in = t->inodes[i];
 
@@ -263,42 +345,42 @@ uint64_t xw_xattr_layout(struct xw_tree *t, uint64_t pos)
 		}
 		i = j;
 	}
-	free(all);
 	if (t->nxshared) {
 		t->xshared_off = pos;
 		pos += t->xshared_size;
 	}
+	/* Each distinct body once; the others point at the first of theirs. */
 	for (uint32_t i = 1; i < t->ninodes; i++) {
-		struct xw_inode *in = t->inodes[i];
-		uint64_t size = XIPFS_XATTR_HEADER_SIZE;
-
-		in->xattr_off = 0;
-		if (!in->nxattrs)
+		if (!t->inodes[i]->nxattrs)
 			continue;
-		for (size_t j = 0; j < in->nxattrs; j++)
-			size += in->xattrs[j].shared >= 0 ? 4 : entry_size(&in->xattrs[j]);
-		in->xattr_off = pos;
-		pos += size;
+		t->xbodies[t->nxbodies] = build_body(t->inodes[i], i);
+		if (!t->xbodies[t->nxbodies])
+			goto oom;
+		sorted[t->nxbodies] = t->xbodies[t->nxbodies];
+		t->nxbodies++;
 	}
+	qsort(sorted, t->nxbodies, sizeof(*sorted), cmp_body);
+	for (size_t i = 0; i < t->nxbodies; i++)
+		sorted[i]->first = i && sorted[i - 1]->len == sorted[i]->len &&
+				   !memcmp(sorted[i - 1]->buf, sorted[i]->buf, sorted[i]->len) ?
+				   sorted[i - 1]->first : sorted[i];
+	for (size_t i = 0; i < t->nxbodies; i++) {
+		struct xw_xbody *b = t->xbodies[i];
+
+		if (b->first == b) {
+			b->off = pos;
+			pos += b->len;
+		}
+		t->inodes[b->ino_idx]->xattr_off = b->first->off;
+	}
+	free(all);
+	free(sorted);
 	return pos;
-}
-
-static void put_entry(unsigned char *p, const struct xw_xattr *x)
-{
-	struct xipfs_xattr_entry *e = (void *)p;
-
-	e->e_prefix = x->prefix;
-	e->e_name_len = x->name_len;
-	e->e_value_len = htole16(x->value_len);
-	memcpy(p + XIPFS_XATTR_ENTRY_HDR, x->name, x->name_len);
-	memcpy(p + XIPFS_XATTR_ENTRY_HDR + x->name_len, x->value, x->value_len);
-}
-
-static int cmp_index(const void *a, const void *b)
-{
-	uint32_t x = le32toh(*(const uint32_t *)a), y = le32toh(*(const uint32_t *)b);
-
-	return x < y ? -1 : x > y;
+oom:
+	free(all);
+	free(sorted);
+	oom();
+	exit(1);
 }
 
 void xw_xattr_emit(const struct xw_tree *t, unsigned char *m, uint64_t meta_off)
@@ -309,31 +391,10 @@ void xw_xattr_emit(const struct xw_tree *t, unsigned char *m, uint64_t meta_off)
 		put_entry(p, t->xshared[i]);
 		p += entry_size(t->xshared[i]);
 	}
-	for (uint32_t i = 1; i < t->ninodes; i++) {
-		const struct xw_inode *in = t->inodes[i];
-		struct xipfs_xattr_header *h;
-		uint32_t *idx;
-		uint16_t ns = 0, ni = 0;
-
-		if (!in->nxattrs)
-			continue;
-		h = (void *)(m + (in->xattr_off - meta_off));
-		idx = (uint32_t *)(h + 1);
-		for (size_t j = 0; j < in->nxattrs; j++)
-			if (in->xattrs[j].shared >= 0)
-				idx[ns++] = htole32((uint32_t)in->xattrs[j].shared);
-		qsort(idx, ns, sizeof(*idx), cmp_index);
-		p = (unsigned char *)(idx + ns);
-		for (size_t j = 0; j < in->nxattrs; j++)
-			if (in->xattrs[j].shared < 0) {
-				put_entry(p, &in->xattrs[j]);
-				p += entry_size(&in->xattrs[j]);
-				ni++;
-			}
-		h->h_shared = htole16(ns);
-		h->h_count = htole16(ni);
-		h->h_size = htole32((uint32_t)(p - (unsigned char *)h));
-	}
+	for (size_t i = 0; i < t->nxbodies; i++)
+		if (t->xbodies[i]->first == t->xbodies[i])
+			memcpy(m + (t->xbodies[i]->off - meta_off), t->xbodies[i]->buf,
+			       t->xbodies[i]->len);
 }
 
 /*

@@ -27,6 +27,15 @@ struct xw_xattr {
 	int64_t shared;			/* shared table index, or -1 */
 };
 
+/* An inode's attribute body, built before it is placed. */
+struct xw_xbody {
+	struct xw_xbody *first;		/* the equal body placed: this one or an earlier */
+	uint64_t off;			/* i_xattr, if first == this */
+	uint32_t len;
+	uint32_t ino_idx;		/* its inode's place in tree->inodes */
+	unsigned char buf[];
+};
+
 struct xw_inode {
 	struct xw_tree *tree;
 	mode_t mode;
@@ -105,6 +114,8 @@ struct xw_tree {
 	struct xw_xattr **xshared;
 	uint32_t nxshared, xshared_size;
 	uint64_t xshared_off;
+	struct xw_xbody **xbodies;	/* in inode order */
+	size_t nxbodies;
 };
 
 struct xw_inode *xw_inode_new(struct xw_tree *t, mode_t mode);

@@ -495,7 +495,10 @@ struct xipfs_dirent {
  * An inode's body, at i_xattr: a struct xipfs_xattr_header, h_shared
  * __le32 shared indices, then h_count entries, h_size bytes in all.  The
  * inode's attributes are the named shared entries and its own entries;
- * their full names (prefix and name) are unique within the inode.  mkfs
+ * their full names (prefix and name) are unique within the inode.
+ * Inodes with the same attributes may have the same i_xattr (one body):
+ * bodies are never written in place.  Bodies do not otherwise overlap
+ * each other or any other structure.  mkfs
  * writes the shared indices in increasing order and the entries sorted
  * by (prefix, name); readers need neither.
  *

@@ -329,4 +329,32 @@ static inline size_t xipfs_copy_page_from_iter_atomic(struct page *page,
 #define xipfs_splice_read	copy_splice_read
 #endif
 
+/*
+ * Extended attributes (xattr.c).  6.7 made sb->s_xattr an array of const
+ * pointers.  6.2 renamed the ->get_acl that permission checks call to
+ * ->get_inode_acl (->get_acl then took a dentry, for getxattr; without it
+ * the VFS falls back to ->get_inode_acl) and read the ACL attributes
+ * through it instead of through the posix_acl_*_xattr_handler entries of
+ * s_xattr, which 6.1 needs.
+ */
+#if XIPFS_KERNEL_BEFORE(6, 7)
+#define XIPFS_XATTR_HANDLERS	const struct xattr_handler *
+#else
+#define XIPFS_XATTR_HANDLERS	const struct xattr_handler * const
+#endif
+
+#ifdef CONFIG_FS_POSIX_ACL
+#if XIPFS_KERNEL_BEFORE(6, 2)
+#define XIPFS_IOP_GET_ACL	.get_acl = xipfs_get_acl,
+#define XIPFS_ACL_XATTR_HANDLERS \
+	&posix_acl_access_xattr_handler, &posix_acl_default_xattr_handler,
+#else
+#define XIPFS_IOP_GET_ACL	.get_inode_acl = xipfs_get_acl,
+#define XIPFS_ACL_XATTR_HANDLERS
+#endif
+#else
+#define XIPFS_IOP_GET_ACL
+#define XIPFS_ACL_XATTR_HANDLERS
+#endif
+
 #endif /* __XIPFS_COMPAT_H */

@@ -450,6 +450,8 @@ static int xipfs_file_open(struct inode *inode, struct file *file)
 	 */
 	if (XIPFS_SB(inode->i_sb)->xip)
 		file->f_ra.ra_pages = 0;
+	if ((file->f_mode & FMODE_WRITE) && xipfs_xattr_has_caps(inode))
+		return -EPERM;
 	return generic_file_open(inode, file);
 }
 

@@ -17,15 +17,20 @@ void xipfs_inode_once(void *ptr)
 
 static const struct inode_operations xipfs_file_iops = {
 	.setattr	= xipfs_setattr,
+	.listxattr	= xipfs_listxattr,
+	XIPFS_IOP_GET_ACL
 };
 
 static const struct inode_operations xipfs_symlink_iops = {
 	.get_link	= simple_get_link,
 	.setattr	= xipfs_setattr,
+	.listxattr	= xipfs_listxattr,
 };
 
 static const struct inode_operations xipfs_special_iops = {
 	.setattr	= xipfs_setattr,
+	.listxattr	= xipfs_listxattr,
+	XIPFS_IOP_GET_ACL
 };
 
 /* Check the type-specific fields of @di; 0 or -EFSCORRUPTED. */
@@ -200,6 +205,8 @@ static int xipfs_fill_inode(struct inode *inode)
 		xi->data = XIPFS_MAP_OFF(xi->data);
 	}
 	xi->map_cap = le32_to_cpu(di.i_map_cap);
+	/* Without the feature bit i_xattr means nothing (as to older drivers). */
+	xi->xattr = sbi->xattrs ? le64_to_cpu(di.i_xattr) : 0;
 	inode->i_size = le64_to_cpu(di.i_size);
 	xi->disk_size = inode->i_size;
 	inode->i_blocks = round_up(inode->i_size, PAGE_SIZE) >> 9;

@@ -114,6 +114,10 @@ struct xipfs_sb_info {
 	/* log2(pages of a full cluster): a grouped COMP entry's run; 0 without clusters */
 	u8 cshift;
 	u8 uuid[16];
+	/* COMPAT_XATTRS: the shared attribute table (xattr.c) */
+	bool xattrs;
+	u64 xattr_off;
+	u32 xattr_size;
 
 	struct super_block *sb;
 
@@ -159,6 +163,7 @@ struct xipfs_inode_info {
 	u32 map_cap;		/* REG: page map capacity, in pages */
 	u8 map_shift;		/* REG: group shift of the map: 0 = one entry per page */
 	struct xipfs_end_run run; /* REG, with map_shift: the end run */
+	u64 xattr;		/* i_xattr: attribute body (0: none) */
 	/*
 	 * REG: orders page map changes against the users of what an entry
 	 * names: readers (faults inserting window PFNs, read() from the
@@ -287,6 +292,14 @@ extern struct kmem_cache *xipfs_inode_cachep;
 struct inode *xipfs_iget(struct super_block *sb, u64 ino);
 int xipfs_read_inode(struct super_block *sb, u64 ino, struct xipfs_inode *di);
 void xipfs_inode_once(void *ptr);
+
+/* xattr.c */
+extern XIPFS_XATTR_HANDLERS xipfs_xattr_handlers[];
+ssize_t xipfs_listxattr(struct dentry *dentry, char *buffer, size_t size);
+bool xipfs_xattr_has_caps(struct inode *inode);
+struct posix_acl *xipfs_get_acl(struct inode *inode, int type, bool rcu);
+int xipfs_xattr_mount(struct super_block *sb,
+		      const struct xipfs_super_block *dsb);
 
 /* namei.c */
 extern const struct inode_operations xipfs_dir_iops;

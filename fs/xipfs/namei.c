@@ -121,4 +121,6 @@ const struct inode_operations xipfs_dir_iops = {
 	.rmdir		= xipfs_rmdir,
 	.rename		= xipfs_rename,
 	.setattr	= xipfs_setattr,
+	.listxattr	= xipfs_listxattr,
+	XIPFS_IOP_GET_ACL
 };

@@ -82,6 +82,8 @@ static void __init xipfs_check_layout(void)
 		     offsetof(struct xipfs_inode_compact, i_flags));
 	BUILD_BUG_ON(sizeof(struct xipfs_dirent) != XIPFS_DIRENT_SIZE);
 	BUILD_BUG_ON(sizeof(struct xipfs_dir_header) != XIPFS_DIR_HEADER_SIZE);
+	BUILD_BUG_ON(sizeof(struct xipfs_xattr_entry) != XIPFS_XATTR_ENTRY_HDR);
+	BUILD_BUG_ON(sizeof(struct xipfs_xattr_header) != XIPFS_XATTR_HEADER_SIZE);
 }
 
 static struct inode *xipfs_alloc_inode(struct super_block *sb)
@@ -556,6 +558,10 @@ static int xipfs_fill_super(struct super_block *sb, struct fs_context *fc)
 	if (err)
 		return err;
 	err = xipfs_check_clusters(sb);
+	if (err)
+		return err;
+	/* Before the first iget: inodes get IOP_XATTR from s_xattr. */
+	err = xipfs_xattr_mount(sb, &dsb);
 	if (err)
 		return err;
 

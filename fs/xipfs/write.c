@@ -547,6 +547,10 @@ int xipfs_setattr(struct xipfs_idmap *idmap, struct dentry *dentry,
 	err = setattr_prepare(idmap, dentry, attr);
 	if (err)
 		return err;
+	/* Changes that drop a file capability, which xipfs cannot store. */
+	if ((attr->ia_valid & (ATTR_SIZE | ATTR_UID | ATTR_GID)) &&
+	    xipfs_xattr_has_caps(inode))
+		return -EPERM;
 	if ((attr->ia_valid & ATTR_SIZE) && S_ISREG(inode->i_mode) &&
 	    attr->ia_size != i_size_read(inode)) {
 		err = xipfs_truncate(inode, attr->ia_size);

@@ -39,13 +39,17 @@ static void usage(FILE *f)
 	      "  -m, --map PATH       the page map of the file PATH: runs of pages of\n"
 	      "                       one kind (with -p, one line per page)\n"
 	      "  -p, --pages          with -m: one line per page\n"
-	      "  -i, --inode          PATH (of -l, -c, -m) is an inode number\n"
+	      "  -a, --xattrs PATH    the extended attributes of PATH, getfattr -d style\n"
+	      "                       (text values quoted, others in hex)\n"
+	      "  -i, --inode          PATH (of -l, -c, -m, -a) is an inode number\n"
 	      "  -x, --extract DIR    extract the whole tree into DIR\n"
 	      "  -X, --xip-list       the XIP set, as a list for mkfs.xipfs --xip=list:\n"
 	      "  -P, --profile=FILE   turn FILE, a kernel profile taken on IMAGE (\"-\":\n"
 	      "                       stdin), into a path profile for\n"
 	      "                       mkfs.xipfs --xip=profile:\n"
 	      "      --no-owners      with --extract: don't chown (default as non-root)\n"
+	      "      --no-xattrs      with --extract: set no extended attributes (by\n"
+	      "                       default all as root, user.* only otherwise)\n"
 	      "  -v, --verbose        with --extract: print each path\n"
 	      "  -h, --help           this help\n"
 	      "  -V, --version        the version\n"
@@ -139,6 +143,9 @@ static void show_super(struct xipfs_image *img)
 	       (unsigned long long)sb->comp_size);
 	printf("free area:        %llu +%llu\n", (unsigned long long)sb->free_off,
 	       (unsigned long long)sb->free_size);
+	if (sb->feature_compat & XIPFS_FEATURE_COMPAT_XATTRS)
+		printf("shared xattrs:    %llu +%u (%u entries)\n",
+		       (unsigned long long)sb->xattr_off, sb->xattr_size, sb->xattr_count);
 	if (sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_SHARED_DATA)
 		show_shared(img);
 }
@@ -297,6 +304,61 @@ static int do_list(struct xipfs_image *img, const char *path, bool recursive)
 	list_dir(img, &in, buf, plen, recursive, 0);
 	free(buf);
 	free(listed);
+	return errors ? 1 : 0;
+}
+
+/* A value as getfattr -d shows it: "text" if printable, else 0xHEX. */
+static void put_value(const uint8_t *v, size_t len)
+{
+	size_t n = len && !v[len - 1] ? len - 1 : len;
+	bool text = true;
+
+	for (size_t i = 0; i < n; i++)
+		if (v[i] < 0x20 || v[i] >= 0x7f || v[i] == '"' || v[i] == '\\')
+			text = false;
+	if (text) {
+		printf("\"");
+		put_name((const char *)v, n);
+		printf("\"");
+		return;
+	}
+	printf("0x");
+	for (size_t i = 0; i < len; i++)
+		printf("%02x", v[i]);
+}
+
+static int do_xattrs(struct xipfs_image *img, const char *path)
+{
+	struct xipfs_dinode in;
+	struct xipfs_xattrs xs;
+	struct xipfs_xattr x;
+	char name[XIPFS_XATTR_NAME_BUF];
+	uint32_t ino;
+	int r;
+
+	if (resolve(img, path, &ino) || xipfs_read_inode(img, ino, &in) ||
+	    xipfs_xattr_open(img, &in, &xs)) {
+		fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
+		return 1;
+	}
+	while ((r = xipfs_xattr_next(img, &xs, &x)) > 0) {
+		if (xipfs_xattr_name(&x, name)) {
+			fprintf(stderr, "dump.xipfs: %s: attribute with unknown prefix %u\n",
+				path, x.prefix);
+			errors++;
+			continue;
+		}
+		put_name(name, strlen(name));
+		printf("=");
+		put_value(x.value, x.value_len);
+		if (x.shared)
+			printf("  (shared %u)", x.index);
+		printf("\n");
+	}
+	if (r < 0) {
+		fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
+		return 1;
+	}
 	return errors ? 1 : 0;
 }
 
@@ -657,10 +719,12 @@ int main(int argc, char **argv)
 		{ "recursive", no_argument, NULL, 'R' },
 		{ "cat", required_argument, NULL, 'c' },
 		{ "map", required_argument, NULL, 'm' },
+		{ "xattrs", required_argument, NULL, 'a' },
 		{ "extract", required_argument, NULL, 'x' },
 		{ "xip-list", no_argument, NULL, 'X' },
 		{ "profile", required_argument, NULL, 'P' },
 		{ "no-owners", no_argument, NULL, 'O' },
+		{ "no-xattrs", no_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "pages", no_argument, NULL, 'p' },
 		{ "inode", no_argument, NULL, 'i' },
@@ -668,21 +732,24 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct xipfs_extract_opts xopts = { .owners = geteuid() == 0 };
+	struct xipfs_extract_opts xopts = {
+		.owners = geteuid() == 0,
+		.xattrs = geteuid() == 0 ? XIPFS_EXTRACT_XATTRS_ALL : XIPFS_EXTRACT_XATTRS_USER,
+	};
 	struct xipfs_image *img;
 	const char *arg = NULL;
 	char err[512];
 	bool super = false, recursive = false;
 	int c, action = 0, ret = 0;
 
-	while ((c = getopt_long(argc, argv, "sl:Rc:m:x:XP:vhpiV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "sl:Rc:m:a:x:XP:vhpiV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			super = true;
 			break;
-		case 'l': case 'c': case 'm': case 'x': case 'X': case 'P':
+		case 'l': case 'c': case 'm': case 'a': case 'x': case 'X': case 'P':
 			if (action) {
-				fprintf(stderr, "dump.xipfs: -l, -c, -m, --extract, --xip-list and --profile exclude each other\n");
+				fprintf(stderr, "dump.xipfs: -l, -c, -m, -a, --extract, --xip-list and --profile exclude each other\n");
 				return 2;
 			}
 			action = c;
@@ -693,6 +760,9 @@ int main(int argc, char **argv)
 			break;
 		case 'O':
 			xopts.owners = false;
+			break;
+		case 'N':
+			xopts.xattrs = XIPFS_EXTRACT_XATTRS_NONE;
 			break;
 		case 'v':
 			xopts.verbose = true;
@@ -742,6 +812,9 @@ int main(int argc, char **argv)
 		break;
 	case 'm':
 		ret = do_map(img, arg);
+		break;
+	case 'a':
+		ret = do_xattrs(img, arg);
 		break;
 	case 'x':
 		ret = xipfs_extract(img, arg, &xopts) ? 1 : 0;

@@ -138,6 +138,10 @@ int main(int argc, char **argv)
 		       (unsigned long long)st.files, (unsigned long long)st.symlinks,
 		       (unsigned long long)st.specials);
 		printf("directory entries: %llu\n", (unsigned long long)st.dirents);
+		if (sb->feature_compat & XIPFS_FEATURE_COMPAT_XATTRS)
+			printf("extended attributes: %llu on %llu inodes, %llu shared entries\n",
+			       (unsigned long long)st.xattrs, (unsigned long long)st.xattr_inodes,
+			       (unsigned long long)st.xattr_shared);
 		printf("file pages: %llu: %llu XIP, %llu compressed, %llu holes, %llu tails\n",
 		       (unsigned long long)st.pages, (unsigned long long)st.xip_pages,
 		       (unsigned long long)st.comp_pages, (unsigned long long)st.holes,

@@ -42,10 +42,10 @@ struct cluster_state {
 };
 
 /* A metadata structure's bytes, to find two structures sharing bytes. */
-enum { M_INODES, M_CLUSTERS, M_DIR, M_MAP, M_LINK, M_TAIL };
+enum { M_INODES, M_CLUSTERS, M_DIR, M_MAP, M_LINK, M_TAIL, M_XATTR, M_XSHARED };
 static const char *const mkind[] = {
 	"the inode table", "the cluster table", "directory block", "page map",
-	"symlink target", "tail data",
+	"symlink target", "tail data", "attribute body", "the shared attribute table",
 };
 
 struct extent {
@@ -79,6 +79,10 @@ struct ck {
 	struct extent *ext;
 	size_t next, ext_cap;
 	bool ext_oom;
+	/* The shared attribute table, per 4-byte index: entry starts, references */
+	uint8_t *xstart;
+	uint32_t *xrefs;
+	uint32_t nxidx;
 };
 
 static void path_of(struct ck *ck, uint32_t ino, char *out, size_t cap)
@@ -306,6 +310,10 @@ static void check_overlaps(struct ck *ck)
 		if (far && e->kind == M_TAIL && far->kind == M_TAIL && e->off == far->off &&
 		    e->len == far->len && twins(ck, far->ino, e->ino))
 			continue;
+		/* One attribute body for inodes with the same attributes. */
+		if (far && e->kind == M_XATTR && far->kind == M_XATTR && e->off == far->off &&
+		    e->len == far->len)
+			continue;
 		if (far && e->off < far->off + far->len) {
 			char a[80], b[80];
 
@@ -379,9 +387,14 @@ static void check_sb(struct ck *ck)
 	if (sb->inode_off % 8 || sb->cluster_off % 8)
 		problem(ck, 0, "superblock: inode table or cluster table not 8-byte aligned");
 	if (sb->reserved0 ||
+	    !all_zero(raw + offsetof(struct xipfs_super_block, s_xattr_reserved),
+		      sizeof(((struct xipfs_super_block *)0)->s_xattr_reserved)) ||
 	    !all_zero(raw + offsetof(struct xipfs_super_block, s_reserved),
 		      sizeof(((struct xipfs_super_block *)0)->s_reserved)))
 		problem(ck, 0, "superblock: reserved fields not zero");
+	if (!(sb->feature_compat & XIPFS_FEATURE_COMPAT_XATTRS) &&
+	    (sb->xattr_off || sb->xattr_size || sb->xattr_count))
+		problem(ck, 0, "superblock: shared attribute table fields set without the XATTRS feature");
 	nlen = strnlen(sb->volume_name, 16);
 	if (!all_zero(raw + offsetof(struct xipfs_super_block, s_volume_name) + nlen, 16 - nlen))
 		problem(ck, 0, "superblock: volume name not NUL-padded");
@@ -430,6 +443,182 @@ static void check_gaps(struct ck *ck)
 }
 
 static bool check_inode_fields(struct ck *ck, uint32_t ino, const struct xipfs_dinode *inp);
+
+static uint32_t acl_version(const uint8_t *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+/* What every entry must be, wherever it is; @ino 0: the shared table. */
+static void check_xattr_entry(struct ck *ck, uint32_t ino, const struct xipfs_xattr *x,
+			      mode_t mode)
+{
+	const uint8_t *pad = x->value + x->value_len;
+	char name[XIPFS_XATTR_NAME_BUF];
+	char where[48];
+
+	if (ino)
+		snprintf(where, sizeof(where), "attribute at %llu", (unsigned long long)x->off);
+	else
+		snprintf(where, sizeof(where), "shared attribute %u", x->index);
+	if (xipfs_xattr_name(x, name)) {
+		problem(ck, ino, "%s: unknown name prefix %u or a name (%u bytes) it does not allow",
+			where, x->prefix, x->name_len);
+		return;
+	}
+	if (memchr(x->name, 0, x->name_len))
+		problem(ck, ino, "%s: NUL byte in the name", where);
+	if (!all_zero(pad, x->size - XIPFS_XATTR_ENTRY_HDR - x->name_len - x->value_len))
+		problem(ck, ino, "%s (%s): padding not zero", where, name);
+	if (x->prefix == XIPFS_XATTR_ACL_ACCESS || x->prefix == XIPFS_XATTR_ACL_DEFAULT) {
+		/* struct posix_acl_xattr_header (version 2) and 8-byte entries */
+		if (x->value_len < 4 || (x->value_len - 4) % 8 ||
+		    acl_version(x->value) != 2)
+			problem(ck, ino, "%s (%s): not a POSIX ACL (version 2 header and 8-byte entries)",
+				where, name);
+		if (ino && x->prefix == XIPFS_XATTR_ACL_DEFAULT && !S_ISDIR(mode))
+			problem(ck, ino, "%s: default ACL on a non-directory", where);
+	}
+}
+
+/*
+ * The shared table: entries back to back, exactly s_xattr_count of them
+ * filling s_xattr_size bytes; remembers where each starts, so that an
+ * inode's index can be checked to name one.
+ */
+static void check_xattr_table(struct ck *ck)
+{
+	struct xipfs_image *img = ck->img;
+	const struct xipfs_sb *sb = &img->sb;
+	struct xipfs_xattr x;
+	uint32_t n = 0, idx = 0;
+
+	if (!(sb->feature_compat & XIPFS_FEATURE_COMPAT_XATTRS) || !sb->xattr_size) {
+		if (sb->xattr_count || sb->xattr_off)
+			problem(ck, 0, "superblock: %u shared attributes at %llu in an empty table",
+				sb->xattr_count, (unsigned long long)sb->xattr_off);
+		return;
+	}
+	if (sb->xattr_off % 4 || sb->xattr_size % 4 ||
+	    !xipfs_range_in(sb->xattr_off, sb->xattr_size, sb->meta_off, sb->meta_size)) {
+		problem(ck, 0, "superblock: shared attribute table [%llu, +%u) not 4-byte aligned or outside the metadata area",
+			(unsigned long long)sb->xattr_off, sb->xattr_size);
+		return;
+	}
+	ck->nxidx = sb->xattr_size / 4;
+	ck->xstart = calloc(ck->nxidx / 8 + 1, 1);
+	ck->xrefs = calloc(ck->nxidx, sizeof(*ck->xrefs));
+	if (!ck->xstart || !ck->xrefs) {
+		problem(ck, 0, "out of memory (shared attribute table)");
+		ck->nxidx = 0;
+		return;
+	}
+	while (idx < ck->nxidx) {
+		if (xipfs_xattr_shared(img, idx, &x)) {
+			accessor_problem(ck, 0);
+			break;
+		}
+		ck->xstart[idx / 8] |= (uint8_t)(1U << (idx % 8));
+		check_xattr_entry(ck, 0, &x, 0);
+		n++;
+		idx += x.size / 4;
+	}
+	if (n != sb->xattr_count)
+		problem(ck, 0, "superblock: %u shared attributes, but the table holds %u",
+			sb->xattr_count, n);
+	ck->st->xattr_shared = n;
+	add_extent(ck, sb->xattr_off, sb->xattr_size, 0, M_XSHARED);
+}
+
+struct xname {
+	uint8_t prefix, len;
+	const char *name;
+};
+
+static int cmp_xname(const void *a, const void *b)
+{
+	const struct xname *x = a, *y = b;
+	int c;
+
+	if (x->prefix != y->prefix)
+		return x->prefix < y->prefix ? -1 : 1;
+	c = memcmp(x->name, y->name, x->len < y->len ? x->len : y->len);
+	return c ? c : (int)x->len - (int)y->len;
+}
+
+/* An inode's attribute body: bounds, entries, indices, unique names. */
+static void check_xattrs(struct ck *ck, uint32_t ino, const struct xipfs_dinode *in)
+{
+	struct xipfs_image *img = ck->img;
+	struct xipfs_xattrs xs;
+	struct xipfs_xattr x;
+	struct xname *names;
+	uint32_t n = 0;
+	int r;
+
+	if (!in->extended)
+		return;		/* a compact inode has no i_xattr */
+	if (xipfs_xattr_open(img, in, &xs)) {
+		accessor_problem(ck, ino);
+		return;
+	}
+	ck->st->xattr_inodes++;
+	add_extent(ck, xs.off, xs.size, ino, M_XATTR);
+	if (!xs.nshared && !xs.ninline)
+		problem(ck, ino, "empty attribute body (i_xattr should be 0)");
+	names = calloc((size_t)xs.nshared + xs.ninline + 1, sizeof(*names));
+	if (!names) {
+		problem(ck, ino, "out of memory");
+		return;
+	}
+	while ((r = xipfs_xattr_next(img, &xs, &x)) > 0) {
+		if (x.shared) {
+			if (x.index >= ck->nxidx ||
+			    !(ck->xstart[x.index / 8] & (1U << (x.index % 8)))) {
+				problem(ck, ino, "shared attribute index %u does not start an entry of the table",
+					x.index);
+				continue;
+			}
+			ck->xrefs[x.index]++;
+		} else {
+			check_xattr_entry(ck, ino, &x, in->mode);
+		}
+		names[n].prefix = x.prefix;
+		names[n].len = x.name_len;
+		names[n].name = x.name;
+		n++;
+	}
+	if (r < 0)
+		accessor_problem(ck, ino);
+	else if (xs.pos != xs.off + xs.size)
+		problem(ck, ino, "attribute body of %u bytes has %llu bytes after its entries",
+			xs.size, (unsigned long long)(xs.off + xs.size - xs.pos));
+	ck->st->xattrs += n;
+	qsort(names, n, sizeof(*names), cmp_xname);
+	for (uint32_t i = 1; i < n; i++)
+		if (!cmp_xname(&names[i - 1], &names[i])) {
+			char full[XIPFS_XATTR_NAME_BUF];
+			struct xipfs_xattr t = { .prefix = names[i].prefix,
+						 .name_len = names[i].len,
+						 .name = names[i].name };
+
+			if (xipfs_xattr_name(&t, full))
+				snprintf(full, sizeof(full), "(prefix %u)", t.prefix);
+			problem(ck, ino, "attribute %s twice", full);
+		}
+	free(names);
+}
+
+/* Every shared entry is some inode's (mkfs shares those of two or more). */
+static void check_xattr_refs(struct ck *ck)
+{
+	for (uint32_t i = 0; i < ck->nxidx; i++)
+		if ((ck->xstart[i / 8] & (1U << (i % 8))) && !ck->xrefs[i])
+			problem(ck, 0, "shared attribute %u: no inode names it", i);
+}
 
 /* Check the inode starting at slot ino >= 1; returns the slots it takes. */
 static uint32_t check_inode(struct ck *ck, uint32_t ino)
@@ -481,9 +670,14 @@ static bool check_inode_fields(struct ck *ck, uint32_t ino, const struct xipfs_d
 		problem(ck, ino, "unknown flags 0x%x", in.flags);
 	if ((in.flags & XIPFS_INODE_END_RUN) && !S_ISREG(in.mode))
 		problem(ck, ino, "end-run flag on a non-regular file");
-	if (in.reserved0 || in.reserved1)
+	if (in.reserved0)
 		problem(ck, ino, "reserved fields not zero (%s inode)",
 			in.extended ? "extended" : "compact");
+	if (in.xattr && !(img->sb.feature_compat & XIPFS_FEATURE_COMPAT_XATTRS))
+		problem(ck, ino, "attribute body offset %llu without the XATTRS feature",
+			(unsigned long long)in.xattr);
+	else if (in.xattr)
+		check_xattrs(ck, ino, &in);
 	if (in.mtime_nsec >= NSEC_PER_SEC)
 		problem(ck, ino, "mtime nanoseconds %u out of range", in.mtime_nsec);
 	if (!S_ISREG(in.mode) && in.map_cap)
@@ -1087,6 +1281,7 @@ uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opt
 		else
 			ck.cs[i].valid = true;
 	}
+	check_xattr_table(&ck);
 	name_pass(&ck);
 	/* Slot 0 is unused; each inode then takes one slot or two. */
 	if (!all_zero(img->base + img->sb.inode_off, XIPFS_INODE_SLOT))
@@ -1099,6 +1294,7 @@ uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opt
 		}
 		ino += check_inode(&ck, ino);
 	}
+	check_xattr_refs(&ck);
 	check_tree(&ck);
 	check_links(&ck);
 	for (uint32_t ino = 1; ino < ck.n; ino++) {
@@ -1134,5 +1330,7 @@ out:
 	free(ck.cs);
 	free(ck.use);
 	free(ck.ext);
+	free(ck.xstart);
+	free(ck.xrefs);
 	return stats->errors;
 }

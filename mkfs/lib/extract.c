@@ -16,6 +16,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "xipfs_image.h"
@@ -57,6 +58,42 @@ static dev_t decode_dev(uint32_t d)
 	return makedev(major, minor);
 }
 
+/*
+ * The inode's extended attributes, after chown (which drops
+ * security.capability) and chmod: through @fd, or @name in @dirfd.
+ */
+static void set_xattrs(struct ex *ex, int dirfd, const char *name, int fd,
+		       const struct xipfs_dinode *in, const char *shown)
+{
+	struct xipfs_xattrs xs;
+	struct xipfs_xattr x;
+	char xname[XIPFS_XATTR_NAME_BUF], path[64 + 256];
+	int r;
+
+	if (ex->opts->xattrs == XIPFS_EXTRACT_XATTRS_NONE)
+		return;
+	if (xipfs_xattr_open(ex->img, in, &xs)) {
+		ex_err(ex, "%s: %s", shown, xipfs_image_error(ex->img));
+		return;
+	}
+	if (fd < 0)
+		snprintf(path, sizeof(path), "/proc/self/fd/%d/%s", dirfd, name);
+	while ((r = xipfs_xattr_next(ex->img, &xs, &x)) > 0) {
+		if (ex->opts->xattrs == XIPFS_EXTRACT_XATTRS_USER &&
+		    x.prefix != XIPFS_XATTR_USER)
+			continue;
+		if (xipfs_xattr_name(&x, xname)) {
+			ex_err(ex, "%s: attribute with unknown prefix %u", shown, x.prefix);
+			continue;
+		}
+		if (fd >= 0 ? fsetxattr(fd, xname, x.value, x.value_len, 0) :
+		    lsetxattr(path, xname, x.value, x.value_len, 0))
+			ex_err(ex, "%s: setting attribute %s: %s", shown, xname, strerror(errno));
+	}
+	if (r < 0)
+		ex_err(ex, "%s: %s", shown, xipfs_image_error(ex->img));
+}
+
 static void set_meta(struct ex *ex, int dirfd, const char *name, int fd,
 		     const struct xipfs_dinode *in, const char *shown)
 {
@@ -70,6 +107,7 @@ static void set_meta(struct ex *ex, int dirfd, const char *name, int fd,
 			ex_err(ex, "%s: chown: %s", shown, strerror(errno));
 		if (fchmod(fd, in->mode & 07777))
 			ex_err(ex, "%s: chmod: %s", shown, strerror(errno));
+		set_xattrs(ex, dirfd, name, fd, in, shown);
 		if (futimens(fd, ts))
 			ex_err(ex, "%s: utimens: %s", shown, strerror(errno));
 		return;
@@ -79,6 +117,7 @@ static void set_meta(struct ex *ex, int dirfd, const char *name, int fd,
 		ex_err(ex, "%s: chown: %s", shown, strerror(errno));
 	if (!S_ISLNK(in->mode) && fchmodat(dirfd, name, in->mode & 07777, 0))
 		ex_err(ex, "%s: chmod: %s", shown, strerror(errno));
+	set_xattrs(ex, dirfd, name, fd, in, shown);
 	if (utimensat(dirfd, name, ts, AT_SYMLINK_NOFOLLOW))
 		ex_err(ex, "%s: utimens: %s", shown, strerror(errno));
 }

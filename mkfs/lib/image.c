@@ -133,6 +133,9 @@ static void parse_sb(const uint8_t *p, struct xipfs_sb *sb)
 	memcpy(sb->uuid, p + S(s_uuid), sizeof(sb->uuid));
 	memcpy(sb->volume_name, p + S(s_volume_name), 16);
 	sb->volume_name[16] = '\0';
+	sb->xattr_off = ld64(p + S(s_xattr_off));
+	sb->xattr_size = ld32(p + S(s_xattr_size));
+	sb->xattr_count = ld32(p + S(s_xattr_count));
 #undef S
 }
 
@@ -451,7 +454,7 @@ int xipfs_read_inode(struct xipfs_image *img, uint32_t ino,
 		in->data = ld64(p + I(i_data));
 		in->map_cap = ld32(p + I(i_map_cap));
 		in->reserved0 = ld32(p + I(i_reserved0));
-		in->reserved1 = ld64(p + I(i_reserved1));
+		in->xattr = ld64(p + I(i_xattr));
 #undef I
 	} else {
 #define I(f) FLD(xipfs_inode_compact, f)

@@ -146,6 +146,7 @@ void xw_tree_free(struct xw_tree *t)
 		free(in->map);
 		free(in->xip);
 		free(in->xs);
+		xw_xattr_free(in);
 		free(in);
 	}
 	free(t->all);
@@ -153,6 +154,10 @@ void xw_tree_free(struct xw_tree *t)
 	tdestroy(t->hardlinks, noop_free);
 	free(t->ht);
 	free(t->excl_hits);
+	free(t->xshared);
+	for (size_t i = 0; i < t->nxbodies; i++)
+		free(t->xbodies[i]);
+	free(t->xbodies);
 	if (t->spool_fd >= 0)
 		close(t->spool_fd);
 	free(t);

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Directory source: walk a tree with lstat, remember where each regular
- * file's data is (read later, in inode order, by the writer), and join
- * hard links (same st_dev and st_ino) into one inode.
+ * file's data is (read later, in inode order, by the writer), read each
+ * inode's extended attributes, and join hard links (same st_dev and
+ * st_ino) into one inode.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -92,7 +93,7 @@ static int add_entry(struct xw_tree *t, struct xw_inode *dir, int dfd,
 			return xw_dir_add(dir, name, len, *found);
 	}
 	in = xw_inode_new(t, st.st_mode);
-	if (!in || fill_inode(t, in, &st, path))
+	if (!in || fill_inode(t, in, &st, path) || xw_xattr_read_path(t, in, path))
 		return -1;
 	in->src_dev = st.st_dev;
 	in->src_ino = st.st_ino;
@@ -224,7 +225,9 @@ int xw_tree_add_dir(struct xw_tree *t, const char *dir)
 	}
 	t->root_dev = st.st_dev;
 	fill_inode(t, t->root, &st, dir);
-	ret = walk(t, t->root, fd, dir, "");
+	ret = xw_xattr_read_path(t, t->root, dir);
+	if (!ret)
+		ret = walk(t, t->root, fd, dir, "");
 	close(fd);
 	if (!ret)
 		xw_tree_warn_excludes(t);

@@ -164,6 +164,106 @@ static int read_data(struct xw_tree *t, struct archive *a,
 	return 0;
 }
 
+/*
+ * The entry's extended attributes: libarchive decodes pax SCHILY.xattr.*
+ * and LIBARCHIVE.xattr.* records (and GNU tar's) into these.
+ */
+static int add_xattrs(struct xw_tree *t, struct archive_entry *e,
+		      struct xw_inode *in, const char *path)
+{
+	const char *name;
+	const void *value;
+	size_t len;
+
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &value, &len) == ARCHIVE_OK)
+		if (xw_xattr_set(t, in, name, value, len, path, false))
+			return -1;
+	return 0;
+}
+
+/* A POSIX ACL entry as the posix_acl_xattr form has it. */
+struct acl_ent {
+	uint16_t tag, perm;
+	uint32_t id;
+};
+
+static int cmp_acl(const void *a, const void *b)
+{
+	const struct acl_ent *x = a, *y = b;
+
+	if (x->tag != y->tag)
+		return x->tag < y->tag ? -1 : 1;
+	return x->id < y->id ? -1 : x->id > y->id;
+}
+
+/*
+ * An ACL of the entry (pax SCHILY.acl.access/default, which libarchive
+ * decodes into entries, not attributes) as the attribute @name, in the
+ * posix_acl_xattr form: version 2, then (tag, perm, id) entries in the
+ * kernel's order (tag codes ascending, ids ascending).  With an access
+ * ACL's mask, the mode's group bits are the mask, as on a file system
+ * (libarchive put the owning group's entry there).
+ */
+static int add_acl(struct xw_tree *t, struct archive_entry *e, struct xw_inode *in,
+		   const char *path, int type, const char *name)
+{
+	static const struct { int la; uint16_t tag; } tags[] = {
+		{ ARCHIVE_ENTRY_ACL_USER_OBJ, 0x01 }, { ARCHIVE_ENTRY_ACL_USER, 0x02 },
+		{ ARCHIVE_ENTRY_ACL_GROUP_OBJ, 0x04 }, { ARCHIVE_ENTRY_ACL_GROUP, 0x08 },
+		{ ARCHIVE_ENTRY_ACL_MASK, 0x10 }, { ARCHIVE_ENTRY_ACL_OTHER, 0x20 },
+	};
+	int n = archive_entry_acl_reset(e, type), ty, perm, tag, qual, k = 0, ret;
+	const char *qname;
+	struct acl_ent *ent;
+	uint8_t *val;
+
+	/* An access ACL always counts the three entries the mode holds. */
+	if (n <= (type == ARCHIVE_ENTRY_ACL_TYPE_ACCESS ? 3 : 0))
+		return 0;
+	ent = calloc(n, sizeof(*ent));
+	val = malloc(4 + 8 * (size_t)n);
+	if (!ent || !val) {
+		free(ent);
+		free(val);
+		xw_error("out of memory");
+		return -1;
+	}
+	while (k < n && archive_entry_acl_next(e, type, &ty, &perm, &tag, &qual,
+					       &qname) == ARCHIVE_OK) {
+		size_t i;
+
+		for (i = 0; i < sizeof(tags) / sizeof(tags[0]) && tags[i].la != tag; i++)
+			;
+		if (i == sizeof(tags) / sizeof(tags[0]))
+			continue;
+		ent[k].tag = tags[i].tag;
+		ent[k].perm = perm & 7;
+		ent[k].id = tag == ARCHIVE_ENTRY_ACL_USER || tag == ARCHIVE_ENTRY_ACL_GROUP ?
+			    (uint32_t)qual : 0xffffffffU;
+		if (type == ARCHIVE_ENTRY_ACL_TYPE_ACCESS && tag == ARCHIVE_ENTRY_ACL_MASK)
+			in->mode = (in->mode & ~(mode_t)070) | (mode_t)(ent[k].perm << 3);
+		k++;
+	}
+	qsort(ent, k, sizeof(*ent), cmp_acl);
+	val[0] = 2;
+	val[1] = val[2] = val[3] = 0;
+	for (int i = 0; i < k; i++) {
+		uint8_t *p = val + 4 + 8 * i;
+
+		p[0] = ent[i].tag;
+		p[1] = ent[i].tag >> 8;
+		p[2] = ent[i].perm;
+		p[3] = 0;
+		for (int b = 0; b < 4; b++)
+			p[4 + b] = ent[i].id >> (8 * b);
+	}
+	ret = xw_xattr_set(t, in, name, val, 4 + 8 * (size_t)k, path, false);
+	free(ent);
+	free(val);
+	return ret;
+}
+
 static int add_entry(struct xw_tree *t, struct archive *a,
 		     struct archive_entry *e, char *path)
 {
@@ -229,6 +329,10 @@ static int add_entry(struct xw_tree *t, struct archive *a,
 		return -1;
 meta:
 	in->mode = mode & (S_IFMT | 07777);
+	if (add_xattrs(t, e, in, path) ||
+	    add_acl(t, e, in, path, ARCHIVE_ENTRY_ACL_TYPE_ACCESS, "system.posix_acl_access") ||
+	    add_acl(t, e, in, path, ARCHIVE_ENTRY_ACL_TYPE_DEFAULT, "system.posix_acl_default"))
+		return -1;
 	in->uid = archive_entry_uid(e);
 	in->gid = archive_entry_gid(e);
 	xw_tree_time(t, in, archive_entry_mtime(e),

@@ -6,8 +6,9 @@
  * once complete and synced.
  *
  * Metadata order (each item 8-byte aligned, items in inode order):
- * inode table, directory blocks, page maps, symlink targets, tail data,
- * cluster table.  The format leaves some choices open; this writer makes
+ * inode table, directory blocks, page maps, symlink targets, extended
+ * attributes (shared table, then inode bodies; writer_xattr.c), tail
+ * data, cluster table.  The format leaves some choices open; this writer makes
  * them as follows:
  *  - i_data is a byte offset from the start of the image; a TAIL
  *    entry's offset is from s_meta_off ("in the metadata area").
@@ -438,7 +439,8 @@ static int number_slots(struct xw_tree *t, const struct xw_options *o)
 	for (uint32_t i = XIPFS_ROOT_INO; i < t->ninodes; i++) {
 		struct xw_inode *in = t->inodes[i];
 
-		in->extended = !xw_compact_inodes(o) || !fits_compact(in);
+		/* Only an extended inode has i_xattr. */
+		in->extended = !xw_compact_inodes(o) || !fits_compact(in) || in->nxattrs;
 		in->ino = slot;
 		slot += in->extended ? 2 : 1;
 		if (slot > UINT32_MAX) {
@@ -597,6 +599,7 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 			pos = round_up(pos + in->size, 8);
 		}
 	}
+	pos = round_up(xw_xattr_layout(t, pos), 8);
 	L->tails_off = pos;
 	pos += d->tails_len;
 	L->cl_off = pos;
@@ -647,6 +650,7 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 			di->i_rdev = htole32(in->rdev);
 			di->i_data = htole64(i_data);
 			di->i_map_cap = htole32(cap);
+			di->i_xattr = htole64(in->xattr_off);
 		} else {
 			struct xipfs_inode_compact *di = slot;
 
@@ -730,6 +734,16 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 			st->specials++;
 		}
 	}
+	xw_xattr_emit(t, m, L->meta_off);
+	for (uint32_t i = 1; i < t->ninodes; i++) {
+		const struct xw_inode *in = t->inodes[i];
+
+		st->xattr_inodes += in->nxattrs > 0;
+		st->xattrs += in->nxattrs;
+		for (size_t k = 0; k < in->nxattrs; k++)
+			st->xattr_bytes += in->xattrs[k].value_len;
+	}
+	st->xattr_shared = t->nxshared;
 	if (d->tails_len)
 		memcpy(m + L->tails_off - L->meta_off, d->tails, d->tails_len);
 	if (d->ncl) {
@@ -773,6 +787,16 @@ static void fill_sb(struct xipfs_super_block *sb, const struct xw_tree *t,
 	sb->s_feature_incompat = htole32(incompat);
 	if (o->free_space)
 		sb->s_feature_compat = htole32(XIPFS_FEATURE_COMPAT_FREE_SPACE);
+	for (uint32_t i = 1; i < t->ninodes; i++)
+		if (t->inodes[i]->nxattrs) {
+			sb->s_feature_compat |= htole32(XIPFS_FEATURE_COMPAT_XATTRS);
+			break;
+		}
+	if (t->nxshared) {
+		sb->s_xattr_off = htole64(t->xshared_off);
+		sb->s_xattr_size = htole32(t->xshared_size);
+		sb->s_xattr_count = htole32(t->nxshared);
+	}
 	if (d->dedup_files)
 		sb->s_feature_ro_compat = htole32(XIPFS_FEATURE_RO_COMPAT_SHARED_DATA);
 	sb->s_root_ino = htole32(XIPFS_ROOT_INO);

@@ -43,6 +43,9 @@ struct xipfs_sb {
 	uint64_t xip_off, xip_size, comp_off, comp_size, free_off, free_size;
 	uint8_t uuid[16];
 	char volume_name[17];	/* NUL-terminated copy */
+	/* COMPAT_XATTRS: the shared attribute table */
+	uint64_t xattr_off;
+	uint32_t xattr_size, xattr_count;
 };
 
 /*
@@ -51,7 +54,7 @@ struct xipfs_sb {
  * struct xipfs_inode_info is the in-memory VFS inode's).  A compact inode
  * (extended false) gives 16-bit nlink/uid/gid, a 32-bit size and mtime,
  * mtime_nsec 0; its i_map_cap is rdev for a device (map_cap 0 then) and
- * map_cap otherwise (rdev 0); reserved0 is its i_reserved, reserved1 0.
+ * map_cap otherwise (rdev 0); reserved0 is its i_reserved, xattr 0.
  */
 struct xipfs_dinode {
 	uint32_t ino;
@@ -62,7 +65,7 @@ struct xipfs_dinode {
 	uint32_t mtime_nsec, rdev;
 	uint64_t data;
 	uint32_t map_cap, reserved0;
-	uint64_t reserved1;
+	uint64_t xattr;		/* i_xattr, whether or not COMPAT_XATTRS is set */
 	bool extended;		/* 64 bytes, slots ino and ino + 1 */
 };
 
@@ -268,6 +271,52 @@ void xipfs_fix_checksums(void *image, size_t len);
 /* DT_* value for a mode, 0 (DT_UNKNOWN) for an invalid one. */
 unsigned int xipfs_mode_dtype(uint16_t mode);
 
+/* ---- xattr.c: extended attributes (COMPAT_XATTRS) ---- */
+
+/* One attribute; name and value point into the image. */
+struct xipfs_xattr {
+	uint8_t prefix;		/* enum xipfs_xattr_prefix */
+	uint8_t name_len;
+	uint16_t value_len;
+	const char *name;	/* after the prefix, not NUL-terminated */
+	const uint8_t *value;
+	bool shared;		/* from the shared table */
+	uint32_t index;		/* shared: its index */
+	uint64_t off;		/* image offset of the entry */
+	uint32_t size;		/* XIPFS_XATTR_ENTRY_SIZE */
+};
+
+/* An inode's attribute body, as xipfs_xattr_open() found it. */
+struct xipfs_xattrs {
+	uint32_t ino;
+	uint64_t off;		/* i_xattr; 0: no attributes */
+	uint32_t size;		/* h_size */
+	uint16_t nshared, ninline;
+	uint32_t next;		/* xipfs_xattr_next(): attributes returned */
+	uint64_t pos;		/* its next inline entry's image offset */
+};
+
+/* "user." etc., or NULL for an unknown prefix. */
+const char *xipfs_xattr_prefix(unsigned int prefix);
+/*
+ * "prefix" "name" NUL-terminated into buf (at least XIPFS_XATTR_NAME_BUF
+ * bytes); -EUCLEAN for an unknown prefix or a name the prefix forbids.
+ */
+#define XIPFS_XATTR_NAME_BUF	(32 + 256)
+int xipfs_xattr_name(const struct xipfs_xattr *x, char *buf);
+/*
+ * An inode's body (none without COMPAT_XATTRS or with i_xattr 0):
+ * header bounds checked, then xipfs_xattr_next() returns its shared
+ * entries and then its own, one per call: 1, 0 at the end, or -EUCLEAN.
+ */
+int xipfs_xattr_open(struct xipfs_image *img, const struct xipfs_dinode *inode,
+		     struct xipfs_xattrs *xs);
+int xipfs_xattr_next(struct xipfs_image *img, struct xipfs_xattrs *xs,
+		     struct xipfs_xattr *x);
+/* Shared entry at @index (bounds checked, not that it starts an entry). */
+int xipfs_xattr_shared(struct xipfs_image *img, uint32_t index,
+		       struct xipfs_xattr *x);
+
 /* ---- check.c: the full consistency check fsck.xipfs runs ---- */
 
 struct xipfs_check_opts {
@@ -295,6 +344,8 @@ struct xipfs_check_stats {
 	uint64_t grouped_maps;
 	/* SHARED_DATA: files using an identical file's data, and their bytes. */
 	uint64_t shared_files, shared_bytes;
+	/* COMPAT_XATTRS: inodes with attributes, their attributes, shared entries */
+	uint64_t xattr_inodes, xattrs, xattr_shared;
 };
 
 /* Returns the number of problems (also in stats->errors). */
@@ -303,8 +354,15 @@ uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opt
 
 /* ---- extract.c: dump.xipfs --extract ---- */
 
+enum xipfs_extract_xattrs {
+	XIPFS_EXTRACT_XATTRS_ALL,	/* every attribute (as root) */
+	XIPFS_EXTRACT_XATTRS_USER,	/* user.* only (what a non-root user may set) */
+	XIPFS_EXTRACT_XATTRS_NONE,
+};
+
 struct xipfs_extract_opts {
 	bool owners;		/* chown (as root) */
+	enum xipfs_extract_xattrs xattrs;
 	bool verbose;		/* print each path */
 };
 

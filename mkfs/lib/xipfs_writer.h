@@ -103,6 +103,8 @@ struct xw_stats {
 	uint64_t grouped_files;		/* files with a grouped map (G > 0) */
 	uint64_t compact_inodes;	/* of inodes (the others are extended) */
 	uint64_t dedup_files, dedup_bytes;	/* files sharing an identical one's data */
+	/* extended attributes: inodes with some, attributes, shared entries */
+	uint64_t xattr_inodes, xattrs, xattr_shared, xattr_bytes;
 	uint64_t meta_size, image_size;
 	/* With flash_size: what the budget chose (writer.c, xipset.c). */
 	uint64_t cand_pages, chosen_pages;	/* candidates, and those made XIP */
@@ -110,6 +112,13 @@ struct xw_stats {
 	uint64_t prof_pages, prof_chosen;	/* candidates a profile names */
 	uint64_t floor_size;			/* every candidate compressed */
 	unsigned int builds;			/* trial layouts computed */
+};
+
+/* Which extended attributes of the source mkfs stores (--xattrs). */
+enum xw_xattrs {
+	XW_XATTRS_ALL,			/* every one the format has a prefix for */
+	XW_XATTRS_USER,			/* user.* only */
+	XW_XATTRS_NONE,
 };
 
 /* Source timestamps policy, applied while the tree is built. */
@@ -130,6 +139,7 @@ struct xw_tree_options {
 	ino_t image_ino, image_dir_ino;
 	bool quiet;			/* no notes (leaving the image out) */
 	bool one_file_system;		/* don't descend into other file systems */
+	enum xw_xattrs xattrs;
 };
 
 struct xw_tree *xw_tree_new(const struct xw_tree_options *opt);
@@ -140,6 +150,11 @@ int xw_tree_add_dir(struct xw_tree *t, const char *dir);
 void xw_tree_warn_excludes(const struct xw_tree *t);
 int xw_tree_add_tar(struct xw_tree *t, const char *tarfile /* "-": stdin */);
 int xw_tree_apply_devtable(struct xw_tree *t, const char *file);
+/*
+ * --file-contexts: label every inode's security.selinux from an SELinux
+ * file_contexts file (writer_xattr.c has the subset understood).  0 or -1.
+ */
+int xw_tree_apply_file_contexts(struct xw_tree *t, const char *file);
 /* Ownership overrides; -1 leaves the field alone. */
 void xw_tree_set_owner(struct xw_tree *t, int64_t uid, int64_t gid);
 /* The newest mtime in the tree (the default build time). */

@@ -17,6 +17,25 @@ struct xw_dentry {
 
 enum xw_src { XW_SRC_NONE, XW_SRC_PATH, XW_SRC_SPOOL };
 
+/* An extended attribute (writer_xattr.c). */
+struct xw_xattr {
+	uint8_t prefix;			/* enum xipfs_xattr_prefix */
+	uint8_t name_len;
+	uint16_t value_len;
+	char *name;			/* after the prefix */
+	uint8_t *value;
+	int64_t shared;			/* shared table index, or -1 */
+};
+
+/* An inode's attribute body, built before it is placed. */
+struct xw_xbody {
+	struct xw_xbody *first;		/* the equal body placed: this one or an earlier */
+	uint64_t off;			/* i_xattr, if first == this */
+	uint32_t len;
+	uint32_t ino_idx;		/* its inode's place in tree->inodes */
+	unsigned char buf[];
+};
+
 struct xw_inode {
 	struct xw_tree *tree;
 	mode_t mode;
@@ -54,6 +73,9 @@ struct xw_inode {
 	bool end_run;			/* with G: pages from run_start on */
 	uint64_t run_start;		/* derive from map[run_start] */
 	bool extended;			/* a 64-byte inode (two slots) */
+	struct xw_xattr *xattrs;	/* sorted by (prefix, name) once laid out */
+	size_t nxattrs;
+	uint64_t xattr_off;		/* i_xattr once laid out */
 	/*
 	 * Dedupe (dedupe.c): an earlier file with the same bytes, whose data
 	 * (page map entries) this one shares; NULL: none.
@@ -86,6 +108,14 @@ struct xw_tree {
 	bool sorted;
 	dev_t root_dev;			/* --one-file-system: SOURCE's device */
 	uint64_t *excl_hits;		/* per --exclude pattern */
+	/* attributes the format cannot store, warned about */
+	uint64_t xattr_skipped;
+	/* the shared attribute table, once laid out (writer_xattr.c) */
+	struct xw_xattr **xshared;
+	uint32_t nxshared, xshared_size;
+	uint64_t xshared_off;
+	struct xw_xbody **xbodies;	/* in inode order */
+	size_t nxbodies;
 };
 
 struct xw_inode *xw_inode_new(struct xw_tree *t, mode_t mode);
@@ -110,5 +140,25 @@ int xw_name_cmp(const char *a, size_t al, const char *b, size_t bl);
  * those of an earlier one (inode order) at the first such file.  0 or -1.
  */
 int xw_dedupe_find(struct xw_tree *t);
+
+/*
+ * Give @in the attribute @name (full, "user.foo"), replacing one of that
+ * name, subject to the tree's --xattrs policy unless @force.  A name no
+ * prefix of the format covers is skipped with a warning; a value longer
+ * than 65535 bytes is an error (it cannot be stored faithfully).  @path
+ * is for messages.  0 or -1.
+ */
+int xw_xattr_set(struct xw_tree *t, struct xw_inode *in, const char *name,
+		 const void *value, size_t len, const char *path, bool force);
+/* Read a source file's attributes (lllistxattr/lgetxattr).  0 or -1. */
+int xw_xattr_read_path(struct xw_tree *t, struct xw_inode *in, const char *path);
+void xw_xattr_free(struct xw_inode *in);
+/*
+ * Lay out the shared table and every inode's body from metadata offset
+ * @pos (4-byte aligned); returns the end.  xw_xattr_emit() writes them
+ * into the metadata buffer @m that starts at image offset @meta_off.
+ */
+uint64_t xw_xattr_layout(struct xw_tree *t, uint64_t pos);
+void xw_xattr_emit(const struct xw_tree *t, unsigned char *m, uint64_t meta_off);
 
 #endif

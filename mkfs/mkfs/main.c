@@ -21,7 +21,8 @@
 enum {
 	OPT_XIP = 256, OPT_ALL_ROOT, OPT_FORCE_UID, OPT_FORCE_GID, OPT_EXCLUDE,
 	OPT_PAGE_SIZE, OPT_FREE_SPACE, OPT_TAR, OPT_HELP, OPT_VERSION,
-	OPT_FRAGMENTS, OPT_FLASH_SIZE, OPT_SIZE, OPT_ONE_FS,
+	OPT_FRAGMENTS, OPT_FLASH_SIZE, OPT_SIZE, OPT_ONE_FS, OPT_XATTRS,
+	OPT_FILE_CONTEXTS,
 };
 
 /* -T: from 1970 to the end of year 9999, what every tool can show. */
@@ -40,6 +41,8 @@ static const struct option longopts[] = {
 	{ "device-table", required_argument, NULL, 'D' },
 	{ "exclude", required_argument, NULL, OPT_EXCLUDE },
 	{ "one-file-system", no_argument, NULL, OPT_ONE_FS },
+	{ "xattrs", required_argument, NULL, OPT_XATTRS },
+	{ "file-contexts", required_argument, NULL, OPT_FILE_CONTEXTS },
 	{ "page-size", required_argument, NULL, OPT_PAGE_SIZE },
 	{ "free-space", required_argument, NULL, OPT_FREE_SPACE },
 	{ "extended", required_argument, NULL, 'E' },
@@ -116,6 +119,13 @@ static void usage(FILE *f)
 "                              warned about\n"
 "      --one-file-system       don't descend into directories on other file\n"
 "                              systems (their mount points stay, empty)\n"
+"      --xattrs=WHICH          extended attributes of SOURCE to store: all\n"
+"                              (default: user., trusted., security., POSIX\n"
+"                              ACLs; others are left out with a warning),\n"
+"                              user (user.* only) or none\n"
+"      --file-contexts=FILE    label every file's security.selinux from an\n"
+"                              SELinux file_contexts FILE (POSIX regular\n"
+"                              expressions; see the man page)\n"
 "  -L, --label=LABEL           volume name, up to 16 bytes\n"
 "      --tar                   SOURCE is a tar archive (any compression)\n"
 "  -j, --jobs=N                compression threads (default: online CPUs)\n"
@@ -224,7 +234,7 @@ int main(int argc, char **argv)
 	struct xw_tree_options to = { 0 };
 	const char **excludes = NULL;
 	size_t nexcl = 0;
-	const char *devtable = NULL, *alg = DEFAULT_ALG, *sde;
+	const char *devtable = NULL, *alg = DEFAULT_ALG, *sde, *file_contexts = NULL;
 	char *algdup = NULL;
 	long long level = -1, force_uid = -1, force_gid = -1;
 	uint64_t cluster = 0;
@@ -361,6 +371,21 @@ int main(int argc, char **argv)
 			break;
 		case OPT_ONE_FS:
 			to.one_file_system = true;
+			break;
+		case OPT_XATTRS:
+			if (!strcmp(optarg, "all")) {
+				to.xattrs = XW_XATTRS_ALL;
+			} else if (!strcmp(optarg, "user")) {
+				to.xattrs = XW_XATTRS_USER;
+			} else if (!strcmp(optarg, "none")) {
+				to.xattrs = XW_XATTRS_NONE;
+			} else {
+				ret = bad("--xattrs: '%s' is not all, user or none", optarg);
+				goto out;
+			}
+			break;
+		case OPT_FILE_CONTEXTS:
+			file_contexts = optarg;
 			break;
 		case OPT_TAR:
 			tar = true;
@@ -499,6 +524,11 @@ int main(int argc, char **argv)
 		ret = 1;
 		goto out;
 	}
+	/* After the device table, so that the nodes it makes get labels too. */
+	if (file_contexts && xw_tree_apply_file_contexts(t, file_contexts)) {
+		ret = 1;
+		goto out;
+	}
 	if (all_root)
 		xw_tree_set_owner(t, 0, 0);
 	xw_tree_set_owner(t, force_uid, force_gid);
@@ -551,6 +581,11 @@ int main(int argc, char **argv)
 		printf("  inodes: %llu compact, %llu extended\n",
 		       (unsigned long long)st.compact_inodes,
 		       (unsigned long long)(st.inodes - st.compact_inodes));
+		if (st.xattrs)
+			printf("  extended attributes: %llu on %llu inodes (%llu value bytes), %llu shared entries\n",
+			       (unsigned long long)st.xattrs, (unsigned long long)st.xattr_inodes,
+			       (unsigned long long)st.xattr_bytes,
+			       (unsigned long long)st.xattr_shared);
 		printf("  metadata %llu bytes, image %llu bytes%s\n",
 		       (unsigned long long)st.meta_size, (unsigned long long)st.image_size,
 		       xw_output_dry(out) ? " (dry run: nothing written)" : "");

@@ -8,7 +8,8 @@
  * structures (superblock fields, inode slots, compact and extended inode
  * fields, directory headers, entries and names, page map entries, group
  * entries and end runs, cluster descriptors and the sentinel, symlink
- * targets, compressed streams, the image's length), picks a kind of
+ * targets, compressed streams, extended attribute bodies, shared indices,
+ * entries and names, the image's length), picks a kind of
  * structure and one of that kind, and changes it the way a hostile or
  * buggy writer would: boundary values, off-by-one offsets and lengths,
  * offsets of other structures (overlaps) or of itself (self-references),
@@ -37,14 +38,15 @@
 enum mut_kind {
 	MK_SB, MK_SLOT, MK_INODE, MK_DIRHDR, MK_DIRENT, MK_NAME, MK_MAP,
 	MK_GROUP, MK_ENDRUN, MK_CLUSTER, MK_SENTINEL, MK_SYMLINK, MK_STREAM,
-	MK_TRUNC, MK_MAX
+	MK_XHDR, MK_XIDX, MK_XENTRY, MK_XNAME, MK_TRUNC, MK_MAX
 };
 
 static const char *const mut_kind_name[MK_MAX] = {
 	"superblock", "inode slot", "inode field", "directory header",
 	"directory entry", "name", "page map entry", "group entry",
 	"end run", "cluster descriptor", "cluster sentinel",
-	"symlink target", "compressed stream", "truncation",
+	"symlink target", "compressed stream", "xattr body header",
+	"shared xattr index", "xattr entry", "xattr name", "truncation",
 };
 
 struct mut_target {
@@ -180,11 +182,12 @@ static const struct mut_field mut_sb_fields[] = {
 	MUT_SB(s_cluster_off), MUT_SB(s_cluster_count), MUT_SB(s_xip_off),
 	MUT_SB(s_xip_size), MUT_SB(s_comp_off), MUT_SB(s_comp_size),
 	MUT_SB(s_free_off), MUT_SB(s_free_size), MUT_SB(s_build_time),
+	MUT_SB(s_xattr_off), MUT_SB(s_xattr_size), MUT_SB(s_xattr_count),
 };
 static const struct mut_field mut_ext_fields[] = {
 	MUT_EI(i_mode), MUT_EI(i_flags), MUT_EI(i_nlink), MUT_EI(i_uid),
 	MUT_EI(i_size), MUT_EI(i_mtime), MUT_EI(i_mtime_nsec), MUT_EI(i_rdev),
-	MUT_EI(i_data), MUT_EI(i_map_cap), MUT_EI(i_reserved0),
+	MUT_EI(i_data), MUT_EI(i_map_cap), MUT_EI(i_reserved0), MUT_EI(i_xattr),
 };
 static const struct mut_field mut_cpt_fields[] = {
 	MUT_CI(i_mode), MUT_CI(i_flags), MUT_CI(i_nlink), MUT_CI(i_uid),
@@ -198,7 +201,52 @@ static const struct mut_field mut_dirent_fields[] = {
 	{ "d_type", offsetof(struct xipfs_dirent, d_type), 1 },
 	{ "d_reserved", offsetof(struct xipfs_dirent, d_reserved), 2 },
 };
+static const struct mut_field mut_xhdr_fields[] = {
+	{ "h_shared", offsetof(struct xipfs_xattr_header, h_shared), 2 },
+	{ "h_count", offsetof(struct xipfs_xattr_header, h_count), 2 },
+	{ "h_size", offsetof(struct xipfs_xattr_header, h_size), 4 },
+};
+static const struct mut_field mut_xentry_fields[] = {
+	{ "e_prefix", offsetof(struct xipfs_xattr_entry, e_prefix), 1 },
+	{ "e_name_len", offsetof(struct xipfs_xattr_entry, e_name_len), 1 },
+	{ "e_value_len", offsetof(struct xipfs_xattr_entry, e_value_len), 2 },
+};
 #define MUT_N(a) (sizeof(a) / sizeof((a)[0]))
+
+/* An attribute entry's fields and name (ino 0: the shared table's). */
+static void mut_xentry(struct mut_state *s, const struct xipfs_image *img, uint32_t ino,
+		       uint64_t idx, const struct xipfs_xattr *x)
+{
+	for (size_t f = 0; f < MUT_N(mut_xentry_fields); f++)
+		mut_add(s, MK_XENTRY, (uint8_t)mut_xentry_fields[f].size,
+			mut_xentry_fields[f].name, ino, idx, x->off + mut_xentry_fields[f].off,
+			mut_xentry_fields[f].size);
+	mut_add(s, MK_XNAME, 0, NULL, ino, idx,
+		(uint64_t)((const uint8_t *)x->name - img->base), x->name_len);
+	mut_off(s, x->off);
+}
+
+/* The attribute bodies and the shared table. */
+static void mut_collect_xattrs(struct mut_state *s, struct xipfs_image *img,
+			       const struct xipfs_dinode *in)
+{
+	struct xipfs_xattrs xs;
+	struct xipfs_xattr x;
+	uint64_t i = 0;
+
+	if (xipfs_xattr_open(img, in, &xs) || !xs.off)
+		return;
+	mut_off(s, xs.off);
+	for (size_t f = 0; f < MUT_N(mut_xhdr_fields); f++)
+		mut_add(s, MK_XHDR, (uint8_t)mut_xhdr_fields[f].size, mut_xhdr_fields[f].name,
+			in->ino, 0, xs.off + mut_xhdr_fields[f].off, mut_xhdr_fields[f].size);
+	for (uint32_t k = 0; k < xs.nshared; k++)
+		mut_add(s, MK_XIDX, 4, NULL, in->ino, k,
+			xs.off + XIPFS_XATTR_HEADER_SIZE + 4ULL * k, 4);
+	while (xipfs_xattr_next(img, &xs, &x) > 0)
+		if (!x.shared)
+			mut_xentry(s, img, in->ino, i++, &x);
+}
 
 /* List the structures of an image the library can open. */
 static void mut_collect(struct mut_state *s, struct xipfs_image *img)
@@ -240,6 +288,8 @@ static void mut_collect(struct mut_state *s, struct xipfs_image *img)
 					mut_cpt_fields[i].name, ino, 0, slot + mut_cpt_fields[i].off,
 					mut_cpt_fields[i].size);
 		}
+		if (in.extended && in.xattr)
+			mut_collect_xattrs(s, img, &in);
 		if (S_ISDIR(in.mode)) {
 			struct xipfs_dir d;
 
@@ -296,6 +346,14 @@ static void mut_collect(struct mut_state *s, struct xipfs_image *img)
 			mut_add(s, MK_STREAM, 0, NULL, 0, i, c.off, c.clen);
 			mut_off(s, c.off);
 		}
+	}
+	if (sb->feature_compat & XIPFS_FEATURE_COMPAT_XATTRS) {
+		struct xipfs_xattr x;
+
+		mut_off(s, sb->xattr_off);
+		for (uint32_t idx = 0; idx < sb->xattr_size / 4 && idx < 20000 &&
+		     !xipfs_xattr_shared(img, idx, &x); idx += x.size / 4)
+			mut_xentry(s, img, 0, idx, &x);
 	}
 	if (sb->cluster_count)
 		mut_add(s, MK_SENTINEL, 8, NULL, 0, sb->cluster_count,
@@ -505,6 +563,22 @@ static void mut_field(struct mut_state *s, const struct mut_target *t)
 		}
 		x = mut_value(s, t->width, v, t->off);
 		break;
+	case MK_XENTRY:
+		if (!strcmp(t->field, "e_prefix")) {
+			x = (uint64_t[]){ 0, 1, 2, 3, 4, 5, 6, 255 }[mut_below(s, 8)];
+			break;
+		}
+		x = mut_value(s, t->width, v, t->off);
+		break;
+	case MK_XIDX:
+		if (mut_below(s, 2)) {
+			/* An index one entry header off, past the table, or huge. */
+			x = (uint64_t[]){ v + 1, v - 1, s->sb.xattr_size / 4,
+					  s->sb.xattr_size / 4 - 1, 0x3fffffff }[mut_below(s, 5)];
+			break;
+		}
+		x = mut_value(s, t->width, v, t->off);
+		break;
 	default:
 		x = mut_value(s, t->width, v, t->off);
 		break;
@@ -545,6 +619,7 @@ static void mut_range(struct mut_state *s, const struct mut_target *t)
 			return;
 		}
 	case MK_NAME:
+	case MK_XNAME:
 	case MK_SYMLINK: {
 		static const uint8_t bad[] = { '/', 0, '.', 0xff, '\n', 0x80 };
 		uint8_t b;

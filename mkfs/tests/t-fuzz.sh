@@ -28,6 +28,11 @@ for opts in "-z lz4 --xip=none" "-z zstd --xip=all" "-z zlib --xip=none -C 4K" \
 	n=$((n + 1))
 	"$MKFS" -q $opts "$tmp/corpus/img$n" "$src" || fail "mkfs $opts"
 done
+# Extended attributes: labels (shared and not) from a file_contexts file.
+printf '/.*\tsystem_u:object_r:usr_t:s0\n/d/numbers\t--\tsystem_u:object_r:bin_t:s0\n' \
+	>"$tmp/fc"
+"$MKFS" -q -z lz4 --xip=none --file-contexts="$tmp/fc" "$tmp/corpus/xattrs" "$src" ||
+	fail "mkfs --file-contexts"
 # One as a read-write mount leaves it: a moved map, stale entries, unclean.
 "$MKFS" -q -z zlib --xip=none -C 4K --free-space=16K "$tmp/corpus/rw" "$src" || fail "mkfs rw"
 "$BUILD/tests/rwedit" "$tmp/corpus/rw" move-map /d/numbers -- shrink /d/numbers 5000 -- \

@@ -573,8 +573,12 @@ static void test_corruptions(void)
 			  "compressed area offset", true, -EUCLEAN);
 
 	/* Inodes. */
-	st64(IN(I_A, i_reserved1), 1);
-	expect_problem("inode reserved", "reserved fields not zero (extended inode)");
+	st64(IN(I_A, i_xattr), 8);
+	expect_problem("i_xattr without the feature", "attribute body offset 8 without the XATTRS feature");
+	img[SB(s_xattr_reserved) + 1] = 1;
+	expect_problem("sb xattr reserved", "superblock: reserved");
+	st32(SB(s_xattr_count), 1);
+	expect_problem("shared table without the feature", "without the XATTRS feature");
 	st32(IN(I_A, i_reserved0), 1);
 	expect_problem("inode reserved0", "reserved fields not zero (extended inode)");
 	st16(CIN(I_SUB, i_reserved), 1);
@@ -863,7 +867,7 @@ static void test_corruptions(void)
 
 		for (size_t i = 0; i < sizeof(inos) / sizeof(inos[0]); i++)
 			if (is_ext(inos[i]))
-				st64(IN(inos[i], i_reserved1), 1);
+				st32(IN(inos[i], i_reserved0), 1);
 			else
 				st16(CIN(inos[i], i_reserved), 1);
 	}

@@ -200,6 +200,27 @@ static void write_file(const char *path)
 	close(fd);
 }
 
+/* List @path's attributes and read each: whole, sized, and too short. */
+static void xattrs(const char *path, char *buf, size_t size)
+{
+	char val[512];
+	ssize_t n = llistxattr(path, buf, size);
+
+	if (n < 0) {
+		if (errno != EOPNOTSUPP)
+			errs++;
+		return;
+	}
+	for (char *p = buf; p < buf + n && p + strnlen(p, buf + n - p) < buf + n;
+	     p += strlen(p) + 1) {
+		if (lgetxattr(path, p, NULL, 0) < 0)
+			errs++;
+		if (lgetxattr(path, p, val, sizeof(val)) < 0 && errno != ERANGE)
+			errs++;
+		(void)lgetxattr(path, p, val, 1);
+	}
+}
+
 static void walk(const char *dir, int depth, bool rw)
 {
 	char path[4096];
@@ -231,8 +252,7 @@ static void walk(const char *dir, int depth, bool rw)
 		if (lgetxattr(path, "user.xipfuzz", buf, sizeof(buf)) < 0 && errno != ENODATA &&
 		    errno != EOPNOTSUPP)
 			errs++;
-		if (llistxattr(path, buf, sizeof(buf)) < 0 && errno != EOPNOTSUPP)
-			errs++;
+		xattrs(path, buf, sizeof(buf));
 		if (S_ISDIR(st.st_mode)) {
 			walk(path, depth + 1, rw);
 		} else if (S_ISLNK(st.st_mode)) {

@@ -15,8 +15,8 @@
  *   s_meta_off        metadata (8-byte aligned, from byte 256 on), covered
  *                     by s_meta_crc:
  *                       inode table (32-byte slots), directory blocks,
- *                       page maps, symlink targets, tail data, cluster
- *                       table (8-byte descriptors)
+ *                       page maps, symlink targets, extended attributes,
+ *                       tail data, cluster table (8-byte descriptors)
  *   s_xip_off         XIP area: whole, page-aligned, uncompressed file pages
  *   s_comp_off        compressed clusters, byte-packed
  *   s_free_off        free space reserved for read-write mounts (may be empty)
@@ -60,7 +60,7 @@
  * and moved the metadata up to byte 256; revision 1 was never released
  * and is not read.
  * Added to revision 2 since, as feature bits: RO_COMPAT_SHARED_DATA
- * (whole-file dedupe).
+ * (whole-file dedupe), COMPAT_XATTRS (extended attributes).
  */
 #define XIPFS_VERSION		2
 
@@ -87,7 +87,17 @@
  * COMPAT bits are ignored.
  */
 #define XIPFS_FEATURE_COMPAT_FREE_SPACE		0x00000001 /* s_free_* valid */
-#define XIPFS_FEATURE_COMPAT_ALL		XIPFS_FEATURE_COMPAT_FREE_SPACE
+/*
+ * Extended attributes (see "Extended attributes" below): s_xattr_* and
+ * i_xattr are valid.  COMPAT, because a driver that ignores them reads
+ * every file right (it just shows no attributes), and a read-write mount
+ * by such a driver keeps them: it stores single inode fields (i_size,
+ * i_data, i_map_cap, mode, owner, mtime), never i_xattr, and never
+ * writes the metadata bytes that hold attributes.
+ */
+#define XIPFS_FEATURE_COMPAT_XATTRS		0x00000002
+#define XIPFS_FEATURE_COMPAT_ALL		(XIPFS_FEATURE_COMPAT_FREE_SPACE | \
+						 XIPFS_FEATURE_COMPAT_XATTRS)
 
 /*
  * Shared data (whole-file dedupe): regular files with identical contents
@@ -173,7 +183,12 @@ struct xipfs_super_block {
 	__le64 s_free_size;
 	__u8   s_uuid[16];	/* derived from the contents: reproducible */
 	char   s_volume_name[16]; /* NUL-padded label */
-	__u8   s_reserved[72];	/* zero */
+	/* COMPAT_XATTRS: the shared attribute table; all zero without it */
+	__le64 s_xattr_off;	/* metadata byte offset, 4-byte aligned */
+	__le32 s_xattr_size;	/* bytes: s_xattr_count entries back to back */
+	__le32 s_xattr_count;
+	__u8   s_xattr_reserved[8]; /* zero */
+	__u8   s_reserved[48];	/* zero */
 };
 
 /*
@@ -214,7 +229,12 @@ struct xipfs_inode {
 	__le64 i_data;
 	__le32 i_map_cap;	/* REG: page map capacity in pages, >= i_size pages */
 	__le32 i_reserved0;
-	__le64 i_reserved1;
+	/*
+	 * COMPAT_XATTRS: byte offset of the inode's attribute body (struct
+	 * xipfs_xattr_header, 4-byte aligned, in the metadata area); 0: no
+	 * attributes.  A compact inode has none.
+	 */
+	__le64 i_xattr;
 };
 
 /*
@@ -460,10 +480,63 @@ struct xipfs_dirent {
 	__le16 d_reserved;	/* zero */
 };
 
+/*
+ * Extended attributes (COMPAT_XATTRS).  An attribute is an entry: a
+ * struct xipfs_xattr_entry, e_name_len bytes of name (what follows the
+ * prefix e_prefix names; not NUL-terminated), e_value_len bytes of value,
+ * zero padding to a multiple of 4 bytes (XIPFS_XATTR_ENTRY_SIZE).
+ *
+ * The shared table, at s_xattr_off, holds s_xattr_count entries back to
+ * back (s_xattr_size bytes): attributes that several inodes have, stored
+ * once (one SELinux label on every file, one capability on many
+ * binaries).  An entry of it is named by its index: its byte offset from
+ * s_xattr_off divided by 4.
+ *
+ * An inode's body, at i_xattr: a struct xipfs_xattr_header, h_shared
+ * __le32 shared indices, then h_count entries, h_size bytes in all.  The
+ * inode's attributes are the named shared entries and its own entries;
+ * their full names (prefix and name) are unique within the inode.
+ * Inodes with the same attributes may have the same i_xattr (one body):
+ * bodies are never written in place.  Bodies do not otherwise overlap
+ * each other or any other structure.  mkfs
+ * writes the shared indices in increasing order and the entries sorted
+ * by (prefix, name); readers need neither.
+ *
+ * The POSIX ACL prefixes are whole names (e_name_len 0); their value is
+ * the attribute as getxattr(2) returns it (struct posix_acl_xattr_header
+ * and entries, ids in the initial user namespace).  Every other prefix
+ * needs a name of 1..255 bytes.
+ */
+enum xipfs_xattr_prefix {
+	XIPFS_XATTR_USER		= 1,	/* "user." */
+	XIPFS_XATTR_TRUSTED		= 2,	/* "trusted." */
+	XIPFS_XATTR_SECURITY		= 3,	/* "security." */
+	XIPFS_XATTR_ACL_ACCESS		= 4,	/* "system.posix_acl_access" */
+	XIPFS_XATTR_ACL_DEFAULT		= 5,	/* "system.posix_acl_default" */
+	XIPFS_XATTR_PREFIX_MAX
+};
+
+struct xipfs_xattr_entry {
+	__u8   e_prefix;	/* enum xipfs_xattr_prefix */
+	__u8   e_name_len;	/* bytes of name after the prefix */
+	__le16 e_value_len;	/* bytes of value (so at most 65535) */
+};
+
+struct xipfs_xattr_header {
+	__le16 h_shared;	/* shared indices after the header */
+	__le16 h_count;		/* entries after them */
+	__le32 h_size;		/* bytes of the body, header included */
+};
+
+#define XIPFS_XATTR_ENTRY_SIZE(name_len, value_len) \
+	((4U + (__u32)(name_len) + (__u32)(value_len) + 3U) & ~3U)
+
 #define XIPFS_INODE_SLOT	32	/* inode table slot; compact inode */
 #define XIPFS_INODE_SIZE	64	/* extended inode: two slots */
 #define XIPFS_CLUSTER_SIZE	8	/* cluster descriptor */
 #define XIPFS_DIRENT_SIZE	12
 #define XIPFS_DIR_HEADER_SIZE	8
+#define XIPFS_XATTR_ENTRY_HDR	4	/* struct xipfs_xattr_entry */
+#define XIPFS_XATTR_HEADER_SIZE	8	/* struct xipfs_xattr_header */
 
 #endif /* _UAPI_LINUX_XIPFS_FS_H */

@@ -23,26 +23,28 @@ static u32 xipfs_csum_entry(struct xipfs_sb_info *sbi, u64 i)
 	return p ? le32_to_cpu(*p) : 0;
 }
 
+/* Is the CRC-32C of @len bytes at @p stored checksum @i? */
+static bool xipfs_csum_ok(struct xipfs_sb_info *sbi, u64 i, const void *p,
+			  size_t len)
+{
+	return xipfs_crc32c(p, len) == xipfs_csum_entry(sbi, i);
+}
+
 /*
- * Check the @len compressed bytes at @src of cluster @idx against the
- * table.  A mismatch is an I/O error of the medium, not a format error:
- * -EIO, and a ratelimited message naming the cluster and @ino.
+ * Check the @len compressed bytes at @src of cluster @idx, read for inode
+ * @ino, against the table.  A mismatch is the medium's fault, not the
+ * format's: -EIO, and a ratelimited message naming the cluster and inode.
  */
 int xipfs_csum_cluster(struct super_block *sb, u64 idx, const void *src,
 		       u32 len, u64 ino)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
-	u32 crc, want;
 
-	if (!sbi->csum)
-		return 0;
-	crc = xipfs_crc32c(src, len);
-	want = xipfs_csum_entry(sbi, idx);
-	if (likely(crc == want))
+	if (!sbi->csum || likely(xipfs_csum_ok(sbi, idx, src, len)))
 		return 0;
 	atomic64_inc(&sbi->stats.csum_errors);
-	xipfs_corrupt(sb, "inode %llu: cluster %llu: data checksum mismatch (0x%08x, want 0x%08x)",
-		      ino, idx, crc, want);
+	xipfs_corrupt(sb, "inode %llu: cluster %llu: data checksum mismatch",
+		      ino, idx);
 	return -EIO;
 }
 
@@ -61,7 +63,7 @@ static int xipfs_scrub_xip_page(struct super_block *sb, u64 k, void *buf)
 		if (err)
 			return err;
 	}
-	if (xipfs_crc32c(p, PAGE_SIZE) == xipfs_csum_entry(sbi, sbi->cluster_count + k))
+	if (xipfs_csum_ok(sbi, sbi->cluster_count + k, p, PAGE_SIZE))
 		return 0;
 	xipfs_corrupt(sb, "XIP page %llu (image page %llu): data checksum mismatch",
 		      k, off >> PAGE_SHIFT);
@@ -95,8 +97,10 @@ static int xipfs_scrub_cluster(struct super_block *sb, u64 idx, void **buf,
 			return err;
 		p = *buf;
 	}
-	/* Inode 0: the scrub reads clusters, not files. */
-	return xipfs_csum_cluster(sb, idx, p, c.clen, 0);
+	if (xipfs_csum_ok(sbi, idx, p, c.clen))
+		return 0;
+	xipfs_corrupt(sb, "cluster %llu: data checksum mismatch (scrub)", idx);
+	return -EIO;
 }
 
 /*

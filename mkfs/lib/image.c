@@ -1068,7 +1068,6 @@ void xipfs_fix_checksums(void *image, size_t len)
 {
 	uint8_t *p = image;
 	struct xipfs_sb sb;
-	uint32_t crc;
 
 	if (len < XIPFS_SB_SIZE)
 		return;
@@ -1079,6 +1078,18 @@ void xipfs_fix_checksums(void *image, size_t len)
 	    xipfs_range_in(sb.csum_off, sb.csum_size, 0, len) &&
 	    sb.csum_size == (sb.cluster_count + (sb.xip_size >> sb.page_shift)) * XIPFS_CSUM_SIZE)
 		fix_data_csums(p, len, &sb);
+	xipfs_fix_meta_checksums(image, len);
+}
+
+void xipfs_fix_meta_checksums(void *image, size_t len)
+{
+	uint8_t *p = image;
+	struct xipfs_sb sb;
+	uint32_t crc;
+
+	if (len < XIPFS_SB_SIZE)
+		return;
+	parse_sb(p, &sb);
 	if (xipfs_range_in(sb.meta_off, sb.meta_size, 0, len)) {
 		crc = htole32(xipfs_crc32c(p + sb.meta_off, sb.meta_size));
 		memcpy(p + FLD(xipfs_super_block, s_meta_crc), &crc, 4);

@@ -285,6 +285,8 @@ int xipfs_read_page(struct xipfs_image *img, const struct xipfs_dinode *inode,
  * metadata and superblock checksums.
  */
 void xipfs_fix_checksums(void *image, size_t len);
+/* Only the metadata and superblock checksums: data checksums stay as they are. */
+void xipfs_fix_meta_checksums(void *image, size_t len);
 
 /* DT_* value for a mode, 0 (DT_UNKNOWN) for an invalid one. */
 unsigned int xipfs_mode_dtype(uint16_t mode);

@@ -5,7 +5,7 @@
 # mutator (mkfs/tests/mutate) starts from, the same bytes every run
 # (fixed contents and mtimes, reproducible mkfs), as OUTDIR/bN.img:
 #   b1  lz4, 16K clusters, XIP ELF, compact inodes, grouped maps, end runs
-#   b2  zstd, shared clusters (-E fragments), XIP ELF
+#   b2  zstd, shared clusters (-E fragments), XIP ELF, data checksums
 #   b3  lz4 with free space: extended inodes, per-page maps (read-write)
 #   b4  xz, no XIP, flat maps, nanosecond mtimes (extended inodes), tails
 #   b5  zlib, 4K clusters, everything XIP, free space (read-write)
@@ -38,7 +38,7 @@ mkfifo "$src/d/fifo"
 echo deep >"$src/d/e/deep"
 find "$src" -exec touch -h -d @1000000000 {} +
 "$mkfs" -q -z lz4 -C 16K "$out/b1.img" "$src"
-"$mkfs" -q -z zstd --xip=elf -C 16K -E fragments "$out/b2.img" "$src"
+"$mkfs" -q -z zstd --xip=elf -C 16K -E fragments,checksums "$out/b2.img" "$src"
 "$mkfs" -q -z lz4 --xip=elf -C 16K --free-space 256K "$out/b3.img" "$src"
 find "$src" -exec touch -h -d @1000000000.5 {} +
 "$mkfs" -q -z xz --xip=none -E maps=flat "$out/b4.img" "$src"

@@ -63,6 +63,9 @@ grep -q 'data checksum mismatch' "$tmp/fsck.out" || fail "fsck does not say data
 grep -q 'cluster [0-9]*: data checksum mismatch' "$tmp/dump.out" ||
 	fail "dump -x does not name the cluster: $(cat "$tmp/dump.out")"
 echo "ok: fsck and dump -x refuse a flipped cluster"
+# With free space the image is still read-only: mkfs says so.
+"$MKFS" -q -E checksums --free-space 64K "$tmp/fs.img" "$src" 2>"$tmp/warn" || fail "mkfs --free-space -E checksums"
+grep -q 'data checksums.*read-only only' "$tmp/warn" || fail "no warning for -E checksums with --free-space"
 # fsck -v counts what it checked.
 "$FSCK" -v "$img" | grep -E '^data checksums: [1-9][0-9]* clusters and [1-9][0-9]* XIP pages checked' ||
 	fail "fsck -v does not count the checked checksums"

@@ -72,9 +72,10 @@ struct xipfs_cbuf {
 	bool shared;		/* XIPFS_CL_SHARED: pages of many files */
 };
 
-static int xipfs_decompress(struct super_block *sb, u64 idx,
+static int xipfs_decompress(struct inode *inode, u64 idx,
 			    const struct xipfs_cl *c, void *dst)
 {
+	struct super_block *sb = inode->i_sb;
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 	u32 clen = c->clen, ulen = c->ulen;
 	const struct xipfs_decompressor *d;
@@ -92,6 +93,10 @@ static int xipfs_decompress(struct super_block *sb, u64 idx,
 			goto out;
 		src = srcbuf;
 	}
+	/* Before decompression: the checksum covers every stored byte. */
+	err = xipfs_csum_cluster(sb, idx, src, clen, xipfs_ino(inode));
+	if (err)
+		goto out;
 	if (c->alg == XIPFS_COMP_NONE) {
 		memcpy(dst, src, ulen);
 		err = 0;
@@ -186,7 +191,7 @@ static int xipfs_fill_comp(struct inode *inode, struct folio *folio,
 		cb->buf = kvmalloc((size_t)c.pages << PAGE_SHIFT, GFP_NOFS);
 		if (!cb->buf)
 			return -ENOMEM;
-		err = xipfs_decompress(sb, pg->cluster, &c, cb->buf);
+		err = xipfs_decompress(inode, pg->cluster, &c, cb->buf);
 		if (err) {
 			kvfree(cb->buf);
 			cb->buf = NULL;

@@ -9,6 +9,7 @@
 #include <linux/kobject.h>
 #include <linux/atomic.h>
 #include <linux/completion.h>
+#include <linux/mutex.h>
 #include <linux/pagemap.h>
 #include <linux/xarray.h>
 #include <linux/xipfs_fs.h>
@@ -55,6 +56,15 @@ struct xipfs_stats {
 	atomic64_t xip_synced;		/* mmap-dirtied window pages made durable */
 	atomic64_t write_inplace;	/* write() pages copied into the window */
 	atomic64_t write_cow;		/* write() pages written to a new page */
+	atomic64_t csum_errors;		/* clusters whose data checksum failed */
+};
+
+/* The last scrub (csum.c): what it checked and found bad. */
+struct xipfs_scrub {
+	u64 clusters, bad_clusters;
+	u64 xip_pages, bad_xip_pages;
+	bool ran;		/* one has started */
+	bool done;		/* and it went through everything */
 };
 
 /*
@@ -118,6 +128,13 @@ struct xipfs_sb_info {
 	bool xattrs;
 	u64 xattr_off;
 	u32 xattr_size;
+	/* RO_COMPAT_DATA_CSUM, and the checksums still hold: check them */
+	bool csum;
+	u64 csum_off;		/* the table, inside the metadata */
+
+	/* data checksum scrubs: one at a time */
+	struct mutex scrub_lock;
+	struct xipfs_scrub scrub;
 
 	struct super_block *sb;
 
@@ -325,6 +342,12 @@ extern const struct address_space_operations xipfs_aops;
 int xipfs_get_cluster(struct super_block *sb, u64 idx,
 		      struct xipfs_cl *c);
 int xipfs_read_folio_locked(struct inode *inode, struct folio *folio);
+
+/* csum.c */
+int xipfs_csum_cluster(struct super_block *sb, u64 idx, const void *src,
+		       u32 len, u64 ino);
+int xipfs_scrub(struct super_block *sb);
+ssize_t xipfs_scrub_show(struct xipfs_sb_info *sbi, char *buf);
 
 /* space.c */
 int xipfs_space_build(struct super_block *sb);

@@ -84,6 +84,9 @@ static void __init xipfs_check_layout(void)
 	BUILD_BUG_ON(sizeof(struct xipfs_dir_header) != XIPFS_DIR_HEADER_SIZE);
 	BUILD_BUG_ON(sizeof(struct xipfs_xattr_entry) != XIPFS_XATTR_ENTRY_HDR);
 	BUILD_BUG_ON(sizeof(struct xipfs_xattr_header) != XIPFS_XATTR_HEADER_SIZE);
+	/* The data checksum fields sit at s_reserved[24..47] of old. */
+	BUILD_BUG_ON(offsetof(struct xipfs_super_block, s_csum_off) != 208);
+	BUILD_BUG_ON(sizeof(__le32) != XIPFS_CSUM_SIZE);
 }
 
 static struct inode *xipfs_alloc_inode(struct super_block *sb)
@@ -168,6 +171,15 @@ static int xipfs_enable_rw(struct super_block *sb)
 	 */
 	if (sbi->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_SHARED_DATA) {
 		xipfs_err(sb, "image has files sharing data (deduped): read-only; make it with mkfs.xipfs -E nodedupe (or --free-space SIZE) to mount it read-write");
+		return -EROFS;
+	}
+	/*
+	 * A write would leave the data checksums of what it writes stale;
+	 * keeping them would need the table rewritten in place on every
+	 * write, which a power cut could tear.
+	 */
+	if (sbi->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_DATA_CSUM) {
+		xipfs_err(sb, "image has data checksums: read-only; make it without mkfs.xipfs -E checksums to mount it read-write");
 		return -EROFS;
 	}
 	/* They have no room for 64-bit sizes and nanoseconds. */
@@ -318,6 +330,39 @@ static bool xipfs_area_ok(struct xipfs_sb_info *sbi, u64 off, u64 size,
 	if (aligned && (off & ~PAGE_MASK))
 		return false;
 	return off <= sbi->image_size && size <= sbi->image_size - off;
+}
+
+/*
+ * RO_COMPAT_DATA_CSUM: one entry per cluster and XIP-area page, inside
+ * the metadata.  Checked only while they hold: a read-write mount of
+ * another tool may have changed the data (META_MODIFIED).
+ */
+static int xipfs_check_csum_table(struct super_block *sb,
+				  const struct xipfs_super_block *dsb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	u64 off = le64_to_cpu(dsb->s_csum_off);
+	u64 size = le64_to_cpu(dsb->s_csum_size);
+	u64 n;
+
+	if (!(sbi->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_DATA_CSUM))
+		return 0;
+	/* cluster_count < meta_size / 8 (checked): no overflow. */
+	n = sbi->cluster_count + (sbi->xip_size >> PAGE_SHIFT);
+	if ((off & 3) || size != n * XIPFS_CSUM_SIZE || off < sbi->meta_off ||
+	    off - sbi->meta_off > sbi->meta_size ||
+	    size > sbi->meta_size - (off - sbi->meta_off)) {
+		xipfs_err(sb, "data checksum table [%llu, +%llu) is not %llu entries inside the metadata",
+			  off, size, n);
+		return -EFSCORRUPTED;
+	}
+	sbi->csum_off = off;
+	if (le16_to_cpu(dsb->s_state) & XIPFS_STATE_META_MODIFIED) {
+		xipfs_info(sb, "metadata modified in place: data checksums not checked");
+		return 0;
+	}
+	sbi->csum = true;
+	return 0;
 }
 
 static int xipfs_check_sb(struct super_block *sb,
@@ -477,7 +522,7 @@ static int xipfs_check_sb(struct super_block *sb,
 			  XIPFS_ROOT_INO);
 		return -EFSCORRUPTED;
 	}
-	return 0;
+	return xipfs_check_csum_table(sb, dsb);
 }
 
 static int xipfs_check_meta_crc(struct super_block *sb,
@@ -791,6 +836,7 @@ static int xipfs_init_fs_context(struct fs_context *fc)
 	if (!sbi)
 		return -ENOMEM;
 	spin_lock_init(&sbi->space_lock);
+	mutex_init(&sbi->scrub_lock);
 	xa_init(&sbi->profile);
 	fc->s_fs_info = sbi;
 	fc->ops = &xipfs_context_ops;

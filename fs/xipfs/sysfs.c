@@ -31,6 +31,8 @@ enum xipfs_attr_id {
 	attr_reserved_pages,
 	attr_rw,
 	attr_profiling,
+	attr_csum_errors,
+	attr_scrub,
 };
 
 struct xipfs_attr {
@@ -65,11 +67,21 @@ XIPFS_ATTR(write_cow);
 XIPFS_ATTR(free_pages);
 XIPFS_ATTR(reserved_pages);
 XIPFS_ATTR(rw);
+XIPFS_ATTR(csum_errors);
 
 /* Written by root: on, off, reset (profile.c). */
 static struct xipfs_attr xipfs_attr_profiling = {
 	.attr = { .name = "profiling", .mode = 0644 },
 	.id = attr_profiling,
+};
+
+/*
+ * Written by root: 1 checks every cluster and XIP page against the data
+ * checksums and returns when done; reading shows the last scrub's counts.
+ */
+static struct xipfs_attr xipfs_attr_scrub = {
+	.attr = { .name = "scrub", .mode = 0644 },
+	.id = attr_scrub,
 };
 
 static struct attribute *xipfs_attrs[] = {
@@ -95,6 +107,8 @@ static struct attribute *xipfs_attrs[] = {
 	&xipfs_attr_reserved_pages.attr,
 	&xipfs_attr_rw.attr,
 	&xipfs_attr_profiling.attr,
+	&xipfs_attr_csum_errors.attr,
+	&xipfs_attr_scrub.attr,
 	NULL,
 };
 ATTRIBUTE_GROUPS(xipfs);
@@ -159,6 +173,10 @@ static ssize_t xipfs_attr_show(struct kobject *kobj, struct attribute *attr,
 	case attr_profiling:
 		return sysfs_emit(buf, "%s\n",
 				  READ_ONCE(sbi->profiling) ? "on" : "off");
+	case attr_csum_errors:
+		return sysfs_emit(buf, "%lld\n", atomic64_read(&st->csum_errors));
+	case attr_scrub:
+		return xipfs_scrub_show(sbi, buf);
 	}
 	return -EINVAL;
 }
@@ -171,6 +189,12 @@ static ssize_t xipfs_attr_store(struct kobject *kobj, struct attribute *attr,
 	struct xipfs_attr *a = container_of(attr, struct xipfs_attr, attr);
 	int err;
 
+	if (a->id == attr_scrub) {
+		if (!sysfs_streq(buf, "1"))
+			return -EINVAL;
+		err = xipfs_scrub(sbi->sb);
+		return err ? err : len;
+	}
 	if (a->id != attr_profiling)
 		return -EINVAL;
 	err = xipfs_profile_ctl(sbi, buf);

@@ -114,10 +114,11 @@ static void show_super(struct xipfs_image *img)
 	printf("state:            0x%x%s%s\n", sb->state,
 	       sb->state & XIPFS_STATE_CLEAN ? " clean" : "",
 	       sb->state & XIPFS_STATE_META_MODIFIED ? " meta-modified" : "");
-	printf("features:         compat 0x%x ro_compat 0x%x incompat 0x%x%s%s%s%s%s%s%s\n",
+	printf("features:         compat 0x%x ro_compat 0x%x incompat 0x%x%s%s%s%s%s%s%s%s\n",
 	       sb->feature_compat, sb->feature_ro_compat, sb->feature_incompat,
 	       sb->feature_compat & XIPFS_FEATURE_COMPAT_FREE_SPACE ? " free_space" : "",
 	       sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_SHARED_DATA ? " shared_data" : "",
+	       sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_DATA_CSUM ? " data_csum" : "",
 	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_CLUSTERS ? " clusters" : "",
 	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_TAIL ? " tail" : "",
 	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS ?
@@ -146,6 +147,12 @@ static void show_super(struct xipfs_image *img)
 	if (sb->feature_compat & XIPFS_FEATURE_COMPAT_XATTRS)
 		printf("shared xattrs:    %llu +%u (%u entries)\n",
 		       (unsigned long long)sb->xattr_off, sb->xattr_size, sb->xattr_count);
+	if (sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_DATA_CSUM)
+		printf("data checksums:   %llu +%llu (%llu clusters, %llu XIP pages)%s\n",
+		       (unsigned long long)sb->csum_off, (unsigned long long)sb->csum_size,
+		       (unsigned long long)sb->cluster_count,
+		       (unsigned long long)(sb->xip_size >> sb->page_shift),
+		       img->csum ? "" : " (stale: metadata modified)");
 	if (sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_SHARED_DATA)
 		show_shared(img);
 }

@@ -155,6 +155,13 @@ int main(int argc, char **argv)
 		printf("clusters: %llu, %s %llu bytes\n", (unsigned long long)st.clusters,
 		       opts.skip_data ? "not decompressed," : "decompressed to",
 		       (unsigned long long)st.cluster_bytes);
+		if (sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_DATA_CSUM)
+			printf("data checksums: %llu clusters and %llu XIP pages checked%s\n",
+			       (unsigned long long)st.csum_clusters,
+			       (unsigned long long)st.csum_xip_pages,
+			       img->csum ? "" : " (stale: metadata modified by a read-write mount)");
+		else
+			printf("data checksums: none (mkfs.xipfs -E checksums)\n");
 		if (img->rw)
 			printf("after a read-write mount: %llu dead clusters (not checked), %llu page maps moved to the data region\n",
 			       (unsigned long long)st.dead_clusters,

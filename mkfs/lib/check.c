@@ -42,10 +42,12 @@ struct cluster_state {
 };
 
 /* A metadata structure's bytes, to find two structures sharing bytes. */
-enum { M_INODES, M_CLUSTERS, M_DIR, M_MAP, M_LINK, M_TAIL, M_XATTR, M_XSHARED };
+enum { M_INODES, M_CLUSTERS, M_DIR, M_MAP, M_LINK, M_TAIL, M_XATTR, M_XSHARED,
+       M_CSUMS };
 static const char *const mkind[] = {
 	"the inode table", "the cluster table", "directory block", "page map",
 	"symlink target", "tail data", "attribute body", "the shared attribute table",
+	"the data checksum table",
 };
 
 struct extent {
@@ -287,7 +289,7 @@ static int cmp_extent(const void *a, const void *b)
 
 static void describe(char *buf, size_t cap, const struct extent *e)
 {
-	if (e->kind == M_INODES || e->kind == M_CLUSTERS)
+	if (e->kind == M_INODES || e->kind == M_CLUSTERS || e->kind == M_CSUMS)
 		snprintf(buf, cap, "%s", mkind[e->kind]);
 	else
 		snprintf(buf, cap, "the %s of inode %u", mkind[e->kind], e->ino);
@@ -386,7 +388,13 @@ static void check_sb(struct ck *ck)
 		problem(ck, 0, "superblock: metadata modified by a read-write mount, but the COMPACT_INODES feature is set (such an image mounts read-only only)");
 	if (sb->inode_off % 8 || sb->cluster_off % 8)
 		problem(ck, 0, "superblock: inode table or cluster table not 8-byte aligned");
-	if (sb->reserved0 ||
+	if ((sb->state & XIPFS_STATE_META_MODIFIED) &&
+	    (sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_DATA_CSUM))
+		problem(ck, 0, "superblock: metadata modified by a read-write mount, but the DATA_CSUM feature is set (such an image mounts read-only only; its data checksums are not checked)");
+	if (!(sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_DATA_CSUM) &&
+	    (sb->csum_off || sb->csum_size))
+		problem(ck, 0, "superblock: data checksum table fields set without the DATA_CSUM feature");
+	if (sb->reserved0 || sb->csum_reserved ||
 	    !all_zero(raw + offsetof(struct xipfs_super_block, s_xattr_reserved),
 		      sizeof(((struct xipfs_super_block *)0)->s_xattr_reserved)) ||
 	    !all_zero(raw + offsetof(struct xipfs_super_block, s_reserved),
@@ -1138,10 +1146,12 @@ static void check_shared_cluster(struct ck *ck, uint64_t i, struct cluster_state
 		const uint8_t *data;
 		uint32_t ulen;
 
-		if (xipfs_cluster_load(ck->img, i, &data, &ulen))
+		if (xipfs_cluster_load(ck->img, i, &data, &ulen)) {
 			accessor_problem(ck, c->ino);
-		else
+		} else {
 			ck->st->cluster_bytes += ulen;
+			ck->st->csum_clusters += ck->img->csum;
+		}
 	}
 }
 
@@ -1181,6 +1191,13 @@ static void check_clusters(struct ck *ck)
 			if (!img->rw)
 				problem(ck, 0, "cluster %llu: not used by any file",
 					(unsigned long long)i);
+			/* Nothing loads it, so its checksum is checked here. */
+			if (img->csum && !(ck->opts && ck->opts->skip_data)) {
+				if (xipfs_cluster_csum_verify(img, i))
+					accessor_problem(ck, 0);
+				else
+					ck->st->csum_clusters++;
+			}
 			continue;
 		}
 		/* Live: its bytes are the pages it overlaps. */
@@ -1214,10 +1231,13 @@ static void check_clusters(struct ck *ck)
 			const uint8_t *data;
 			uint32_t ulen;
 
-			if (xipfs_cluster_load(img, i, &data, &ulen))
+			/* With data checksums, this checks the cluster's. */
+			if (xipfs_cluster_load(img, i, &data, &ulen)) {
 				accessor_problem(ck, c->ino);
-			else
+			} else {
 				ck->st->cluster_bytes += ulen;
+				ck->st->csum_clusters += img->csum;
+			}
 		}
 	}
 	/*
@@ -1255,6 +1275,25 @@ static void check_unused_xip(struct ck *ck)
 				(unsigned long long)pg);
 			return;
 		}
+}
+
+/*
+ * Data checksums of the XIP area: every page, used or not (an unused one
+ * is zero, and its checksum that of a zero page).  Each bad page is a
+ * problem of its own, so that a count says how many.
+ */
+static void check_xip_csums(struct ck *ck)
+{
+	struct xipfs_image *img = ck->img;
+
+	if (!img->csum || (ck->opts && ck->opts->skip_data))
+		return;
+	for (uint64_t k = 0; k < img->sb.xip_size >> img->sb.page_shift; k++) {
+		if (xipfs_xip_csum_verify(img, k))
+			accessor_problem(ck, 0);
+		else
+			ck->st->csum_xip_pages++;
+	}
 }
 
 uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opts,
@@ -1305,6 +1344,7 @@ uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opt
 	}
 	check_clusters(&ck);
 	check_unused_xip(&ck);
+	check_xip_csums(&ck);
 	for (uint64_t pg = img->data_off >> img->sb.page_shift; pg < npages; pg++) {
 		stats->data_pages++;
 		if (ck.use[pg].kind == U_FREE)
@@ -1314,6 +1354,8 @@ uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opt
 	/* With the sentinel (opening checked the count against the metadata). */
 	add_extent(&ck, img->sb.cluster_off, (img->sb.cluster_count + 1) * XIPFS_CLUSTER_SIZE, 0,
 		   M_CLUSTERS);
+	if (img->sb.feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_DATA_CSUM)
+		add_extent(&ck, img->sb.csum_off, img->sb.csum_size, 0, M_CSUMS);
 	check_overlaps(&ck);
 out:
 	if (ck.st->errors > ck.shown) {

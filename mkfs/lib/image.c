@@ -136,6 +136,9 @@ static void parse_sb(const uint8_t *p, struct xipfs_sb *sb)
 	sb->xattr_off = ld64(p + S(s_xattr_off));
 	sb->xattr_size = ld32(p + S(s_xattr_size));
 	sb->xattr_count = ld32(p + S(s_xattr_count));
+	sb->csum_off = ld64(p + S(s_csum_off));
+	sb->csum_size = ld64(p + S(s_csum_size));
+	sb->csum_reserved = ld64(p + S(s_csum_reserved));
 #undef S
 }
 
@@ -303,6 +306,18 @@ static int validate_sb(struct xipfs_image *img)
 	     sb->max_cluster_shift > __builtin_ctz(XIPFS_MAX_CLUSTER_SIZE)))
 		return fail(img, "max cluster shift %u out of range %u..%d", sb->max_cluster_shift,
 			    sb->page_shift, __builtin_ctz(XIPFS_MAX_CLUSTER_SIZE));
+	if (sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_DATA_CSUM) {
+		/* cluster_count < meta_size / 8: the sum cannot overflow. */
+		uint64_t n = sb->cluster_count + (sb->xip_size >> sb->page_shift);
+
+		if (sb->csum_off % 4 || sb->csum_size != n * XIPFS_CSUM_SIZE ||
+		    !xipfs_range_in(sb->csum_off, sb->csum_size, sb->meta_off, sb->meta_size))
+			return fail(img, "data checksum table [%llu, +%llu) is not %llu entries inside the metadata area, 4-byte aligned",
+				    (unsigned long long)sb->csum_off,
+				    (unsigned long long)sb->csum_size, (unsigned long long)n);
+		/* A read-write mount (of a kernel that refuses none) left them stale. */
+		img->csum = !img->rw;
+	}
 	return walk_slots(img);
 }
 
@@ -847,6 +862,47 @@ int xipfs_get_cluster(struct xipfs_image *img, uint64_t index,
 	return 0;
 }
 
+/* Stored data checksum i (clusters first, then XIP area pages). */
+static uint32_t csum_entry(const struct xipfs_image *img, uint64_t i)
+{
+	return ld32(img->base + img->sb.csum_off + i * XIPFS_CSUM_SIZE);
+}
+
+int xipfs_cluster_csum_verify(struct xipfs_image *img, uint64_t index)
+{
+	struct xipfs_cluster_info c;
+	uint32_t crc;
+	int ret;
+
+	if (!img->csum)
+		return 0;
+	ret = xipfs_get_cluster(img, index, &c);
+	if (ret)
+		return ret;
+	crc = xipfs_crc32c(img->base + c.off, c.clen);
+	if (crc != csum_entry(img, index))
+		return fail(img, "cluster %llu: data checksum mismatch (stored 0x%08x, computed 0x%08x)",
+			    (unsigned long long)index, csum_entry(img, index), crc);
+	return 0;
+}
+
+int xipfs_xip_csum_verify(struct xipfs_image *img, uint64_t k)
+{
+	uint64_t off = img->sb.xip_off + (k << img->sb.page_shift);
+	uint32_t crc;
+
+	if (!img->csum)
+		return 0;
+	if (k >= img->sb.xip_size >> img->sb.page_shift)
+		return fail(img, "XIP area page %llu out of range", (unsigned long long)k);
+	crc = xipfs_crc32c(img->base + off, img->page_size);
+	if (crc != csum_entry(img, img->sb.cluster_count + k))
+		return fail(img, "XIP page %llu (image page %llu): data checksum mismatch (stored 0x%08x, computed 0x%08x)",
+			    (unsigned long long)k, (unsigned long long)(off >> img->sb.page_shift),
+			    csum_entry(img, img->sb.cluster_count + k), crc);
+	return 0;
+}
+
 int xipfs_cluster_load(struct xipfs_image *img, uint64_t index,
 		       const uint8_t **data, uint32_t *ulen)
 {
@@ -870,6 +926,10 @@ int xipfs_cluster_load(struct xipfs_image *img, uint64_t index,
 		}
 	}
 	img->cbuf_index = UINT64_MAX;
+	/* Before decompressing: the checksum covers every stored byte. */
+	ret = xipfs_cluster_csum_verify(img, index);
+	if (ret)
+		return ret;
 	if (c.alg == XIPFS_COMP_NONE) {
 		memcpy(img->cbuf, img->base + c.off, c.ulen);
 	} else {
@@ -920,6 +980,11 @@ int xipfs_read_page(struct xipfs_image *img, const struct xipfs_dinode *in,
 			return fail(img, "inode %u page %llu: XIP page %llu outside the %s",
 				    in->ino, (unsigned long long)pgno, (unsigned long long)pg,
 				    img->rw ? "data region" : "XIP area");
+		if (img->csum) {
+			ret = xipfs_xip_csum_verify(img, (off - img->sb.xip_off) >> shift);
+			if (ret)
+				return ret;
+		}
 		/* Past the end of the file the page may hold anything (rw). */
 		memcpy(buf, img->base + off, valid);
 		memset((uint8_t *)buf + valid, 0, ps - valid);
@@ -971,7 +1036,55 @@ int xipfs_read_page(struct xipfs_image *img, const struct xipfs_dinode *in,
 	}
 }
 
+/*
+ * The data checksum table of a copy whose table fits (checked by the
+ * caller): a cluster or XIP page whose bytes lie outside the copy keeps
+ * its entry.  Cluster extents come from the descriptors, as readers find
+ * them (the next one's offset ends each).
+ */
+static void fix_data_csums(uint8_t *p, size_t len, const struct xipfs_sb *sb)
+{
+	uint64_t ps = 1ULL << sb->page_shift, npg = sb->xip_size >> sb->page_shift;
+	uint8_t *t = p + sb->csum_off;
+	uint32_t crc;
+
+	for (uint64_t i = 0; i < sb->cluster_count &&
+	     xipfs_range_in(sb->cluster_off, (i + 2) * XIPFS_CLUSTER_SIZE, 0, len); i++) {
+		uint64_t a = XIPFS_CL_OFF(ld64(p + sb->cluster_off + i * XIPFS_CLUSTER_SIZE));
+		uint64_t b = XIPFS_CL_OFF(ld64(p + sb->cluster_off + (i + 1) * XIPFS_CLUSTER_SIZE));
+
+		if (b <= a || sb->comp_off > len || !xipfs_range_in(sb->comp_off + a, b - a, 0, len))
+			continue;
+		crc = htole32(xipfs_crc32c(p + sb->comp_off + a, b - a));
+		memcpy(t + i * XIPFS_CSUM_SIZE, &crc, 4);
+	}
+	/* The caller bounded npg by the table's size, itself inside the copy. */
+	for (uint64_t k = 0; k < npg && sb->xip_off <= len; k++) {
+		if (!xipfs_range_in(sb->xip_off + k * ps, ps, 0, len))
+			break;
+		crc = htole32(xipfs_crc32c(p + sb->xip_off + k * ps, ps));
+		memcpy(t + (sb->cluster_count + k) * XIPFS_CSUM_SIZE, &crc, 4);
+	}
+}
+
 void xipfs_fix_checksums(void *image, size_t len)
+{
+	uint8_t *p = image;
+	struct xipfs_sb sb;
+
+	if (len < XIPFS_SB_SIZE)
+		return;
+	parse_sb(p, &sb);
+	if ((sb.feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_DATA_CSUM) &&
+	    sb.page_shift >= XIPFS_MIN_PAGE_SHIFT && sb.page_shift <= XIPFS_MAX_PAGE_SHIFT &&
+	    sb.cluster_count < len / XIPFS_CLUSTER_SIZE && sb.csum_off % 4 == 0 &&
+	    xipfs_range_in(sb.csum_off, sb.csum_size, 0, len) &&
+	    sb.csum_size == (sb.cluster_count + (sb.xip_size >> sb.page_shift)) * XIPFS_CSUM_SIZE)
+		fix_data_csums(p, len, &sb);
+	xipfs_fix_meta_checksums(image, len);
+}
+
+void xipfs_fix_meta_checksums(void *image, size_t len)
 {
 	uint8_t *p = image;
 	struct xipfs_sb sb;

@@ -526,6 +526,7 @@ static void print_ranges(const struct xw_inode *in, uint64_t type)
 
 struct layout {
 	uint64_t page, meta_off, meta_size, inode_off, tails_off, cl_off;
+	uint64_t csum_off, csum_size;	/* data checksum table; 0 without */
 	uint64_t xip_off, comp_off, free_off, free_size, image_size;
 	unsigned int cluster_shift;	/* s_max_cluster_shift */
 	bool grouped;			/* some file's map has G > 0 */
@@ -604,6 +605,12 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 	pos += d->tails_len;
 	L->cl_off = pos;
 	pos += (d->ncl + 1) * XIPFS_CLUSTER_SIZE;	/* and the sentinel */
+	L->csum_off = L->csum_size = 0;
+	if (o->checksums) {
+		L->csum_off = pos;
+		L->csum_size = (d->ncl + d->xip_pages) * XIPFS_CSUM_SIZE;
+		pos = round_up(pos + L->csum_size, 8);
+	}
 	L->meta_size = pos - L->meta_off;
 	L->xip_off = round_up(pos, L->page);
 	L->comp_off = L->xip_off + (d->xip_pages << o->page_shift);
@@ -764,7 +771,7 @@ static void fill_sb(struct xipfs_super_block *sb, const struct xw_tree *t,
 		    const struct layout *L, const unsigned char *meta)
 {
 	uint64_t h[2];
-	uint32_t incompat = 0;
+	uint32_t incompat = 0, ro_compat = 0;
 
 	memset(sb, 0, sizeof(*sb));
 	sb->s_magic = htole32(XIPFS_MAGIC);
@@ -798,7 +805,13 @@ static void fill_sb(struct xipfs_super_block *sb, const struct xw_tree *t,
 		sb->s_xattr_count = htole32(t->nxshared);
 	}
 	if (d->dedup_files)
-		sb->s_feature_ro_compat = htole32(XIPFS_FEATURE_RO_COMPAT_SHARED_DATA);
+		ro_compat |= XIPFS_FEATURE_RO_COMPAT_SHARED_DATA;
+	if (o->checksums) {
+		ro_compat |= XIPFS_FEATURE_RO_COMPAT_DATA_CSUM;
+		sb->s_csum_off = htole64(L->csum_off);
+		sb->s_csum_size = htole64(L->csum_size);
+	}
+	sb->s_feature_ro_compat = htole32(ro_compat);
 	sb->s_root_ino = htole32(XIPFS_ROOT_INO);
 	sb->s_image_size = htole64(L->image_size);
 	sb->s_build_time = htole64((uint64_t)o->build_time);
@@ -917,6 +930,60 @@ static int keep_owner_mode(int fd, const struct xw_output *out)
 	return 0;
 }
 
+/*
+ * The data checksum table: CRC-32C of each cluster's compressed bytes and
+ * of each XIP page, read back from the data pass's temporary files.
+ */
+static int pread_all(int fd, void *buf, size_t len, uint64_t off, const char *what)
+{
+	while (len) {
+		ssize_t n = pread(fd, buf, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xw_error("%s: reading %s back from a temporary file: %s",
+				 xw_image_name, what, n < 0 ? strerror(errno) : "short read");
+			return -1;
+		}
+		buf = (char *)buf + n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int fill_csums(const struct xw_data *d, const struct layout *L, unsigned char *meta)
+{
+	uint32_t *t = (uint32_t *)(meta + (L->csum_off - L->meta_off));
+	uint64_t ps = L->page;
+	unsigned char *buf;
+	int ret = -1;
+
+	buf = malloc(XIPFS_MAX_CLUSTER_CLEN > ps ? XIPFS_MAX_CLUSTER_CLEN : ps);
+	if (!buf) {
+		xw_error("out of memory");
+		return -1;
+	}
+	for (uint64_t i = 0; i < d->ncl; i++) {
+		uint64_t end = i + 1 < d->ncl ? d->cl[i + 1].off : d->comp_size;
+		size_t len = end - d->cl[i].off;
+
+		if (pread_all(d->comp_fd, buf, len, d->cl[i].off, "compressed data"))
+			goto out;
+		t[i] = htole32(xipfs_crc32c(buf, len));
+	}
+	for (uint64_t k = 0; k < d->xip_pages; k++) {
+		if (pread_all(d->xip_fd, buf, ps, k * ps, "XIP pages"))
+			goto out;
+		t[d->ncl + k] = htole32(xipfs_crc32c(buf, ps));
+	}
+	ret = 0;
+out:
+	free(buf);
+	return ret;
+}
+
 static int assemble(struct xw_tree *t, const struct xw_options *o,
 		    struct xw_data *d, struct xw_output *out, struct xw_stats *st)
 {
@@ -939,8 +1006,13 @@ static int assemble(struct xw_tree *t, const struct xw_options *o,
 		free(meta);
 		return -1;
 	}
+	if (o->checksums && fill_csums(d, &L, meta)) {
+		free(meta);
+		return -1;
+	}
 	fill_sb(&sb, t, o, d, &L, meta);
 	st->meta_size = L.meta_size;
+	st->csum_bytes = L.csum_size;
 	st->image_size = L.image_size;
 	st->clusters = d->ncl;
 	st->stored_clusters = d->stored_clusters;

@@ -46,6 +46,8 @@ struct xipfs_sb {
 	/* COMPAT_XATTRS: the shared attribute table */
 	uint64_t xattr_off;
 	uint32_t xattr_size, xattr_count;
+	/* RO_COMPAT_DATA_CSUM: the data checksum table (else all zero) */
+	uint64_t csum_off, csum_size, csum_reserved;
 };
 
 /*
@@ -126,6 +128,11 @@ struct xipfs_image {
 	 */
 	uint8_t *second_slot;
 	uint32_t cut_ino;
+	/*
+	 * The image has data checksums (RO_COMPAT_DATA_CSUM, table checked
+	 * at open) that still hold: not after a read-write mount.
+	 */
+	bool csum;
 	/* One decompressed cluster, so that sequential reads cost O(size). */
 	uint8_t *cbuf;
 	uint64_t cbuf_index;	/* UINT64_MAX: empty */
@@ -258,15 +265,31 @@ static inline unsigned int xipfs_group_cshift(const struct xipfs_image *img)
 	return img->sb.feature_incompat & XIPFS_FEATURE_INCOMPAT_CLUSTERS ?
 	       (unsigned int)(img->sb.max_cluster_shift - img->sb.page_shift) : 0;
 }
-/* Decompress a cluster (exactly its ulen bytes) into the image's cache. */
+/*
+ * Data checksums (RO_COMPAT_DATA_CSUM): is the stored checksum of cluster
+ * index (of its compressed bytes), or of XIP area page k, that of the
+ * bytes?  0, -EUCLEAN with a message if not; 0 when img->csum is false.
+ */
+int xipfs_cluster_csum_verify(struct xipfs_image *img, uint64_t index);
+int xipfs_xip_csum_verify(struct xipfs_image *img, uint64_t k);
+/*
+ * Decompress a cluster (exactly its ulen bytes) into the image's cache,
+ * after checking its data checksum when the image has them.
+ */
 int xipfs_cluster_load(struct xipfs_image *img, uint64_t index,
 		       const uint8_t **data, uint32_t *ulen);
 /* One page of a regular file into buf (page_size bytes, zeros past EOF). */
 int xipfs_read_page(struct xipfs_image *img, const struct xipfs_dinode *inode,
 		    uint64_t pgno, void *buf);
 
-/* Recompute the superblock and metadata checksums in a writable copy. */
+/*
+ * Recompute the checksums in a writable copy: the data checksum table
+ * (when the superblock names a table that fits the image), then the
+ * metadata and superblock checksums.
+ */
 void xipfs_fix_checksums(void *image, size_t len);
+/* Only the metadata and superblock checksums: data checksums stay as they are. */
+void xipfs_fix_meta_checksums(void *image, size_t len);
 
 /* DT_* value for a mode, 0 (DT_UNKNOWN) for an invalid one. */
 unsigned int xipfs_mode_dtype(uint16_t mode);
@@ -334,6 +357,8 @@ struct xipfs_check_stats {
 	uint64_t pages, xip_pages, comp_pages, holes, tails;
 	uint64_t clusters, cluster_bytes;
 	bool crc_checked;		/* false when META_MODIFIED */
+	/* RO_COMPAT_DATA_CSUM: clusters and XIP pages whose checksum was checked */
+	uint64_t csum_clusters, csum_xip_pages;
 	/* Non-zero page map entries past the end of a file (ignored). */
 	uint64_t stale_entries;
 	/* Data region pages, and those no XIP entry, map or live cluster uses. */

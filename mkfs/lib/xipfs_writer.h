@@ -91,6 +91,8 @@ struct xw_options {
 	enum xw_maps maps;
 	enum xw_inodes inodes;
 	enum xw_dedupe dedupe;
+	/* Data checksums (RO_COMPAT_DATA_CSUM: the image mounts read-only). */
+	bool checksums;
 };
 
 struct xw_stats {
@@ -106,6 +108,7 @@ struct xw_stats {
 	/* extended attributes: inodes with some, attributes, shared entries */
 	uint64_t xattr_inodes, xattrs, xattr_shared, xattr_bytes;
 	uint64_t meta_size, image_size;
+	uint64_t csum_bytes;		/* the data checksum table */
 	/* With flash_size: what the budget chose (writer.c, xipset.c). */
 	uint64_t cand_pages, chosen_pages;	/* candidates, and those made XIP */
 	uint64_t pinned_pages;			/* XIP whatever the budget (list:) */

@@ -106,6 +106,10 @@ static void usage(FILE *f)
 "                                image then mounts read-only only (default\n"
 "                                without --free-space); nodedupe (default\n"
 "                                with it)\n"
+"                              checksums: a CRC-32C per cluster and per XIP\n"
+"                                page, checked by fsck, dump and the kernel;\n"
+"                                the image then mounts read-only only;\n"
+"                                nochecksums (default)\n"
 "      --fragments             the same as -E fragments\n"
 "  -T, --timestamp=SECONDS     every inode's mtime and the build time\n"
 "                              (default: SOURCE_DATE_EPOCH clamps mtimes; else\n"
@@ -420,6 +424,10 @@ int main(int argc, char **argv)
 					o.dedupe = XW_DEDUPE_ON;
 				} else if (!strcmp(tok, "nodedupe") || !strcmp(tok, "^dedupe")) {
 					o.dedupe = XW_DEDUPE_OFF;
+				} else if (!strcmp(tok, "checksums")) {
+					o.checksums = true;
+				} else if (!strcmp(tok, "nochecksums") || !strcmp(tok, "^checksums")) {
+					o.checksums = false;
 				} else if (!strncmp(tok, "inodes=", 7)) {
 					ret = bad("-E: unknown inode form '%s' (inodes=compact or inodes=full)", tok);
 					free(opts);
@@ -429,7 +437,7 @@ int main(int argc, char **argv)
 					free(opts);
 					goto out;
 				} else {
-					ret = bad("-E: unknown extended option '%s' (fragments, nofragments, span, nospan, maps=grouped, maps=flat, inodes=compact, inodes=full, dedupe, nodedupe)", tok);
+					ret = bad("-E: unknown extended option '%s' (fragments, nofragments, span, nospan, maps=grouped, maps=flat, inodes=compact, inodes=full, dedupe, nodedupe, checksums, nochecksums)", tok);
 					free(opts);
 					goto out;
 				}
@@ -548,6 +556,9 @@ int main(int argc, char **argv)
 	if (xw_write_image_to(t, &o, out, &st))
 		goto out;
 	ret = 0;
+	if (o.free_space && o.checksums)
+		fprintf(stderr, "mkfs.xipfs: warning: %s: data checksums (-E checksums): the image mounts read-only only, its free space unused\n",
+			argv[optind]);
 	if (o.free_space && st.dedup_files)
 		fprintf(stderr, "mkfs.xipfs: warning: %s: %llu files share data (-E dedupe): the image mounts read-only only, its free space unused (-E nodedupe for a read-write image)\n",
 			argv[optind], (unsigned long long)st.dedup_files);
@@ -575,6 +586,9 @@ int main(int argc, char **argv)
 			printf("  dedupe: %llu files (%llu bytes) share an identical file's data; the image mounts read-only only\n",
 			       (unsigned long long)st.dedup_files,
 			       (unsigned long long)st.dedup_bytes);
+		if (o.checksums)
+			printf("  data checksums: %llu bytes; the image mounts read-only only\n",
+			       (unsigned long long)st.csum_bytes);
 		printf("  page maps %llu bytes, %llu of %llu files grouped\n",
 		       (unsigned long long)st.map_bytes, (unsigned long long)st.grouped_files,
 		       (unsigned long long)st.files);

@@ -1,23 +1,30 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * How often fsck catches a single-byte corruption of compressed data
- * without data checksums: flip each of N random bytes of the image's
- * compressed clusters in turn (stored clusters excluded: nothing can
- * tell their bytes are wrong), run the full check on the damaged image,
- * and sort the flip by what the cluster's own decoder makes of it:
+ * How often fsck catches a single-byte corruption of compressed data:
+ * flip each of N random bytes of the image's clusters in turn, run the
+ * full check on the damaged image, and sort the flip by what the
+ * cluster's own decoder makes of it:
  *
  *   fails     the cluster does not decompress, or not to its length
  *   differs   it decompresses to its length, but to other bytes
  *   same      it decompresses to the same bytes (unused bits, say)
  *
- *   compflip IMAGE SEED N
+ *   compflip [-x] IMAGE SEED N
  *
  * Prints one line:
  *   ALG: N flips, D detected (P%): fails F (Fd detected), differs X
  *   (Xd detected), same S (Sd detected)
- * and exits 1 if a flip that fails to decompress went undetected (fsck
- * must decompress every cluster and check its length), 2 on a usage or
- * I/O error.  Without checksums "differs" flips are expected to pass.
+ * Without data checksums stored clusters are left out (nothing can tell
+ * their bytes are wrong), and the exit status is 1 if a flip that fails
+ * to decompress went undetected (fsck must decompress every cluster and
+ * check its length): "differs" flips are expected to pass.  With data
+ * checksums (RO_COMPAT_DATA_CSUM) stored clusters are flipped too, and
+ * the exit status is 1 if any flip went undetected.
+ *
+ * -x flips bytes of the XIP area instead and prints
+ *   xip: N flips, D detected (P%)
+ * exiting 1 if, with data checksums, one went undetected.  Exit status
+ * 2: a usage or I/O error.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -51,6 +58,44 @@ struct cl {
 	uint64_t start;		/* first of its bytes in the pick order */
 };
 
+/* Is the damaged image (still) a problem for open or fsck? */
+static bool detected(const uint8_t *buf, size_t len)
+{
+	struct xipfs_check_opts co = { .report = quiet, .max_messages = 1 };
+	struct xipfs_check_stats st;
+	struct xipfs_image *img;
+	bool found;
+
+	if (xipfs_image_open_mem(buf, len, &img, NULL, 0))
+		return true;
+	found = xipfs_check(img, &co, &st) > 0;
+	xipfs_image_close(img);
+	return found;
+}
+
+static int xip_flips(uint8_t *buf, size_t len, uint64_t xoff, uint64_t xsize,
+		     uint64_t n, bool csum)
+{
+	uint64_t det = 0;
+
+	if (!xsize) {
+		fprintf(stderr, "no XIP page\n");
+		return 2;
+	}
+	for (uint64_t k = 0; k < n; k++) {
+		uint64_t off = xoff + rnd() % xsize;
+		uint8_t old = buf[off];
+
+		buf[off] ^= (uint8_t)(1 + rnd() % 255);
+		det += detected(buf, len);
+		buf[off] = old;
+	}
+	printf("xip: %llu flips, %llu detected (%.1f%%)\n", (unsigned long long)n,
+	       (unsigned long long)det, n ? 100.0 * (double)det / (double)n : 0.0);
+	free(buf);
+	return csum && det != n ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
 	struct xipfs_check_opts co = { .report = quiet, .max_messages = 1 };
@@ -64,10 +109,16 @@ int main(int argc, char **argv)
 	struct stat sb;
 	uint8_t *buf;
 	const char *alg = "none";
+	bool xip = false, csum;
 	int fd;
 
+	if (argc == 5 && !strcmp(argv[1], "-x")) {
+		xip = true;
+		argv++;
+		argc--;
+	}
 	if (argc != 4) {
-		fprintf(stderr, "usage: compflip IMAGE SEED N\n");
+		fprintf(stderr, "usage: compflip [-x] IMAGE SEED N\n");
 		return 2;
 	}
 	rng = strtoull(argv[2], NULL, 0) * 2654435761ULL + 88172645463325252ULL;
@@ -92,6 +143,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s: not clean before any flip\n", argv[1]);
 		return 2;
 	}
+	csum = img->csum;
+	if (xip) {
+		uint64_t xoff = img->sb.xip_off, xsize = img->sb.xip_size;
+
+		xipfs_image_close(img);
+		return xip_flips(buf, len, xoff, xsize, n, csum);
+	}
 	cls = calloc(img->sb.cluster_count + 1, sizeof(*cls));
 	if (!cls)
 		return 2;
@@ -100,7 +158,7 @@ int main(int argc, char **argv)
 		const uint8_t *data;
 		uint32_t ulen;
 
-		if (xipfs_get_cluster(img, i, &c->c) || c->c.alg == XIPFS_COMP_NONE)
+		if (xipfs_get_cluster(img, i, &c->c) || (c->c.alg == XIPFS_COMP_NONE && !csum))
 			continue;
 		if (xipfs_cluster_load(img, i, &data, &ulen))
 			return 2;
@@ -110,7 +168,8 @@ int main(int argc, char **argv)
 		memcpy(c->orig, data, ulen);
 		c->start = total;
 		total += c->c.clen;
-		alg = xipfs_alg_name(c->c.alg);
+		if (c->c.alg != XIPFS_COMP_NONE)
+			alg = xipfs_alg_name(c->c.alg);
 		ncl++;
 	}
 	xipfs_image_close(img);
@@ -140,15 +199,14 @@ int main(int argc, char **argv)
 		old = buf[off];
 		buf[off] ^= (uint8_t)(1 + rnd() % 255);
 		z = xipfs_compressor_by_alg(c->c.alg);
-		if (!z || z->decompress(buf + c->c.off, c->c.clen, out, c->c.ulen))
+		/* A stored cluster "decompresses" to its flipped self. */
+		if (c->c.alg == XIPFS_COMP_NONE)
+			kind = 1;
+		else if (!z || z->decompress(buf + c->c.off, c->c.clen, out, c->c.ulen))
 			kind = 0;
 		else
 			kind = memcmp(out, c->orig, c->c.ulen) ? 1 : 2;
-		found = xipfs_image_open_mem(buf, len, &img, NULL, 0) != 0;
-		if (!found) {
-			found = xipfs_check(img, &co, &st) > 0;
-			xipfs_image_close(img);
-		}
+		found = detected(buf, len);
 		cnt[kind]++;
 		det[kind] += found;
 		buf[off] = old;
@@ -164,5 +222,7 @@ int main(int argc, char **argv)
 		free(cls[i].orig);
 	free(cls);
 	free(buf);
+	if (csum)
+		return det[0] + det[1] + det[2] == n ? 0 : 1;
 	return det[0] == cnt[0] ? 0 : 1;
 }

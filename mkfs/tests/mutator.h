@@ -38,7 +38,7 @@
 enum mut_kind {
 	MK_SB, MK_SLOT, MK_INODE, MK_DIRHDR, MK_DIRENT, MK_NAME, MK_MAP,
 	MK_GROUP, MK_ENDRUN, MK_CLUSTER, MK_SENTINEL, MK_SYMLINK, MK_STREAM,
-	MK_XHDR, MK_XIDX, MK_XENTRY, MK_XNAME, MK_TRUNC, MK_MAX
+	MK_XHDR, MK_XIDX, MK_XENTRY, MK_XNAME, MK_CSUM, MK_TRUNC, MK_MAX
 };
 
 static const char *const mut_kind_name[MK_MAX] = {
@@ -46,7 +46,8 @@ static const char *const mut_kind_name[MK_MAX] = {
 	"directory entry", "name", "page map entry", "group entry",
 	"end run", "cluster descriptor", "cluster sentinel",
 	"symlink target", "compressed stream", "xattr body header",
-	"shared xattr index", "xattr entry", "xattr name", "truncation",
+	"shared xattr index", "xattr entry", "xattr name", "data checksum",
+	"truncation",
 };
 
 struct mut_target {
@@ -74,6 +75,12 @@ struct mut_state {
 	unsigned int ndirs;
 	char *what;
 	size_t whatlen, whatpos;
+	/*
+	 * Data checksum entries changed: put back after the checksums are
+	 * recomputed, which would otherwise undo the change.
+	 */
+	struct { uint64_t off; uint8_t v[4]; } keep[8];
+	unsigned int nkeep;
 };
 
 static uint64_t mut_rnd(struct mut_state *s)
@@ -183,6 +190,7 @@ static const struct mut_field mut_sb_fields[] = {
 	MUT_SB(s_xip_size), MUT_SB(s_comp_off), MUT_SB(s_comp_size),
 	MUT_SB(s_free_off), MUT_SB(s_free_size), MUT_SB(s_build_time),
 	MUT_SB(s_xattr_off), MUT_SB(s_xattr_size), MUT_SB(s_xattr_count),
+	MUT_SB(s_csum_off), MUT_SB(s_csum_size), MUT_SB(s_csum_reserved),
 };
 static const struct mut_field mut_ext_fields[] = {
 	MUT_EI(i_mode), MUT_EI(i_flags), MUT_EI(i_nlink), MUT_EI(i_uid),
@@ -358,6 +366,14 @@ static void mut_collect(struct mut_state *s, struct xipfs_image *img)
 	if (sb->cluster_count)
 		mut_add(s, MK_SENTINEL, 8, NULL, 0, sb->cluster_count,
 			sb->cluster_off + sb->cluster_count * 8, 8);
+	if (sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_DATA_CSUM) {
+		mut_off(s, sb->csum_off);
+		mut_off(s, sb->csum_off + sb->csum_size);
+		/* Opening checked the table's place: entries are in the image. */
+		for (uint64_t i = 0; i < sb->csum_size / XIPFS_CSUM_SIZE && i < 20000; i++)
+			mut_add(s, MK_CSUM, 4, NULL, 0, i,
+				sb->csum_off + i * XIPFS_CSUM_SIZE, 4);
+	}
 	mut_add(s, MK_TRUNC, 0, NULL, 0, 0, 0, s->len);
 }
 
@@ -724,6 +740,10 @@ static void mut_one(struct mut_state *s)
 		mut_field(s, t);
 	else
 		mut_range(s, t);
+	if (kind == MK_CSUM && s->nkeep < MUT_N(s->keep)) {
+		s->keep[s->nkeep].off = t->off;
+		memcpy(s->keep[s->nkeep++].v, s->buf + t->off, 4);
+	}
 }
 
 /*
@@ -756,6 +776,13 @@ static int xipfs_mutate(uint8_t *buf, size_t *len, uint64_t seed, char *what, si
 		mut_one(&s);
 	}
 	xipfs_fix_checksums(buf, s.len);
+	if (s.nkeep) {
+		/* A bad data checksum: the readers' EIO path, not a bad table. */
+		for (unsigned int i = 0; i < s.nkeep; i++)
+			if (s.keep[i].off + 4 <= s.len)
+				memcpy(buf + s.keep[i].off, s.keep[i].v, 4);
+		xipfs_fix_meta_checksums(buf, s.len);
+	}
 	*len = s.len;
 	free(s.t);
 	free(s.offs);

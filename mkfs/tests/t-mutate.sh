@@ -27,7 +27,9 @@ for b in b1 b2 b3 b4 b5; do
 			{ cat "$tmp/out"; fail "$b $what: fsck exit 8"; } ;;
 		*) cat "$tmp/out"; fail "$b $what: fsck exit $rc" ;;
 		esac
-		grep -q "checksum mismatch" "$tmp/out" && fail "$b $what: checksums not recomputed"
+		# A data checksum entry may be changed on purpose (not the table's).
+		grep -qE "(superblock|metadata) checksum mismatch" "$tmp/out" &&
+			fail "$b $what: checksums not recomputed"
 		"$DUMP" -l / -R "$out" >/dev/null 2>&1
 		[ $? -le 1 ] || fail "$b $what: dump -l crashed"
 		"$DUMP" --extract "$tmp/x" "$out" >/dev/null 2>&1

@@ -16,7 +16,8 @@
  *                     by s_meta_crc:
  *                       inode table (32-byte slots), directory blocks,
  *                       page maps, symlink targets, extended attributes,
- *                       tail data, cluster table (8-byte descriptors)
+ *                       tail data, cluster table (8-byte descriptors),
+ *                       data checksum table (RO_COMPAT_DATA_CSUM)
  *   s_xip_off         XIP area: whole, page-aligned, uncompressed file pages
  *   s_comp_off        compressed clusters, byte-packed
  *   s_free_off        free space reserved for read-write mounts (may be empty)
@@ -60,7 +61,8 @@
  * and moved the metadata up to byte 256; revision 1 was never released
  * and is not read.
  * Added to revision 2 since, as feature bits: RO_COMPAT_SHARED_DATA
- * (whole-file dedupe), COMPAT_XATTRS (extended attributes).
+ * (whole-file dedupe), COMPAT_XATTRS (extended attributes),
+ * RO_COMPAT_DATA_CSUM (data checksums).
  */
 #define XIPFS_VERSION		2
 
@@ -110,7 +112,19 @@
  * read-only only (mkfs.xipfs -E nodedupe makes images without it).
  */
 #define XIPFS_FEATURE_RO_COMPAT_SHARED_DATA	0x00000001
-#define XIPFS_FEATURE_RO_COMPAT_ALL		XIPFS_FEATURE_RO_COMPAT_SHARED_DATA
+/*
+ * Data checksums: s_csum_off and s_csum_size name a table in the metadata
+ * area (so s_meta_crc covers it) of s_cluster_count + s_xip_size / page
+ * size little-endian 32-bit CRC-32Cs: first one per cluster, in table
+ * order, of its compressed bytes as stored (clen bytes, whatever the
+ * algorithm), then one per page of the XIP area, in page order, of the
+ * whole page.  A read-write mount would leave the checksums of what it
+ * writes stale, so an image with this bit mounts read-only only (a
+ * kernel that does not know it mounts it read-only: RO_COMPAT).
+ */
+#define XIPFS_FEATURE_RO_COMPAT_DATA_CSUM	0x00000004
+#define XIPFS_FEATURE_RO_COMPAT_ALL		(XIPFS_FEATURE_RO_COMPAT_SHARED_DATA | \
+						 XIPFS_FEATURE_RO_COMPAT_DATA_CSUM)
 
 #define XIPFS_FEATURE_INCOMPAT_CLUSTERS		0x00000001 /* compressed clusters */
 #define XIPFS_FEATURE_INCOMPAT_TAIL		0x00000002 /* tail-packed pages */
@@ -188,7 +202,15 @@ struct xipfs_super_block {
 	__le32 s_xattr_size;	/* bytes: s_xattr_count entries back to back */
 	__le32 s_xattr_count;
 	__u8   s_xattr_reserved[8]; /* zero */
-	__u8   s_reserved[48];	/* zero */
+	/*
+	 * RO_COMPAT_DATA_CSUM: byte offset of the data checksum table
+	 * (4-byte aligned, inside the metadata area) and its size in bytes,
+	 * 4 * (s_cluster_count + s_xip_size / page size).  Zero without it.
+	 */
+	__le64 s_csum_off;
+	__le64 s_csum_size;
+	__le64 s_csum_reserved;	/* zero */
+	__u8   s_reserved[24];	/* zero */
 };
 
 /*
@@ -534,6 +556,7 @@ struct xipfs_xattr_header {
 #define XIPFS_INODE_SLOT	32	/* inode table slot; compact inode */
 #define XIPFS_INODE_SIZE	64	/* extended inode: two slots */
 #define XIPFS_CLUSTER_SIZE	8	/* cluster descriptor */
+#define XIPFS_CSUM_SIZE		4	/* data checksum table entry */
 #define XIPFS_DIRENT_SIZE	12
 #define XIPFS_DIR_HEADER_SIZE	8
 #define XIPFS_XATTR_ENTRY_HDR	4	/* struct xipfs_xattr_entry */

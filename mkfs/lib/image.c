@@ -20,44 +20,9 @@
 
 #include "compress.h"
 #include "crc32c.h"
-#include "xipfs_image.h"
-
-static uint16_t ld16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return le16toh(v);
-}
-
-static uint32_t ld32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return le32toh(v);
-}
-
-static uint64_t ld64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return le64toh(v);
-}
+#include "image_internal.h"
 
 #define FLD(type, field) offsetof(struct type, field)
-
-__attribute__((format(printf, 2, 3)))
-static int fail(struct xipfs_image *img, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(img->err, sizeof(img->err), fmt, ap);
-	va_end(ap);
-	return -EUCLEAN;
-}
 
 const char *xipfs_image_error(const struct xipfs_image *img)
 {

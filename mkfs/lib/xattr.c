@@ -9,7 +9,7 @@
 #include <string.h>
 #include <endian.h>
 
-#include "xipfs_image.h"
+#include "image_internal.h"
 
 static const char *const prefixes[XIPFS_XATTR_PREFIX_MAX] = {
 	[XIPFS_XATTR_USER] = "user.",
@@ -18,33 +18,6 @@ static const char *const prefixes[XIPFS_XATTR_PREFIX_MAX] = {
 	[XIPFS_XATTR_ACL_ACCESS] = "system.posix_acl_access",
 	[XIPFS_XATTR_ACL_DEFAULT] = "system.posix_acl_default",
 };
-
-__attribute__((format(printf, 2, 3)))
-static int fail(struct xipfs_image *img, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(img->err, sizeof(img->err), fmt, ap);
-	va_end(ap);
-	return -EUCLEAN;
-}
-
-static uint32_t ld16(const uint8_t *p)
-{
-	uint16_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return le16toh(v);
-}
-
-static uint32_t ld32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, sizeof(v));
-	return le32toh(v);
-}
 
 const char *xipfs_xattr_prefix(unsigned int prefix)
 {

@@ -59,6 +59,33 @@ int xw_pread_full(int fd, const char *path, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/*
+ * Writes exactly len bytes at off, the mirror of xw_pread_full(): to the
+ * image or to one of mkfs's temporary files.  Errors name the image and
+ * what was being written.
+ */
+int xw_pwrite_full(int fd, const char *what, const void *buf, size_t len,
+		   uint64_t off)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			xw_error("%s: writing %s: %s", xw_image_name, what,
+				 n < 0 ? strerror(errno) : "short write");
+			return -1;
+		}
+		p += n;
+		off += n;
+		len -= n;
+	}
+	return 0;
+}
+
 void xw_warn(const char *fmt, ...)
 {
 	va_list ap;

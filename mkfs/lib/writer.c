@@ -486,12 +486,8 @@ static int copy_area(int from, int to, uint64_t len, uint64_t dst_off,
 				 xw_image_name, what, n < 0 ? strerror(errno) : "short read");
 			return -1;
 		}
-		errno = 0;
-		if (pwrite(to, buf, n, out_off) != n) {
-			xw_error("%s: writing %s: %s", xw_image_name, what,
-				 errno ? strerror(errno) : "short write");
+		if (xw_pwrite_full(to, what, buf, n, out_off))
 			return -1;
-		}
 		in_off += n;
 		out_off += n;
 		len -= n;
@@ -854,27 +850,6 @@ static void fill_sb(struct xipfs_super_block *sb, const struct xw_tree *t,
 	}
 }
 
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			xw_error("%s: writing: %s", xw_image_name,
-				 n < 0 ? strerror(errno) : "short write");
-			return -1;
-		}
-		p += n;
-		off += n;
-		len -= n;
-	}
-	return 0;
-}
-
 /*
  * The size the image must fit in: --size, --flash-size, the device's.
  * 0 if none; *what says which.
@@ -1054,8 +1029,8 @@ static int assemble(struct xw_tree *t, const struct xw_options *o,
 		xw_error("%s: %s", out->name, strerror(errno));
 		goto out;
 	}
-	if (pwrite_all(fd, &sb, sizeof(sb), 0) ||
-	    pwrite_all(fd, meta, L.meta_size, L.meta_off) ||
+	if (xw_pwrite_full(fd, "the superblock", &sb, sizeof(sb), 0) ||
+	    xw_pwrite_full(fd, "the metadata", meta, L.meta_size, L.meta_off) ||
 	    copy_area(d->xip_fd, fd, d->xip_pages << o->page_shift, L.xip_off, "XIP pages") ||
 	    copy_area(d->comp_fd, fd, d->comp_size, L.comp_off, "compressed data"))
 		goto out;

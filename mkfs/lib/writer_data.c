@@ -359,20 +359,8 @@ static int save_piece(struct xw_data *d, struct xw_job *j)
 		d->pieces = p;
 		d->pieces_cap = cap;
 	}
-	while (len) {
-		ssize_t n = pwrite(d->frag_fd, b, len, off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			xw_error("%s: writing fragments to a temporary file: %s", xw_image_name,
-				 n < 0 ? strerror(errno) : "short write");
-			return -1;
-		}
-		b += n;
-		off += n;
-		len -= n;
-	}
+	if (xw_pwrite_full(d->frag_fd, "fragments to a temporary file", b, len, off))
+		return -1;
 	p = &d->pieces[d->npieces++];
 	memset(p, 0, sizeof(*p));
 	p->in = j->in;

@@ -134,6 +134,8 @@ int xw_encode_dev(struct xw_tree *t, const char *path, unsigned int major,
 /* Sort directories, number inodes breadth-first, fill paths. */
 int xw_tree_number(struct xw_tree *t);
 int xw_pread_full(int fd, const char *path, void *buf, size_t len, uint64_t off);
+int xw_pwrite_full(int fd, const char *what, const void *buf, size_t len,
+		   uint64_t off);
 int xw_name_cmp(const char *a, size_t al, const char *b, size_t bl);
 /*
  * Whole-file dedupe: point in->dup of every regular file whose bytes are

@@ -52,3 +52,20 @@ repro() {
 fix_dir_times() {
 	find "$1" -depth -type d -exec touch -h -d '2020-01-02 03:04:05.987654321' {} +
 }
+
+# flip_tree DIR: the tree the single-byte flip tests (t-compflip,
+# t-checksum) build images of: text that compresses, ELF files (XIP
+# pages under mkfs's default policy), small files sharing clusters, and
+# base64 of random bytes (compresses a little).
+flip_tree() {
+	local i f
+	mkdir -p "$1"
+	seq 1 40000 >"$1/numbers"
+	for f in /bin/true /bin/ls /bin/cat; do
+		[ -f "$f" ] && cp "$f" "$1/"
+	done
+	for i in $(seq 20); do
+		printf 'configuration file %d\nkey=value %d\n' "$i" $((i * 7919)) >"$1/conf$i"
+	done
+	head -c 100000 /dev/urandom | base64 >"$1/b64"
+}

@@ -13,18 +13,9 @@ seed=${XIPFS_SEED:-20261206}
 flips=${XIPFS_FLIPS:-300}
 
 src=$tmp/src
-mkdir -p "$src"
-seq 1 40000 >"$src/numbers"
-# ELF files give XIP pages (mkfs's default policy).
-for f in /bin/true /bin/ls /bin/cat; do
-	[ -f "$f" ] && cp "$f" "$src/"
-done
-for i in $(seq 20); do
-	printf 'configuration file %d\nkey=value %d\n' "$i" $((i * 7919)) >"$src/conf$i"
-done
+flip_tree "$src"
 # Random bytes do not compress: stored clusters.
 head -c 100000 /dev/urandom >"$src/random"
-head -c 100000 /dev/urandom | base64 >"$src/b64"
 
 total=0
 for z in lz4 lz4hc zstd zlib xz; do

@@ -13,15 +13,7 @@ seed=${XIPFS_SEED:-20261206}
 flips=${XIPFS_FLIPS:-300}
 
 src=$tmp/src
-mkdir -p "$src"
-seq 1 40000 >"$src/numbers"
-for f in /bin/true /bin/ls /bin/cat; do
-	[ -f "$f" ] && cp "$f" "$src/"
-done
-for i in $(seq 20); do
-	printf 'configuration file %d\nkey=value %d\n' "$i" $((i * 7919)) >"$src/conf$i"
-done
-head -c 100000 /dev/urandom | base64 >"$src/b64"
+flip_tree "$src"
 
 total=0 found=0
 for z in lz4 lz4hc zstd zlib xz; do

@@ -245,6 +245,8 @@ static void put_flags(FILE *f, unsigned int flags)
 		fputc('m', f);
 	if (flags & XIPFS_PROF_READ)
 		fputc('r', f);
+	if (flags & XIPFS_PROF_NEAR)
+		fputc('a', f);
 }
 
 /* The header: "xipfs-profile 1 page_size=N uuid=HEX [more key=value]". */
@@ -259,8 +261,9 @@ static int check_header(struct xipfs_image *img, char *line, const char *name,
 		return perr(err, errlen, "%s: not an xipfs kernel profile (its first line must be \"xipfs-profile 1 page_size=N uuid=HEX\")",
 			    name);
 	tok = strtok_r(NULL, " \t", &save);
-	if (!tok || strcmp(tok, "1"))
-		return perr(err, errlen, "%s: profile format version %s is not supported (this tool reads version 1)",
+	/* Version 2 added fast profiles' "a" pages of weight 0. */
+	if (!tok || (strcmp(tok, "1") && strcmp(tok, "2")))
+		return perr(err, errlen, "%s: profile format version %s is not supported (this tool reads versions 1 and 2)",
 			    name, tok ? tok : "(none)");
 	while ((tok = strtok_r(NULL, " \t", &save))) {
 		if (!strncmp(tok, "page_size=", 10))
@@ -315,21 +318,16 @@ static int parse_run(char *line, unsigned int lno, const char *name, struct krun
 	if (tok[1][dash] && (!parse_u64(tok[1] + dash + 1, strlen(tok[1] + dash + 1), &r->last) ||
 			     r->last < r->first))
 		return perr(err, errlen, "%s:%u: bad page range '%s'", name, lno, tok[1]);
-	for (const char *p = tok[2]; *p; p++) {
-		unsigned int bit = *p == 'x' ? XIPFS_PROF_EXEC : *p == 'm' ? XIPFS_PROF_MMAP :
-				   *p == 'r' ? XIPFS_PROF_READ : 0;
-
-		if (!bit)
-			return perr(err, errlen, "%s:%u: bad flags '%s' (one or more of x, m, r)",
-				    name, lno, tok[2]);
-		r->flags |= bit;
-	}
+	r->flags = xipfs_prof_flags(tok[2], strlen(tok[2]));
+	if (!r->flags)
+		return perr(err, errlen, "%s:%u: bad flags '%s' (one or more of x, m, r, a)",
+			    name, lno, tok[2]);
 	{
 		uint64_t w;
 
-		if (!parse_u64(tok[3], strlen(tok[3]), &w) || w < 1 || w > XIPFS_PROF_MAX_WEIGHT)
-			return perr(err, errlen, "%s:%u: bad weight '%s' (1 to %d)", name, lno,
-				    tok[3], XIPFS_PROF_MAX_WEIGHT);
+		if (!parse_u64(tok[3], strlen(tok[3]), &w) || !xipfs_prof_valid(r->flags, w))
+			return perr(err, errlen, "%s:%u: bad weight '%s' for flags '%s' (1 to %d; 0 with a, x or m and no r)",
+				    name, lno, tok[3], tok[2], XIPFS_PROF_MAX_WEIGHT);
 		r->weight = (unsigned int)w;
 	}
 	return 0;

@@ -185,24 +185,25 @@ static int parse_range(char **pp, struct range_spec *r)
 		p = end;
 	}
 	if (*p == ':') {
-		unsigned int flags = 0;
+		size_t n = strcspn(++p, ":");
+		unsigned int flags = xipfs_prof_flags(p, n);
 
-		for (p++; *p && *p != ':'; p++) {
-			unsigned int bit = *p == 'x' ? XIPFS_PROF_EXEC : *p == 'm' ? XIPFS_PROF_MMAP :
-					   *p == 'r' ? XIPFS_PROF_READ : 0;
-
-			if (!bit)
-				return -1;
-			flags |= bit;
-		}
-		if (*p != ':' || p[1] < '0' || p[1] > '9')
+		p += n;
+		if (!flags || *p != ':' || p[1] < '0' || p[1] > '9')
 			return -1;
 		w = strtoull(p + 1, &end, 10);
-		if (errno || w < 1 || w > XIPFS_PROF_MAX_WEIGHT)
+		if (errno || !xipfs_prof_valid(flags, w))
 			return -1;
 		p = end;
-		r->cls = XW_CLASS_PROF + (unsigned int)w *
-			 (flags & (XIPFS_PROF_EXEC | XIPFS_PROF_MMAP) ? 2 : 1);
+		/*
+		 * Mapped alongside a touched page (a fast profile): likely
+		 * used, worth what the heuristic gives an executable page.
+		 */
+		if (flags & XIPFS_PROF_NEAR)
+			r->cls = XW_CLASS_ELF_X;
+		else
+			r->cls = XW_CLASS_PROF + (unsigned int)w *
+				 (flags & (XIPFS_PROF_EXEC | XIPFS_PROF_MMAP) ? 2 : 1);
 	}
 	if (*p == ',')
 		p++;
@@ -308,7 +309,7 @@ static int apply_file(struct xw_tree *t, const struct xw_xip_item *it, unsigned 
 			struct range_spec r;
 
 			if (parse_range(&ranges, &r)) {
-				xw_error("%s:%u: bad page range (expected FIRST[-LAST][:FLAGS:WEIGHT][,...], FLAGS of x, m, r, WEIGHT 1 to %d)",
+				xw_error("%s:%u: bad page range (expected FIRST[-LAST][:FLAGS:WEIGHT][,...], FLAGS of x, m, r, WEIGHT 1 to %d, or a with x or m and WEIGHT 0)",
 					 it->file, line, XIPFS_PROF_MAX_WEIGHT);
 				ret = -1;
 				break;

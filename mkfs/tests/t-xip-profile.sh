@@ -88,20 +88,35 @@ sed "1s/uuid=.*/uuid=$(uuid "$tmp/p16.img")/" "$tmp/kprof" >"$tmp/bad"
 refuse_profile "page size (image)" "page size mismatch: .* 4096-byte pages, the image has 16384-byte pages" "$tmp/bad" "$tmp/p16.img"
 mk "$tmp/none.img" --xip=none
 refuse_profile "uuid" "uuid mismatch: the profile was taken on the image with uuid $U, this image's is $(uuid "$tmp/none.img")" "$tmp/kprof" "$tmp/none.img"
-printf 'xipfs-profile 2 page_size=4096 uuid=%s\n' "$U" >"$tmp/bad"
-refuse_profile "version" "version 2 is not supported" "$tmp/bad"
+printf 'xipfs-profile 3 page_size=4096 uuid=%s\n' "$U" >"$tmp/bad"
+refuse_profile "version" "version 3 is not supported" "$tmp/bad"
 printf '/bin/ls 0-3\n' >"$tmp/bad"
 refuse_profile "not a profile" "not an xipfs kernel profile" "$tmp/bad"
 : >"$tmp/bad"
 refuse_profile "empty file" "empty file" "$tmp/bad"
 printf 'xipfs-profile 1 uuid=%s\n' "$U" >"$tmp/bad"
 refuse_profile "no page size" "no page_size=" "$tmp/bad"
-for line in "$LS 0 x 0" "$LS 0 x 16" "$LS 0 q 1" "$LS 3-1 x 1" "$LS 0 x" "$LS 0 x 1 1" "x 0 x 1"; do
-	printf 'xipfs-profile 1 page_size=4096 uuid=%s\n%s\n' "$U" "$line" >"$tmp/bad"
+for line in "$LS 0 x 0" "$LS 0 x 16" "$LS 0 q 1" "$LS 3-1 x 1" "$LS 0 x" "$LS 0 x 1 1" "x 0 x 1" \
+	"$LS 0 xa 1" "$LS 0 a 0" "$LS 0 ra 0" "$LS 0 mra 0"; do
+	printf 'xipfs-profile 2 page_size=4096 uuid=%s\n%s\n' "$U" "$line" >"$tmp/bad"
 	refuse_profile "bad line '$line'" "bad:2: " "$tmp/bad"
 done
 printf 'xipfs-profile 1 page_size=4096 uuid=%s\n%s 0-3 x 1\n%s 3 r 1\n' "$U" "$LS" "$LS" >"$tmp/bad"
 refuse_profile "overlap" "bad:3: the pages of inode $LS overlap line 2's" "$tmp/bad"
+
+# A fast profile (version 2): pages only mapped alongside a touched one
+# are "a" with weight 0, and pass into the path profile as they are.
+cat >"$tmp/kfast" <<EOF
+xipfs-profile 2 page_size=4096 uuid=$U
+$LS 0 x 1
+$LS 1-15 xa 0
+$NUM 4 m 2
+$NUM 5-7 ma 0
+EOF
+"$DUMP" --profile="$tmp/kfast" "$tmp/elf.img" >"$tmp/pfast" 2>"$tmp/err" || fail "dump --profile (fast): $(cat "$tmp/err")"
+grep -v '^#' "$tmp/pfast" | sort >"$tmp/got"
+printf '%s\n' '/bin/ls 0:x:1,1-15:xa:0' '/numbers 4:m:2,5-7:ma:0' | sort >"$tmp/want"
+diff "$tmp/want" "$tmp/got" || fail "path profile of a fast profile"
 
 # An empty profile (the header only) names nothing.
 printf 'xipfs-profile 1 page_size=4096 uuid=%s future=1\n' "$U" >"$tmp/kempty"
@@ -119,6 +134,9 @@ mk "$tmp/p.img" --xip=profile:"$tmp/pprof"
 expect_set "$tmp/p.img" "profile" '/numbers 2,10-11' '/dir\x20with\x20space/data 0-1' '/bin/ls 0-4,10-12,36'
 mk "$tmp/ep.img" --xip=elf,profile:"$tmp/pprof"
 expect_set "$tmp/ep.img" "elf,profile" '/numbers 2,10-11' '/dir\x20with\x20space/data 0-1' '/bin/ls 0-34,36' '/bin/true 0-7'
+# A fast profile's "a" pages are candidates too.
+mk "$tmp/pf.img" --xip=profile:"$tmp/pfast"
+expect_set "$tmp/pf.img" "fast profile" '/numbers 4-7' '/bin/ls 0-15'
 # The same as two --xip options; a later none/all/elf starts over.
 mk "$tmp/ep2.img" --xip=elf --xip=profile:"$tmp/pprof"
 cmp "$tmp/ep.img" "$tmp/ep2.img" || fail "--xip=elf --xip=profile: differs from --xip=elf,profile:"
@@ -155,6 +173,11 @@ expect_set "$tmp/w.img" "list with missing paths" "/numbers 11" "/bin/ls 30-36"
 printf '/numbers 1:x\n' >"$tmp/l"
 "$MKFS" -q $T --xip=profile:"$tmp/l" "$tmp/x.img" "$S" 2>"$tmp/err" && fail "bad weight accepted"
 grep -q "l:1: bad page range" "$tmp/err" || fail "bad weight: $(cat "$tmp/err")"
+for r in "1:xa:1" "1:ra:0" "1:x:0"; do
+	printf '/numbers %s\n' "$r" >"$tmp/l"
+	"$MKFS" -q $T --xip=profile:"$tmp/l" "$tmp/x.img" "$S" 2>"$tmp/err" && fail "'$r' accepted"
+	grep -q "l:1: bad page range" "$tmp/err" || fail "'$r': $(cat "$tmp/err")"
+done
 "$MKFS" -q $T --xip=elf,bogus "$tmp/x.img" "$S" 2>"$tmp/err" && fail "bad --xip item accepted"
 grep -q "unknown policy 'bogus'" "$tmp/err" || fail "bad --xip item: $(cat "$tmp/err")"
 

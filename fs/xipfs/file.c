@@ -288,8 +288,8 @@ static void xipfs_fault_around(struct vm_fault *vmf, struct inode *inode)
 	unsigned long start, end, addr;
 	pgoff_t npages = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
 
-	/* Profiling: every page in the profile was touched (profile.c). */
-	if (xipfs_profiling(inode->i_sb))
+	/* An exact profile holds only touched pages (profile.c). */
+	if (xipfs_profiling_exact(inode->i_sb))
 		return;
 	start = max(fault & ~(XIPFS_FAULT_AROUND_BYTES - 1), vma->vm_start);
 	end = min((fault & ~(XIPFS_FAULT_AROUND_BYTES - 1)) +
@@ -314,13 +314,18 @@ static void xipfs_fault_around(struct vm_fault *vmf, struct inode *inode)
 		if (pg.type == XIPFS_PTE_TYPE_HOLE) {
 			if (xipfs_insert_zero(vma, addr) & VM_FAULT_ERROR)
 				break;
-			continue;
+		} else {
+			xipfs_sync_icache(inode, vma, pg.off);
+			if (xipfs_insert_pfn(vma, addr,
+					     PHYS_PFN(sbi->phys + pg.off)) &
+			    VM_FAULT_ERROR)
+				break;
+			atomic64_inc(&sbi->stats.pfns_inserted);
 		}
-		xipfs_sync_icache(inode, vma, pg.off);
-		if (xipfs_insert_pfn(vma, addr, PHYS_PFN(sbi->phys + pg.off)) &
-		    VM_FAULT_ERROR)
-			break;
-		atomic64_inc(&sbi->stats.pfns_inserted);
+		/* A fast profile: mapped, but not seen touched. */
+		xipfs_profile(inode, pgoff, pgoff, XIPFS_PROF_NEAR |
+			      ((vma->vm_flags & VM_EXEC) ? XIPFS_PROF_EXEC :
+							   XIPFS_PROF_MAP));
 	}
 }
 
@@ -371,15 +376,22 @@ unlock:
 }
 
 /*
- * Page cache fault-around, off while profiling: mapping nothing here makes
- * the core call ->fault for the page that faulted, and only that one.
+ * Page cache fault-around.  Off for an exact profile: mapping nothing here
+ * makes the core call ->fault for the page that faulted, and only that
+ * one.  A fast profile learns here what ->fault would not see.
  */
 static vm_fault_t xipfs_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 				  pgoff_t end_pgoff)
 {
-	if (xipfs_profiling(file_inode(vmf->vma->vm_file)->i_sb))
+	struct super_block *sb = file_inode(vmf->vma->vm_file)->i_sb;
+	vm_fault_t ret;
+
+	if (xipfs_profiling_exact(sb))
 		return 0;
-	return filemap_map_pages(vmf, start_pgoff, end_pgoff);
+	ret = filemap_map_pages(vmf, start_pgoff, end_pgoff);
+	if (xipfs_profiling(sb))
+		xipfs_profile_map_pages(vmf, start_pgoff, end_pgoff, ret);
+	return ret;
 }
 
 /* No window PFNs: filemap_fault(), seen by the profile. */

@@ -92,7 +92,7 @@ struct xipfs_sb_info {
 	bool opt_physaddr_set;
 	bool opt_size_set;
 	bool opt_noxip;
-	bool opt_profile;
+	u8 opt_profile;			/* XIPFS_PROFILE_*: -o profile[=fast] */
 
 	/* the medium */
 	enum xipfs_medium medium;
@@ -153,7 +153,7 @@ struct xipfs_sb_info {
 	errseq_t wb_err;	/* s_wb_err when the mount went read-write */
 
 	/* the page profile (profile.c): the xarray is set up with sbi */
-	bool profiling;
+	u8 profiling;			/* XIPFS_PROFILE_* */
 	struct xarray profile;		/* inode number -> its pages' bytes */
 	atomic64_t profile_dropped;
 	struct proc_dir_entry *proc;	/* /proc/fs/xipfs/<id> */
@@ -396,6 +396,14 @@ void xipfs_sysfs_unregister(struct super_block *sb);
 #define XIPFS_PROF_EXEC		0x10	/* faulted into an executable mapping */
 #define XIPFS_PROF_MAP		0x20	/* faulted into another mapping */
 #define XIPFS_PROF_READ		0x40	/* read with read() or splice */
+#define XIPFS_PROF_NEAR		0x80	/* only mapped alongside a touched page */
+
+/* What profiling records (sbi->profiling). */
+enum {
+	XIPFS_PROFILE_OFF,
+	XIPFS_PROFILE_EXACT,	/* fault-around off: every page was touched */
+	XIPFS_PROFILE_FAST,	/* fault-around on: neighbours marked NEAR */
+};
 
 void __init xipfs_profile_init(void);
 void xipfs_profile_exit(void);
@@ -404,11 +412,19 @@ void xipfs_profile_unregister(struct super_block *sb);
 int xipfs_profile_ctl(struct xipfs_sb_info *sbi, const char *cmd);
 void xipfs_profile_record(struct inode *inode, pgoff_t first, pgoff_t last,
 			  unsigned int use);
+void xipfs_profile_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
+			     pgoff_t end_pgoff, vm_fault_t ret);
 
 /* Only a flag to test when profiling is off. */
 static inline bool xipfs_profiling(struct super_block *sb)
 {
-	return unlikely(READ_ONCE(XIPFS_SB(sb)->profiling));
+	return unlikely(READ_ONCE(XIPFS_SB(sb)->profiling) != XIPFS_PROFILE_OFF);
+}
+
+/* Fault-around is off while this holds (profile.c). */
+static inline bool xipfs_profiling_exact(struct super_block *sb)
+{
+	return unlikely(READ_ONCE(XIPFS_SB(sb)->profiling) == XIPFS_PROFILE_EXACT);
 }
 
 static inline void xipfs_profile(struct inode *inode, pgoff_t first,

@@ -9,9 +9,14 @@
  * AXFS's profiler did.  Off by default: the fault and read paths then test
  * one flag and do nothing else.
  *
- * Fault-around is off for the mount while profiling is on (->map_pages
- * maps nothing, xipfs_fault_around() is skipped), so that each page in the
- * profile was really touched, not mapped alongside one that was.  Pages
+ * Two modes.  An exact profile ("on", -o profile) turns fault-around off
+ * for the mount (->map_pages maps nothing, xipfs_fault_around() is
+ * skipped), so that each page in it was really touched, at the price of
+ * a fault for every page a mapping touches.  A fast profile ("fast",
+ * -o profile=fast) keeps fault-around: the page that faulted is touched,
+ * the pages mapped beside it are marked as only mapped alongside (NEAR,
+ * weight 0) until a touch of their own is seen; a touch of a page mapped
+ * alongside is not seen at all, which is what that mode gives up.  Pages
  * mapped before profiling went on are not seen until they fault again.
  *
  * One byte per page of each file touched, in an xarray indexed by inode
@@ -38,19 +43,19 @@ struct xipfs_prof_file {
 static struct proc_dir_entry *xipfs_proc_root;
 
 static struct xipfs_prof_file *xipfs_prof_new(struct xipfs_sb_info *sbi,
-					      struct inode *inode)
+					      struct inode *inode, gfp_t gfp)
 {
 	pgoff_t npages = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
 	struct xipfs_prof_file *pf, *old;
 
 	if (!npages)
 		return NULL;
-	pf = kvzalloc(struct_size(pf, pages, npages), GFP_KERNEL);
+	pf = kvzalloc(struct_size(pf, pages, npages), gfp);
 	if (!pf)
 		goto dropped;
 	spin_lock_init(&pf->lock);
 	pf->npages = npages;
-	old = xa_cmpxchg(&sbi->profile, inode->i_ino, NULL, pf, GFP_KERNEL);
+	old = xa_cmpxchg(&sbi->profile, inode->i_ino, NULL, pf, gfp);
 	if (!old)
 		return pf;
 	kvfree(pf);
@@ -62,12 +67,8 @@ dropped:
 	return NULL;
 }
 
-/*
- * Record a touch of pages @first..@last of @inode (@use: XIPFS_PROF_*).
- * Called through xipfs_profile(), only while profiling is on; may sleep.
- */
-void xipfs_profile_record(struct inode *inode, pgoff_t first, pgoff_t last,
-			  unsigned int use)
+static void __xipfs_profile_record(struct inode *inode, pgoff_t first,
+				   pgoff_t last, unsigned int use, gfp_t gfp)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(inode->i_sb);
 	struct xipfs_prof_file *pf;
@@ -75,7 +76,7 @@ void xipfs_profile_record(struct inode *inode, pgoff_t first, pgoff_t last,
 	u8 v;
 
 	if (!xa_load(&sbi->profile, inode->i_ino) &&
-	    !xipfs_prof_new(sbi, inode))
+	    !xipfs_prof_new(sbi, inode, gfp))
 		return;
 	/* Looked up again under RCU: a reset may free it meanwhile. */
 	rcu_read_lock();
@@ -83,7 +84,17 @@ void xipfs_profile_record(struct inode *inode, pgoff_t first, pgoff_t last,
 	if (pf) {
 		spin_lock(&pf->lock);
 		for (i = first; i <= last && i < pf->npages; i++) {
-			v = pf->pages[i] | use;
+			v = pf->pages[i];
+			if (use & XIPFS_PROF_NEAR) {
+				/* Mapped alongside: news only if never touched. */
+				if (!(v & XIPFS_PROF_WEIGHT))
+					WRITE_ONCE(pf->pages[i], v | use);
+				continue;
+			}
+			/* A touch: how it was mapped alongside no longer matters. */
+			if (v & XIPFS_PROF_NEAR)
+				v = 0;
+			v |= use;
 			if ((v & XIPFS_PROF_WEIGHT) != XIPFS_PROF_WEIGHT)
 				v++;
 			WRITE_ONCE(pf->pages[i], v);
@@ -91,6 +102,51 @@ void xipfs_profile_record(struct inode *inode, pgoff_t first, pgoff_t last,
 		spin_unlock(&pf->lock);
 	}
 	rcu_read_unlock();
+}
+
+/*
+ * Record a touch of pages @first..@last of @inode (@use: XIPFS_PROF_*), or
+ * with XIPFS_PROF_NEAR that they were mapped alongside one.  Called through
+ * xipfs_profile(), only while profiling is on; may sleep.
+ */
+void xipfs_profile_record(struct inode *inode, pgoff_t first, pgoff_t last,
+			  unsigned int use)
+{
+	__xipfs_profile_record(inode, first, last, use, GFP_KERNEL);
+}
+
+/*
+ * A fast profile's view of page cache fault-around, after
+ * filemap_map_pages() returned @ret for @start_pgoff..@end_pgoff: the page
+ * that faulted is touched if it was mapped there (->fault, which records
+ * it otherwise, is then not called), the other pages in the page cache
+ * were mapped alongside.  Newer kernels call ->map_pages under
+ * rcu_read_lock(): nothing here sleeps, and a first touch that finds no
+ * memory for its file is dropped (and counted).
+ */
+void xipfs_profile_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
+			     pgoff_t end_pgoff, vm_fault_t ret)
+{
+	struct inode *inode = file_inode(vmf->vma->vm_file);
+	unsigned int use = (vmf->vma->vm_flags & VM_EXEC) ? XIPFS_PROF_EXEC :
+							    XIPFS_PROF_MAP;
+	const gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
+	pgoff_t i;
+	void *entry;
+
+	/* A retried fault's first try counted it (xipfs_profile_fault()). */
+	if ((ret & VM_FAULT_NOPAGE) && !(vmf->flags & FAULT_FLAG_TRIED))
+		__xipfs_profile_record(inode, vmf->pgoff, vmf->pgoff, use, gfp);
+	for (i = start_pgoff; i <= end_pgoff; i++) {
+		if (i == vmf->pgoff)
+			continue;
+		rcu_read_lock();
+		entry = xa_load(&inode->i_mapping->i_pages, i);
+		rcu_read_unlock();
+		if (entry && !xa_is_value(entry))
+			__xipfs_profile_record(inode, i, i,
+					       use | XIPFS_PROF_NEAR, gfp);
+	}
 }
 
 /* Forget everything recorded so far. */
@@ -109,15 +165,17 @@ static void xipfs_profile_reset(struct xipfs_sb_info *sbi)
 }
 
 /*
- * The control file, /sys/fs/xipfs/<id>/profiling: "on", "off", or "reset"
- * (forget what was recorded; profiling stays as it was).
+ * The control file, /sys/fs/xipfs/<id>/profiling: "on" (exact), "fast",
+ * "off", or "reset" (forget what was recorded; profiling stays as it was).
  */
 int xipfs_profile_ctl(struct xipfs_sb_info *sbi, const char *cmd)
 {
 	if (sysfs_streq(cmd, "on") || sysfs_streq(cmd, "1"))
-		WRITE_ONCE(sbi->profiling, true);
+		WRITE_ONCE(sbi->profiling, XIPFS_PROFILE_EXACT);
+	else if (sysfs_streq(cmd, "fast"))
+		WRITE_ONCE(sbi->profiling, XIPFS_PROFILE_FAST);
 	else if (sysfs_streq(cmd, "off") || sysfs_streq(cmd, "0"))
-		WRITE_ONCE(sbi->profiling, false);
+		WRITE_ONCE(sbi->profiling, XIPFS_PROFILE_OFF);
 	else if (sysfs_streq(cmd, "reset"))
 		xipfs_profile_reset(sbi);
 	else
@@ -135,6 +193,8 @@ static const char *xipfs_prof_use(u8 v, char *buf)
 		*p++ = 'm';
 	if (v & XIPFS_PROF_READ)
 		*p++ = 'r';
+	if (v & XIPFS_PROF_NEAR)
+		*p++ = 'a';
 	*p = '\0';
 	return buf;
 }
@@ -144,7 +204,7 @@ static void xipfs_prof_show_file(struct seq_file *m, unsigned long ino,
 				 const struct xipfs_prof_file *pf)
 {
 	pgoff_t i, first;
-	char use[4];
+	char use[5];
 	u8 v;
 
 	for (i = 0; i < pf->npages; ) {
@@ -171,7 +231,7 @@ static int xipfs_profile_show(struct seq_file *m, void *v)
 	unsigned long ino;
 	u64 dropped;
 
-	seq_printf(m, "xipfs-profile 1 page_size=%lu uuid=%16phN\n",
+	seq_printf(m, "xipfs-profile 2 page_size=%lu uuid=%16phN\n",
 		   PAGE_SIZE, sbi->uuid);
 	dropped = atomic64_read(&sbi->profile_dropped);
 	if (dropped)
@@ -189,8 +249,7 @@ int xipfs_profile_register(struct super_block *sb)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 
-	if (sbi->opt_profile)
-		sbi->profiling = true;
+	sbi->profiling = sbi->opt_profile;
 	if (!xipfs_proc_root)
 		return 0;
 	sbi->proc = proc_mkdir(sb->s_id, xipfs_proc_root);

@@ -307,8 +307,10 @@ static int xipfs_show_options(struct seq_file *seq, struct dentry *root)
 		seq_printf(seq, ",size=0x%llx", sbi->opt_size);
 	if (sbi->opt_noxip)
 		seq_puts(seq, ",noxip");
-	if (sbi->opt_profile)
+	if (sbi->opt_profile == XIPFS_PROFILE_EXACT)
 		seq_puts(seq, ",profile");
+	else if (sbi->opt_profile == XIPFS_PROFILE_FAST)
+		seq_puts(seq, ",profile=fast");
 	return 0;
 }
 
@@ -741,11 +743,19 @@ static int xipfs_get_tree(struct fs_context *fc)
 
 enum { Opt_physaddr, Opt_size, Opt_noxip, Opt_profile };
 
+/* -o profile is -o profile=exact. */
+static const struct constant_table xipfs_param_profile[] = {
+	{ "exact",	XIPFS_PROFILE_EXACT },
+	{ "fast",	XIPFS_PROFILE_FAST },
+	{}
+};
+
 static const struct fs_parameter_spec xipfs_param_spec[] = {
 	fsparam_string("physaddr", Opt_physaddr),
 	fsparam_string("size", Opt_size),
 	fsparam_flag("noxip", Opt_noxip),
 	fsparam_flag("profile", Opt_profile),
+	fsparam_enum("profile", Opt_profile, xipfs_param_profile),
 	{}
 };
 
@@ -791,7 +801,9 @@ static int xipfs_parse_param(struct fs_context *fc, struct fs_parameter *param)
 		sbi->opt_noxip = true;
 		break;
 	case Opt_profile:
-		sbi->opt_profile = true;
+		/* A flag leaves result.uint_32 0. */
+		sbi->opt_profile = param->type == fs_value_is_flag ?
+				   XIPFS_PROFILE_EXACT : result.uint_32;
 		break;
 	}
 	return 0;

@@ -69,7 +69,7 @@ XIPFS_ATTR(reserved_pages);
 XIPFS_ATTR(rw);
 XIPFS_ATTR(csum_errors);
 
-/* Written by root: on, off, reset (profile.c). */
+/* Written by root: on, fast, off, reset (profile.c). */
 static struct xipfs_attr xipfs_attr_profiling = {
 	.attr = { .name = "profiling", .mode = 0644 },
 	.id = attr_profiling,
@@ -171,8 +171,13 @@ static ssize_t xipfs_attr_show(struct kobject *kobj, struct attribute *attr,
 	case attr_rw:
 		return sysfs_emit(buf, "%d\n", !sb_rdonly(sbi->sb));
 	case attr_profiling:
-		return sysfs_emit(buf, "%s\n",
-				  READ_ONCE(sbi->profiling) ? "on" : "off");
+		switch (READ_ONCE(sbi->profiling)) {
+		case XIPFS_PROFILE_EXACT:
+			return sysfs_emit(buf, "on\n");
+		case XIPFS_PROFILE_FAST:
+			return sysfs_emit(buf, "fast\n");
+		}
+		return sysfs_emit(buf, "off\n");
 	case attr_csum_errors:
 		return sysfs_emit(buf, "%lld\n", atomic64_read(&st->csum_errors));
 	case attr_scrub:

@@ -7,7 +7,10 @@
  *	x: map FILE PROT_READ|PROT_EXEC (private, as the loader maps text)
  *	   and load a byte of each PAGE; m: the same through a shared
  *	   read-only mapping; r: pread() a byte of each PAGE.  One mapping
- *	   for all the PAGEs.
+ *	   for all the PAGEs, at a 64 KiB-aligned address: fault-around
+ *	   maps the 16 pages of the aligned virtual window around a fault,
+ *	   so the pages a fast profile lists beside a touched one are then
+ *	   the file's aligned 16-page group, not a window ASLR moves.
  *   proftouch -t THREADS -s SECONDS FILE
  *	THREADS threads map FILE and load a byte of every page, each
  *	from its own random start, unmap, and again, for SECONDS.
@@ -111,9 +114,19 @@ int main(int argc, char **argv)
 	file = argv[1];
 	fd = open_file();
 	if (argv[2][0] != 'r') {
-		p = mmap(NULL, fsize, PROT_READ |
+		/* Reserve, then map the file at the first aligned address. */
+		const size_t align = 64 << 10;
+		uintptr_t a;
+		void *r = mmap(NULL, fsize + align, PROT_NONE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (r == MAP_FAILED)
+			die("mmap");
+		a = ((uintptr_t)r + align - 1) & ~(uintptr_t)(align - 1);
+		p = mmap((void *)a, fsize, PROT_READ |
 			 (argv[2][0] == 'x' ? PROT_EXEC : 0),
-			 argv[2][0] == 'x' ? MAP_PRIVATE : MAP_SHARED, fd, 0);
+			 (argv[2][0] == 'x' ? MAP_PRIVATE : MAP_SHARED) |
+			 MAP_FIXED, fd, 0);
 		if (p == MAP_FAILED)
 			die("mmap");
 	}

@@ -17,8 +17,8 @@
 # image listed with -o profile, run the RAM workload once and print the
 # kernel profile after part of it ("P part ...": the residents and
 # many.sh) and after all of it ("P full ..."); nothing else.  PROF_COST
-# names xipfs mounts whose speed rows are run a second time with
-# profiling on (as NAME+prof), in the same repetitions.
+# names xipfs mounts whose speed rows are run again with an exact profile
+# (as NAME+prof) and with a fast one (NAME+fast), in the same repetitions.
 set -u
 H=$PWD
 PATH=$H:$PATH
@@ -181,11 +181,13 @@ if [ "$MODE" = profile ]; then
 fi
 
 BIG="data/libraries-1.bin data/libraries-2.bin data/manpages-1.txt data/manpages-2.txt data/random.bin"
-speed_test() {	# NAME, or NAME+prof: the same mount with profiling on
-	local n=$1 m=/m/${1%+prof} out f ctl=
-	case $n in *+prof) ctl=/sys/fs/xipfs/$(prof_id "${n%+prof}")/profiling
-		echo reset >"$ctl" && echo on >"$ctl" || note "$n: cannot switch profiling on" ;;
-	esac
+speed_test() {	# NAME, NAME+prof or NAME+fast: the same mount profiling
+	local n=$1 m=/m/${1%%+*} out f ctl= mode=
+	case $n in *+prof) mode=on ;; *+fast) mode=fast ;; esac
+	if [ -n "$mode" ]; then
+		ctl=/sys/fs/xipfs/$(prof_id "${n%%+*}")/profiling
+		echo reset >"$ctl" && echo $mode >"$ctl" || note "$n: cannot switch profiling $mode"
+	fi
 	drop
 	out=$(cd "$m" && readbw $BIG) && R "$n" read_bytes_ns "$out"
 	drop
@@ -214,7 +216,7 @@ mkdir -p /tmp/lim
 [ ${#names[@]} -gt 0 ] && (cd "/m/${names[0]}" && cp $BIG /tmp/lim/)
 speed_names=("${names[@]}")
 for n in $PROF_COST; do
-	case " ${names[*]} " in *" $n "*) speed_names+=("$n+prof") ;; esac
+	case " ${names[*]} " in *" $n "*) speed_names+=("$n+prof" "$n+fast") ;; esac
 done
 for r in $(seq 1 "$REPS"); do
 	order=$(printf '%s\n' "${speed_names[@]}" | shuf)

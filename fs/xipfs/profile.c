@@ -107,12 +107,17 @@ static void __xipfs_profile_record(struct inode *inode, pgoff_t first,
 /*
  * Record a touch of pages @first..@last of @inode (@use: XIPFS_PROF_*), or
  * with XIPFS_PROF_NEAR that they were mapped alongside one.  Called through
- * xipfs_profile(), only while profiling is on; may sleep.
+ * xipfs_profile(), only while profiling is on; may sleep, except with
+ * XIPFS_PROF_NEAR: XIP fault-around holds map_sem, which reclaim must not
+ * be asked to wait behind (the faulting page's record, made before any
+ * lock, has allocated the file's bytes already).
  */
 void xipfs_profile_record(struct inode *inode, pgoff_t first, pgoff_t last,
 			  unsigned int use)
 {
-	__xipfs_profile_record(inode, first, last, use, GFP_KERNEL);
+	__xipfs_profile_record(inode, first, last, use,
+			       (use & XIPFS_PROF_NEAR) ?
+			       GFP_NOWAIT | __GFP_NOWARN : GFP_KERNEL);
 }
 
 /*

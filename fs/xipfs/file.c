@@ -279,6 +279,8 @@ cache:
  * they are by vmf_insert_mixed().
  */
 #define XIPFS_FAULT_AROUND_BYTES	SZ_64K
+/* xipfs_fault_around() records its pages in a word's bits. */
+static_assert(XIPFS_FAULT_AROUND_BYTES / PAGE_SIZE <= BITS_PER_LONG);
 
 static void xipfs_fault_around(struct vm_fault *vmf, struct inode *inode)
 {
@@ -287,6 +289,7 @@ static void xipfs_fault_around(struct vm_fault *vmf, struct inode *inode)
 	unsigned long fault = vmf->address & PAGE_MASK;
 	unsigned long start, end, addr;
 	pgoff_t npages = DIV_ROUND_UP(i_size_read(inode), PAGE_SIZE);
+	unsigned long near = 0;	/* pages mapped, from start's on */
 
 	/* An exact profile holds only touched pages (profile.c). */
 	if (xipfs_profiling_exact(inode->i_sb))
@@ -322,11 +325,14 @@ static void xipfs_fault_around(struct vm_fault *vmf, struct inode *inode)
 				break;
 			atomic64_inc(&sbi->stats.pfns_inserted);
 		}
-		/* A fast profile: mapped, but not seen touched. */
-		xipfs_profile(inode, pgoff, pgoff, XIPFS_PROF_NEAR |
-			      ((vma->vm_flags & VM_EXEC) ? XIPFS_PROF_EXEC :
-							   XIPFS_PROF_MAP));
+		near |= BIT((addr - start) >> PAGE_SHIFT);
 	}
+	/* A fast profile: mapped, but not seen touched. */
+	if (near && xipfs_profiling(inode->i_sb))
+		xipfs_profile_near(inode, vma->vm_pgoff +
+				   ((start - vma->vm_start) >> PAGE_SHIFT), near,
+				   (vma->vm_flags & VM_EXEC) ? XIPFS_PROF_EXEC :
+							       XIPFS_PROF_MAP);
 }
 
 /*

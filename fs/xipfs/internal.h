@@ -412,6 +412,8 @@ void xipfs_profile_unregister(struct super_block *sb);
 int xipfs_profile_ctl(struct xipfs_sb_info *sbi, const char *cmd);
 void xipfs_profile_record(struct inode *inode, pgoff_t first, pgoff_t last,
 			  unsigned int use);
+void xipfs_profile_near(struct inode *inode, pgoff_t base,
+			unsigned long near, unsigned int use);
 void xipfs_profile_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 			     pgoff_t end_pgoff, vm_fault_t ret);
 

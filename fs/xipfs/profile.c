@@ -67,57 +67,101 @@ dropped:
 	return NULL;
 }
 
+/*
+ * The profile of @inode's file, made on its first touch with @gfp.  Called
+ * and returns under rcu_read_lock() (left while allocating: with @gfp not
+ * allowed to sleep when the caller's own RCU section is still held); a
+ * reset may free the profile as soon as that ends.  NULL: not recorded.
+ */
+static struct xipfs_prof_file *xipfs_prof_get(struct inode *inode, gfp_t gfp)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(inode->i_sb);
+	struct xipfs_prof_file *pf = xa_load(&sbi->profile, inode->i_ino);
+
+	if (pf)
+		return pf;
+	rcu_read_unlock();
+	pf = xipfs_prof_new(sbi, inode, gfp);
+	rcu_read_lock();
+	/* Looked up again: a reset may have freed it meanwhile. */
+	return pf ? xa_load(&sbi->profile, inode->i_ino) : NULL;
+}
+
+/* Page @i's byte after a touch (or with XIPFS_PROF_NEAR, a mapping) @use. */
+static void xipfs_prof_mark(struct xipfs_prof_file *pf, pgoff_t i,
+			    unsigned int use)
+{
+	u8 v;
+
+	lockdep_assert_held(&pf->lock);
+	if (i >= pf->npages)
+		return;
+	v = pf->pages[i];
+	if (use & XIPFS_PROF_NEAR) {
+		/* Mapped alongside: news only if never touched. */
+		if (!(v & XIPFS_PROF_WEIGHT))
+			WRITE_ONCE(pf->pages[i], v | use);
+		return;
+	}
+	/* A touch: how it was mapped alongside no longer matters. */
+	if (v & XIPFS_PROF_NEAR)
+		v = 0;
+	v |= use;
+	if ((v & XIPFS_PROF_WEIGHT) != XIPFS_PROF_WEIGHT)
+		v++;
+	WRITE_ONCE(pf->pages[i], v);
+}
+
 static void __xipfs_profile_record(struct inode *inode, pgoff_t first,
 				   pgoff_t last, unsigned int use, gfp_t gfp)
 {
-	struct xipfs_sb_info *sbi = XIPFS_SB(inode->i_sb);
 	struct xipfs_prof_file *pf;
 	pgoff_t i;
-	u8 v;
 
-	if (!xa_load(&sbi->profile, inode->i_ino) &&
-	    !xipfs_prof_new(sbi, inode, gfp))
-		return;
-	/* Looked up again under RCU: a reset may free it meanwhile. */
 	rcu_read_lock();
-	pf = xa_load(&sbi->profile, inode->i_ino);
+	pf = xipfs_prof_get(inode, gfp);
 	if (pf) {
 		spin_lock(&pf->lock);
-		for (i = first; i <= last && i < pf->npages; i++) {
-			v = pf->pages[i];
-			if (use & XIPFS_PROF_NEAR) {
-				/* Mapped alongside: news only if never touched. */
-				if (!(v & XIPFS_PROF_WEIGHT))
-					WRITE_ONCE(pf->pages[i], v | use);
-				continue;
-			}
-			/* A touch: how it was mapped alongside no longer matters. */
-			if (v & XIPFS_PROF_NEAR)
-				v = 0;
-			v |= use;
-			if ((v & XIPFS_PROF_WEIGHT) != XIPFS_PROF_WEIGHT)
-				v++;
-			WRITE_ONCE(pf->pages[i], v);
-		}
+		for (i = first; i <= last && i < pf->npages; i++)
+			xipfs_prof_mark(pf, i, use);
 		spin_unlock(&pf->lock);
 	}
 	rcu_read_unlock();
 }
 
 /*
- * Record a touch of pages @first..@last of @inode (@use: XIPFS_PROF_*), or
- * with XIPFS_PROF_NEAR that they were mapped alongside one.  Called through
- * xipfs_profile(), only while profiling is on; may sleep, except with
- * XIPFS_PROF_NEAR: XIP fault-around holds map_sem, which reclaim must not
- * be asked to wait behind (the faulting page's record, made before any
- * lock, has allocated the file's bytes already).
+ * Record a touch of pages @first..@last of @inode (@use: XIPFS_PROF_*).
+ * Called through xipfs_profile(), only while profiling is on, before any
+ * lock of the fault or read path: it may sleep.
  */
 void xipfs_profile_record(struct inode *inode, pgoff_t first, pgoff_t last,
 			  unsigned int use)
 {
-	__xipfs_profile_record(inode, first, last, use,
-			       (use & XIPFS_PROF_NEAR) ?
-			       GFP_NOWAIT | __GFP_NOWARN : GFP_KERNEL);
+	__xipfs_profile_record(inode, first, last, use, GFP_KERNEL);
+}
+
+/*
+ * A fast profile's view of XIP fault-around: pages @base + each bit set in
+ * @near were mapped alongside the page that faulted (@use: how), recorded
+ * in one go.  XIP fault-around holds map_sem, which reclaim must not be
+ * asked to wait behind: nothing here sleeps (the faulting page's record,
+ * made before any lock, has allocated the file's bytes already).
+ */
+void xipfs_profile_near(struct inode *inode, pgoff_t base,
+			unsigned long near, unsigned int use)
+{
+	struct xipfs_prof_file *pf;
+	unsigned int bit;
+
+	rcu_read_lock();
+	pf = xipfs_prof_get(inode, GFP_NOWAIT | __GFP_NOWARN);
+	if (pf) {
+		spin_lock(&pf->lock);
+		for_each_set_bit(bit, &near, BITS_PER_LONG)
+			xipfs_prof_mark(pf, base + bit, use | XIPFS_PROF_NEAR);
+		spin_unlock(&pf->lock);
+	}
+	rcu_read_unlock();
 }
 
 /*
@@ -125,7 +169,8 @@ void xipfs_profile_record(struct inode *inode, pgoff_t first, pgoff_t last,
  * filemap_map_pages() returned @ret for @start_pgoff..@end_pgoff: the page
  * that faulted is touched if it was mapped there (->fault, which records
  * it otherwise, is then not called), the other pages in the page cache
- * were mapped alongside.  Newer kernels call ->map_pages under
+ * were mapped alongside.  One walk of the range and one lock, so that a
+ * fault costs what a page costs.  Newer kernels call ->map_pages under
  * rcu_read_lock(): nothing here sleeps, and a first touch that finds no
  * memory for its file is dropped (and counted).
  */
@@ -133,25 +178,30 @@ void xipfs_profile_map_pages(struct vm_fault *vmf, pgoff_t start_pgoff,
 			     pgoff_t end_pgoff, vm_fault_t ret)
 {
 	struct inode *inode = file_inode(vmf->vma->vm_file);
+	XA_STATE(xas, &inode->i_mapping->i_pages, start_pgoff);
 	unsigned int use = (vmf->vma->vm_flags & VM_EXEC) ? XIPFS_PROF_EXEC :
 							    XIPFS_PROF_MAP;
-	const gfp_t gfp = GFP_NOWAIT | __GFP_NOWARN;
-	pgoff_t i;
+	struct xipfs_prof_file *pf;
 	void *entry;
 
+	rcu_read_lock();
+	pf = xipfs_prof_get(inode, GFP_NOWAIT | __GFP_NOWARN);
+	if (!pf)
+		goto out;
+	spin_lock(&pf->lock);
 	/* A retried fault's first try counted it (xipfs_profile_fault()). */
 	if ((ret & VM_FAULT_NOPAGE) && !(vmf->flags & FAULT_FLAG_TRIED))
-		__xipfs_profile_record(inode, vmf->pgoff, vmf->pgoff, use, gfp);
-	for (i = start_pgoff; i <= end_pgoff; i++) {
-		if (i == vmf->pgoff)
+		xipfs_prof_mark(pf, vmf->pgoff, use);
+	/* No large folios here: an entry is one page. */
+	xas_for_each(&xas, entry, end_pgoff) {
+		if (xas_retry(&xas, entry) || xa_is_value(entry) ||
+		    xas.xa_index == vmf->pgoff)
 			continue;
-		rcu_read_lock();
-		entry = xa_load(&inode->i_mapping->i_pages, i);
-		rcu_read_unlock();
-		if (entry && !xa_is_value(entry))
-			__xipfs_profile_record(inode, i, i,
-					       use | XIPFS_PROF_NEAR, gfp);
+		xipfs_prof_mark(pf, xas.xa_index, use | XIPFS_PROF_NEAR);
 	}
+	spin_unlock(&pf->lock);
+out:
+	rcu_read_unlock();
 }
 
 /* Forget everything recorded so far. */

@@ -23,7 +23,7 @@
 int main(int argc, char **argv)
 {
 	unsigned char *vec;
-	size_t pages, i, n = 0;
+	size_t psize, pages, i, n = 0;
 	struct stat st;
 	void *p;
 	int fd;
@@ -35,7 +35,8 @@ int main(int argc, char **argv)
 	fd = open(argv[1], O_RDONLY);
 	if (fd < 0 || fstat(fd, &st))
 		dief("%s", argv[1]);
-	pages = (st.st_size + 4095) / 4096;
+	psize = (size_t)sysconf(_SC_PAGESIZE);
+	pages = (st.st_size + psize - 1) / psize;
 	if (pages) {
 		p = mmap(NULL, st.st_size, PROT_READ, MAP_SHARED, fd, 0);
 		vec = malloc(pages);

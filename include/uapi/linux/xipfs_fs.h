@@ -16,7 +16,8 @@
  *                     by s_meta_crc:
  *                       inode table (32-byte slots), directory blocks,
  *                       page maps, symlink targets, extended attributes,
- *                       tail data, cluster table (8-byte descriptors),
+ *                       tail data, cluster table (8-byte descriptors,
+ *                       or the compact table: INCOMPAT_COMPACT_CLUSTERS),
  *                       data checksum table (RO_COMPAT_DATA_CSUM)
  *   s_xip_off         XIP area: whole, page-aligned, uncompressed file pages
  *   s_comp_off        compressed clusters, byte-packed
@@ -62,7 +63,8 @@
  * and is not read.
  * Added to revision 2 since, as feature bits: RO_COMPAT_SHARED_DATA
  * (whole-file dedupe), COMPAT_XATTRS (extended attributes),
- * RO_COMPAT_DATA_CSUM (data checksums).
+ * RO_COMPAT_DATA_CSUM (data checksums), INCOMPAT_EXTENT_MAPS,
+ * INCOMPAT_COMPACT_CLUSTERS.
  */
 #define XIPFS_VERSION		2
 
@@ -141,11 +143,17 @@
  * so an image with this bit mounts read-only only.
  */
 #define XIPFS_FEATURE_INCOMPAT_COMPACT_INODES	0x00000010
+/* Extent maps (XIPFS_INODE_EXTENT_MAP, see "Extent maps"). */
+#define XIPFS_FEATURE_INCOMPAT_EXTENT_MAPS	0x00000020
+/* The cluster table is the compact one (see "Compact cluster table"). */
+#define XIPFS_FEATURE_INCOMPAT_COMPACT_CLUSTERS	0x00000040
 #define XIPFS_FEATURE_INCOMPAT_ALL		(XIPFS_FEATURE_INCOMPAT_CLUSTERS | \
 						 XIPFS_FEATURE_INCOMPAT_TAIL | \
 						 XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS | \
 						 XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS | \
-						 XIPFS_FEATURE_INCOMPAT_COMPACT_INODES)
+						 XIPFS_FEATURE_INCOMPAT_COMPACT_INODES | \
+						 XIPFS_FEATURE_INCOMPAT_EXTENT_MAPS | \
+						 XIPFS_FEATURE_INCOMPAT_COMPACT_CLUSTERS)
 
 /*
  * s_state.  A read-write mount changes metadata in place, which makes
@@ -187,7 +195,8 @@ struct xipfs_super_block {
 	__le64 s_meta_size;
 	__le32 s_meta_crc;	/* crc32c of [s_meta_off, s_meta_off + s_meta_size) */
 	__le32 s_reserved0;
-	__le64 s_cluster_off;	/* cluster table: (s_cluster_count + 1) * 8 bytes */
+	__le64 s_cluster_off;	/* cluster table: (s_cluster_count + 1) * 8 bytes,
+				 * or xipfs_ct_size() with COMPACT_CLUSTERS */
 	__le64 s_cluster_count;
 	__le64 s_xip_off;	/* XIP area, page-aligned */
 	__le64 s_xip_size;
@@ -225,7 +234,9 @@ struct xipfs_super_block {
  */
 #define XIPFS_INODE_EXTENDED	0x0001	/* i_flags: 64-byte inode */
 #define XIPFS_INODE_END_RUN	0x0002	/* i_flags: see "Grouped page maps" */
-#define XIPFS_INODE_FLAG_ALL	(XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN)
+#define XIPFS_INODE_EXTENT_MAP	0x0004	/* i_flags: see "Extent maps" */
+#define XIPFS_INODE_FLAG_ALL	(XIPFS_INODE_EXTENDED | XIPFS_INODE_END_RUN | \
+				 XIPFS_INODE_EXTENT_MAP)
 
 /*
  * Extended inode: 64 bytes, two slots.  Times other than mtime are
@@ -233,7 +244,7 @@ struct xipfs_super_block {
  */
 struct xipfs_inode {
 	__le16 i_mode;		/* S_IFMT | permission bits */
-	__le16 i_flags;		/* XIPFS_INODE_EXTENDED, END_RUN */
+	__le16 i_flags;		/* XIPFS_INODE_EXTENDED, END_RUN, EXTENT_MAP */
 	__le32 i_nlink;
 	__le32 i_uid;
 	__le32 i_gid;
@@ -267,7 +278,7 @@ struct xipfs_inode {
  */
 struct xipfs_inode_compact {
 	__le16 i_mode;
-	__le16 i_flags;		/* END_RUN or zero */
+	__le16 i_flags;		/* END_RUN, EXTENT_MAP or zero */
 	__le16 i_nlink;
 	__le16 i_uid;
 	__le16 i_gid;
@@ -357,8 +368,8 @@ struct xipfs_inode_compact {
 #define XIPFS_PTE_INVALID	XIPFS_PTE_RESERVED_MASK
 
 /*
- * The entry of page @k (< 128) of a group whose entry is @e, in an image
- * whose full clusters hold 2^@cshift pages (@cshift <= 6).
+ * The entry of page @k of a group (or extent) whose entry is @e, in an
+ * image whose full clusters hold 2^@cshift pages (@cshift <= 6).
  */
 static inline __u64 xipfs_pte_in_group(__u64 e, unsigned int k,
 				       unsigned int cshift)
@@ -426,6 +437,34 @@ static inline __u64 xipfs_map_slot(__u64 p, unsigned int g, __u64 run,
 }
 
 /*
+ * Extent maps (INCOMPAT_EXTENT_MAPS).  A regular file with
+ * XIPFS_INODE_EXTENT_MAP in i_flags has an extent map at i_data (group
+ * shift 0, no END_RUN; in the metadata area only): a __le64 extent count
+ * n, 1 <= n <= i_map_cap, then n struct xipfs_map_extent sorted by
+ * x_page, the first at page 0, each x_page < i_map_cap and larger than
+ * the one before.  Page p's entry is xipfs_pte_in_group(x_entry, p -
+ * x_page, C) of the last extent whose x_page <= p (C as for grouped
+ * maps): an extent is a run of pages that follow its first page as a
+ * group's pages follow theirs, however long.  A file of a few runs
+ * (a library whose segments are separated by holes, a sparse file) costs
+ * a few extents instead of an entry per page or per group.  mkfs writes
+ * one when it is smaller than the file's grouped map; a read-write mount
+ * treats it as it treats a grouped map (never changed in place).
+ */
+struct xipfs_map_extent {
+	__le64 x_page;		/* first page of the extent */
+	__le64 x_entry;		/* its page map entry */
+};
+
+#define XIPFS_MAP_EXTENT_SIZE	16
+
+/* Bytes of an extent map of @n extents: the count and the extents. */
+static inline __u64 xipfs_extent_map_size(__u64 n)
+{
+	return 8 + n * XIPFS_MAP_EXTENT_SIZE;
+}
+
+/*
  * Cluster table: s_cluster_count + 1 little-endian 64-bit descriptors at
  * s_cluster_off.  A cluster holds 1..64 pages (at most
  * XIPFS_MAX_CLUSTER_SIZE bytes) of one file, compressed together, or
@@ -455,6 +494,8 @@ static inline __u64 xipfs_map_slot(__u64 p, unsigned int g, __u64 run,
  * file.
  */
 #define XIPFS_CL_OFF_MASK	((1ULL << 38) - 1)
+/* Not bits 0..37: what a compact table's exception word gives. */
+#define XIPFS_CL_DESC_MASK	(~XIPFS_CL_OFF_MASK)
 #define XIPFS_CL_LAST_SHIFT	38
 #define XIPFS_CL_LAST_MASK	0xffffULL
 #define XIPFS_CL_PAGES_SHIFT	54
@@ -480,6 +521,56 @@ static inline __u64 xipfs_map_slot(__u64 p, unsigned int g, __u64 run,
 	 ((((__u64)(pages) - 1) & XIPFS_CL_PAGES_MASK) << XIPFS_CL_PAGES_SHIFT) | \
 	 (((__u64)(alg) & XIPFS_CL_ALG_MASK) << XIPFS_CL_ALG_SHIFT) | \
 	 ((shared) ? XIPFS_CL_SHARED : 0))
+
+/*
+ * Compact cluster table (INCOMPAT_COMPACT_CLUSTERS).  Most clusters are
+ * regular: full (2^C pages, C = s_max_cluster_shift - s_page_shift; ulen
+ * 2^s_max_cluster_shift bytes), of one file, and compressed with the
+ * image's one algorithm (or stored, because compressing did not make them
+ * smaller): all that a descriptor says of them but their place is known,
+ * and their place is the previous cluster's end.  So the compact table
+ * at s_cluster_off (8-byte aligned, xipfs_ct_size() bytes) holds, with
+ * N = s_cluster_count, B = ceil(N / 64), E = ct_exceptions and
+ * W = XIPFS_CT_LEN_BYTES(s_max_cluster_shift):
+ *
+ *   struct xipfs_cluster_table	8 bytes
+ *   __le64 base[B]		offset from s_comp_off of cluster 64 * j
+ *   __le64 exception[E]	clusters that are not regular
+ *   __u8 len[N][W]		each cluster's compressed length minus one,
+ *				little-endian, W bytes
+ *
+ * Cluster i lies at base[i / 64] plus the lengths of the clusters from
+ * 64 * (i / 64) to i - 1 (back to back in table order, as in the 8-byte
+ * table; the end of the last cluster is what that table's sentinel holds,
+ * <= s_comp_size).  Its descriptor is that offset ORed with the bits
+ * 38..63 of the exception word whose bits 0..37 are i, if there is one
+ * (exception words are sorted by index, no index twice), or else those
+ * of a regular cluster: pages 2^C, last-page bytes a page, not shared,
+ * and algorithm XIPFS_COMP_NONE if its length is 2^s_max_cluster_shift
+ * (stored), else ct_alg.  A compressed length is at most the cluster's
+ * ulen, which is at most 2^s_max_cluster_shift, so W bytes hold it.
+ * Readers turn this into the 8-byte descriptors (sentinel included) and
+ * go on as with the 8-byte table; the checksum table still has one
+ * entry per cluster in table order.  Never changed by a read-write mount
+ * (clusters stay where mkfs put them).
+ */
+struct xipfs_cluster_table {
+	__le32 ct_exceptions;	/* E: exception words */
+	__u8   ct_alg;		/* enum xipfs_comp_alg of compressed regular clusters */
+	__u8   ct_reserved[3];	/* zero */
+};
+
+#define XIPFS_CT_HEADER_SIZE	8
+#define XIPFS_CT_GROUP_SHIFT	6	/* a base offset every 64 clusters */
+#define XIPFS_CT_LEN_BYTES(max_cluster_shift) ((max_cluster_shift) <= 16 ? 2U : 3U)
+
+/* Bytes of a compact cluster table of @n clusters, @e exceptions. */
+static inline __u64 xipfs_ct_size(__u64 n, __u64 e, unsigned int max_cluster_shift)
+{
+	return XIPFS_CT_HEADER_SIZE +
+	       ((n + (1U << XIPFS_CT_GROUP_SHIFT) - 1) >> XIPFS_CT_GROUP_SHIFT) * 8 +
+	       e * 8 + n * XIPFS_CT_LEN_BYTES(max_cluster_shift);
+}
 
 /*
  * Directory block, at the directory inode's i_data, i_size bytes long:

@@ -12,10 +12,74 @@
 #include "internal.h"
 #include "decompressor.h"
 
+/* A compact table's length field at @p: the compressed length less one. */
+static u32 xipfs_ct_len(const u8 *p, unsigned int w)
+{
+	return p[0] | p[1] << 8 | (w > 2 ? p[2] << 16 : 0);
+}
+
+/*
+ * Where cluster @idx (< cluster_count) of a compact table lies: its offset
+ * from s_comp_off and its end, from its group's base and the lengths
+ * before it (at most 63 of them).  The parts are in the metadata
+ * (xipfs_check_clusters()); -EFSCORRUPTED for a base past the area.
+ */
+int xipfs_ct_place(struct xipfs_sb_info *sbi, u64 idx, u64 *off, u64 *end)
+{
+	unsigned int w = sbi->ct_len_bytes;
+	u64 first = idx >> XIPFS_CT_GROUP_SHIFT << XIPFS_CT_GROUP_SHIFT;
+	const __le64 *base;
+	const u8 *len;
+	u64 o, i;
+
+	base = xipfs_meta(sbi, sbi->ct_base_off +
+			  (idx >> XIPFS_CT_GROUP_SHIFT) * 8, 8);
+	len = xipfs_meta(sbi, sbi->ct_len_off + first * w,
+			 (idx - first + 1) * w);
+	if (!base || !len)
+		return -EFSCORRUPTED;
+	o = le64_to_cpu(READ_ONCE(*base));
+	/* Checked first: the sums below cannot wrap. */
+	if (o > sbi->comp_size)
+		return -EFSCORRUPTED;
+	for (i = 0; i < idx - first; i++, len += w)
+		o += xipfs_ct_len(len, w) + 1;
+	*off = o;
+	*end = o + xipfs_ct_len(len, w) + 1;
+	return 0;
+}
+
+/*
+ * Bits 38..63 of cluster @idx's descriptor in a compact table, whose
+ * compressed length is @clen: its exception word's (binary search), or a
+ * regular cluster's.
+ */
+static u64 xipfs_ct_bits(struct xipfs_sb_info *sbi, u64 idx, u64 clen)
+{
+	const __le64 *x = xipfs_meta(sbi, sbi->ct_exc_off,
+				     (u64)sbi->ct_exceptions * 8);
+	u32 lo = 0, hi = x ? sbi->ct_exceptions : 0, mid;
+	u64 full = 1ULL << sbi->max_cluster_shift, v;
+
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		v = le64_to_cpu(READ_ONCE(x[mid]));
+		if ((v & XIPFS_CL_OFF_MASK) == idx)
+			return v & XIPFS_CL_DESC_MASK;
+		if ((v & XIPFS_CL_OFF_MASK) < idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return XIPFS_CL_DESC(0, 1U << sbi->cshift, full, PAGE_SHIFT,
+			     clen == full ? XIPFS_COMP_NONE : sbi->ct_alg, false);
+}
+
 /*
  * Read, decode and check cluster descriptor @idx into @c.  Its compressed
  * length is the next descriptor's offset (the sentinel's, for the last
- * cluster) minus its own, so both are read, through xipfs_meta().
+ * cluster) minus its own, so both are read, through xipfs_meta().  A
+ * compact table gives the same descriptor, rebuilt.
  */
 int xipfs_get_cluster(struct super_block *sb, u64 idx, struct xipfs_cl *c)
 {
@@ -26,19 +90,25 @@ int xipfs_get_cluster(struct super_block *sb, u64 idx, struct xipfs_cl *c)
 
 	if (idx >= sbi->cluster_count)
 		goto bad;
-	p = xipfs_meta(sbi, sbi->cluster_off + idx * XIPFS_CLUSTER_SIZE,
-		       2 * XIPFS_CLUSTER_SIZE);
-	if (!p)
-		goto bad;
-	d = le64_to_cpu(READ_ONCE(p[0]));
-	next = le64_to_cpu(READ_ONCE(p[1]));
-	off = XIPFS_CL_OFF(d);
-	end = XIPFS_CL_OFF(next);
+	if (sbi->ct_len_bytes) {
+		if (xipfs_ct_place(sbi, idx, &off, &end))
+			goto bad;
+		d = xipfs_ct_bits(sbi, idx, end - off);
+	} else {
+		p = xipfs_meta(sbi, sbi->cluster_off + idx * XIPFS_CLUSTER_SIZE,
+			       2 * XIPFS_CLUSTER_SIZE);
+		if (!p)
+			goto bad;
+		d = le64_to_cpu(READ_ONCE(p[0]));
+		next = le64_to_cpu(READ_ONCE(p[1]));
+		/* The sentinel holds nothing but its offset. */
+		if (idx + 1 == sbi->cluster_count && (next & ~XIPFS_CL_OFF_MASK))
+			goto bad;
+		off = XIPFS_CL_OFF(d);
+		end = XIPFS_CL_OFF(next);
+	}
 	/* Back to back in table order: at least one byte each. */
 	if (end <= off || end > sbi->comp_size || end - off > XIPFS_MAX_CLUSTER_CLEN)
-		goto bad;
-	/* The sentinel holds nothing but its offset. */
-	if (idx + 1 == sbi->cluster_count && (next & ~XIPFS_CL_OFF_MASK))
 		goto bad;
 	max_pages = 1U << sbi->cshift;
 	last = ((d >> XIPFS_CL_LAST_SHIFT) & XIPFS_CL_LAST_MASK) + 1;

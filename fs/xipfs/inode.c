@@ -36,7 +36,7 @@ static const struct inode_operations xipfs_special_iops = {
 /* Check the type-specific fields of @di; 0 or -EFSCORRUPTED. */
 static int xipfs_check_inode(struct super_block *sb, u64 ino,
 			     const struct xipfs_inode *di, umode_t mode,
-			     struct xipfs_end_run *run)
+			     struct xipfs_map_form *form)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 	u64 size = le64_to_cpu(di->i_size), data = le64_to_cpu(di->i_data);
@@ -47,15 +47,15 @@ static int xipfs_check_inode(struct super_block *sb, u64 ino,
 		xipfs_corrupt(sb, "inode %llu: bad mtime nanoseconds", ino);
 		return -EFSCORRUPTED;
 	}
-	if ((le16_to_cpu(di->i_flags) & XIPFS_INODE_END_RUN) && !S_ISREG(mode)) {
-		xipfs_corrupt(sb, "inode %llu: end-run flag on a non-regular file", ino);
+	if ((le16_to_cpu(di->i_flags) & XIPFS_INODE_MAP_FLAGS) && !S_ISREG(mode)) {
+		xipfs_corrupt(sb, "inode %llu: page map flag on a non-regular file", ino);
 		return -EFSCORRUPTED;
 	}
 	switch (mode & S_IFMT) {
 	case S_IFREG:
 		/* The page map must cover i_size and sit where a map may be. */
 		if (size > (u64)cap << PAGE_SHIFT ||
-		    !xipfs_map_ok(sbi, data, cap, le16_to_cpu(di->i_flags), run)) {
+		    !xipfs_map_ok(sbi, data, cap, le16_to_cpu(di->i_flags), form)) {
 			xipfs_corrupt(sb, "inode %llu: bad page map (%u entries at %llu, size %llu)",
 				      ino, cap, data, size);
 			return -EFSCORRUPTED;
@@ -134,7 +134,7 @@ int xipfs_read_inode(struct super_block *sb, u64 ino, struct xipfs_inode *di)
 			goto bad;
 		memcpy(di, p, sizeof(*di));
 		/* Checked again on the copy: the medium may change under us. */
-		if ((le16_to_cpu(di->i_flags) & ~XIPFS_INODE_END_RUN) !=
+		if ((le16_to_cpu(di->i_flags) & ~XIPFS_INODE_MAP_FLAGS) !=
 		    XIPFS_INODE_EXTENDED)
 			goto bad;
 		return 2;
@@ -146,7 +146,7 @@ int xipfs_read_inode(struct super_block *sb, u64 ino, struct xipfs_inode *di)
 		return -EFSCORRUPTED;
 	}
 	memcpy(&ci, p, sizeof(ci));
-	if ((le16_to_cpu(ci.i_flags) & ~XIPFS_INODE_END_RUN) || ci.i_reserved)
+	if ((le16_to_cpu(ci.i_flags) & ~XIPFS_INODE_MAP_FLAGS) || ci.i_reserved)
 		goto bad;
 	memset(di, 0, sizeof(*di));
 	di->i_mode = ci.i_mode;
@@ -188,7 +188,7 @@ static int xipfs_fill_inode(struct inode *inode)
 	if (err < 0)
 		return err;
 	mode = le16_to_cpu(di.i_mode);
-	err = xipfs_check_inode(sb, inode->i_ino, &di, mode, &xi->run);
+	err = xipfs_check_inode(sb, inode->i_ino, &di, mode, &xi->form);
 	if (err)
 		return err;
 

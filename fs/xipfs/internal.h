@@ -112,6 +112,13 @@ struct xipfs_sb_info {
 	u64 meta_off, meta_size;
 	u64 inode_off;
 	u64 cluster_off, cluster_count;
+	/*
+	 * INCOMPAT_COMPACT_CLUSTERS: the compact table's parts (validated at
+	 * mount: xipfs_check_clusters()); ct_len_bytes 0 without it.
+	 */
+	u64 ct_base_off, ct_exc_off, ct_len_off;
+	u32 ct_exceptions;
+	u8 ct_alg, ct_len_bytes;
 	u64 xip_off, xip_size;
 	u64 comp_off, comp_size;
 	u64 free_off, free_size;
@@ -169,17 +176,24 @@ static inline struct xipfs_sb_info *XIPFS_SB(struct super_block *sb)
 	return sb->s_fs_info;
 }
 
-/* A grouped map's end run (XIPFS_INODE_END_RUN): pages from start on. */
-struct xipfs_end_run {
-	u32 start;		/* XIPFS_MAP_NO_RUN: none */
-	u64 entry;		/* page start's entry, in CPU order */
+/*
+ * What a regular file's map is besides its group shift: a grouped map's
+ * end run (XIPFS_INODE_END_RUN: pages from start on), or an extent map.
+ */
+/* The i_flags that say what form a regular file's page map has. */
+#define XIPFS_INODE_MAP_FLAGS	(XIPFS_INODE_END_RUN | XIPFS_INODE_EXTENT_MAP)
+
+struct xipfs_map_form {
+	u32 start;		/* end run: first page; XIPFS_MAP_NO_RUN: none */
+	u64 entry;		/* end run: page start's entry, in CPU order */
+	u32 extents;		/* XIPFS_INODE_EXTENT_MAP: extent count; 0: not one */
 };
 
 struct xipfs_inode_info {
 	u64 data;		/* i_data: page map (less its group shift), dir block or target */
 	u32 map_cap;		/* REG: page map capacity, in pages */
 	u8 map_shift;		/* REG: group shift of the map: 0 = one entry per page */
-	struct xipfs_end_run run; /* REG, with map_shift: the end run */
+	struct xipfs_map_form form; /* REG: end run or extent map */
 	u64 xattr;		/* i_xattr: attribute body (0: none) */
 	/*
 	 * REG: orders page map changes against the users of what an entry
@@ -330,15 +344,16 @@ int xipfs_dir_entry(struct inode *dir, u32 i, const struct xipfs_dirent **de,
 int xipfs_page_lookup(struct inode *inode, pgoff_t index,
 		      struct xipfs_page *pg);
 bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap, u16 flags,
-		  struct xipfs_end_run *run);
+		  struct xipfs_map_form *form);
 int xipfs_map_read(struct inode *inode, pgoff_t index, u64 *e);
 u64 xipfs_map_derive(struct xipfs_sb_info *sbi, const __le64 *map,
-		     unsigned int shift, const struct xipfs_end_run *run, u64 i);
+		     unsigned int shift, const struct xipfs_map_form *form, u64 i);
 void xipfs_store_entry(struct inode *inode, pgoff_t index, u64 e);
 int xipfs_map_grow(struct inode *inode, u64 npages);
 
 /* data.c */
 extern const struct address_space_operations xipfs_aops;
+int xipfs_ct_place(struct xipfs_sb_info *sbi, u64 idx, u64 *off, u64 *end);
 int xipfs_get_cluster(struct super_block *sb, u64 idx,
 		      struct xipfs_cl *c);
 int xipfs_read_folio_locked(struct inode *inode, struct folio *folio);

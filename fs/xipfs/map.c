@@ -3,7 +3,8 @@
  * xipfs: page maps.  Every reader of a file page goes through
  * xipfs_page_lookup(), which reads the page's entry (xipfs_map_read(): for
  * a grouped map, the entry derived from its group's or its end run's by
- * the format header's xipfs_map_slot()) and checks what it names; the
+ * the format header's xipfs_map_slot(); for an extent map, from its
+ * extent's) and checks what it names; the
  * mount-time walk reads the maps of inodes not in memory with
  * xipfs_map_derive().  Where a map may be is checked once, at iget and at
  * the mount-time walk (xipfs_map_ok()).  A read-write mount changes an
@@ -17,17 +18,33 @@
  * Is a page map for @cap pages at i_data @data where one may be: in the
  * metadata area (as mkfs puts it), or, if it has one entry per page, in
  * whole pages of the data region (where a read-write mount moves a map
- * that must grow or stop being grouped)?
+ * that must grow or stop being grouped)?  Sets *@form.  An extent map's
+ * order is not checked here: a lookup that finds no extent for a page
+ * gets an invalid entry, which xipfs_page_lookup() refuses.
  */
 bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap, u16 flags,
-		  struct xipfs_end_run *run)
+		  struct xipfs_map_form *form)
 {
 	unsigned int shift = XIPFS_MAP_SHIFT(data);
-	u64 off = XIPFS_MAP_OFF(data), ngroups, start;
+	u64 off = XIPFS_MAP_OFF(data), ngroups, start, n;
 	const __le64 *p;
 
-	run->start = XIPFS_MAP_NO_RUN;
-	run->entry = 0;
+	form->start = XIPFS_MAP_NO_RUN;
+	form->entry = 0;
+	form->extents = 0;
+	if (flags & XIPFS_INODE_EXTENT_MAP) {
+		if (!(sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_EXTENT_MAPS) ||
+		    shift || (flags & XIPFS_INODE_END_RUN))
+			return false;
+		p = xipfs_meta(sbi, off, 8);
+		if (!p)
+			return false;
+		n = le64_to_cpu(READ_ONCE(*p));
+		if (!n || n > cap || !xipfs_meta(sbi, off, xipfs_extent_map_size(n)))
+			return false;
+		form->extents = n;
+		return true;
+	}
 	if (shift) {
 		ngroups = xipfs_map_groups(cap, shift);
 		if (!(sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS) ||
@@ -42,8 +59,8 @@ bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap, u16 flags,
 		start = le64_to_cpu(READ_ONCE(p[0]));
 		if (!xipfs_map_run_ok(start, cap, shift))
 			return false;
-		run->start = start;
-		run->entry = le64_to_cpu(READ_ONCE(p[1]));
+		form->start = start;
+		form->entry = le64_to_cpu(READ_ONCE(p[1]));
 		return true;
 	}
 	if (!cap || xipfs_meta(sbi, off, (u64)cap * 8))
@@ -53,9 +70,37 @@ bool xipfs_map_ok(struct xipfs_sb_info *sbi, u64 data, u32 cap, u16 flags,
 }
 
 /*
+ * The entry of page @i of the extent map at @map (checked by map_ok():
+ * @n extents in the metadata area): derived from the last extent that
+ * starts at or before @i, found by binary search in place.
+ */
+static u64 xipfs_extent_entry(struct xipfs_sb_info *sbi, const __le64 *map,
+			      u32 n, u64 i)
+{
+	const struct xipfs_map_extent *x = (const void *)(map + 1);
+	u32 lo = 0, hi = n, mid;
+	u64 first;
+
+	while (hi - lo > 1) {
+		mid = lo + (hi - lo) / 2;
+		if (le64_to_cpu(READ_ONCE(x[mid].x_page)) <= i)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	first = le64_to_cpu(READ_ONCE(x[lo].x_page));
+	/* Extent 0 starts at page 0: anything else is damage. */
+	if (first > i)
+		return XIPFS_PTE_INVALID;
+	/* i < i_map_cap, a u32: the distance fits. */
+	return xipfs_pte_in_group(le64_to_cpu(READ_ONCE(x[lo].x_entry)),
+				  (unsigned int)(i - first), sbi->cshift);
+}
+
+/*
  * Entry @index (< i_map_cap) of @inode's page map, in CPU order; from a
- * grouped map, the entry derived for that page.  map_sem held, or the map
- * cannot change (read-only).
+ * grouped or extent map, the entry derived for that page.  map_sem held,
+ * or the map cannot change (read-only).
  */
 int xipfs_map_read(struct inode *inode, pgoff_t index, u64 *e)
 {
@@ -70,9 +115,15 @@ int xipfs_map_read(struct inode *inode, pgoff_t index, u64 *e)
 
 	if (WARN_ON_ONCE(index >= xi->map_cap))
 		return -EFSCORRUPTED;
-	slot = xipfs_map_slot(index, xi->map_shift, xi->run.start, &k);
+	if (xi->form.extents) {
+		/* In the metadata area (map_ok). */
+		*e = xipfs_extent_entry(sbi, xipfs_meta(sbi, xi->data, 8),
+					xi->form.extents, index);
+		return 0;
+	}
+	slot = xipfs_map_slot(index, xi->map_shift, xi->form.start, &k);
 	if (slot == XIPFS_MAP_RUN_SLOT) {
-		*e = xipfs_pte_in_group(xi->run.entry, k, sbi->cshift);
+		*e = xipfs_pte_in_group(xi->form.entry, k, sbi->cshift);
 		return 0;
 	}
 	off = xi->data + slot * 8;
@@ -157,15 +208,18 @@ bad:
 	return -EFSCORRUPTED;
 }
 
-/* Entry @i of a page map at @map (derived, for a grouped one). */
+/* Entry @i of a page map at @map (derived, for a grouped or extent one). */
 u64 xipfs_map_derive(struct xipfs_sb_info *sbi, const __le64 *map,
-		     unsigned int shift, const struct xipfs_end_run *run, u64 i)
+		     unsigned int shift, const struct xipfs_map_form *form, u64 i)
 {
 	unsigned int k;
-	u64 slot = xipfs_map_slot(i, shift, run->start, &k), e;
+	u64 slot, e;
 
+	if (form->extents)
+		return xipfs_extent_entry(sbi, map, form->extents, i);
+	slot = xipfs_map_slot(i, shift, form->start, &k);
 	if (slot == XIPFS_MAP_RUN_SLOT)
-		e = run->entry;
+		e = form->entry;
 	else
 		e = le64_to_cpu(READ_ONCE(map[slot]));
 	return xipfs_pte_in_group(e, k, sbi->cshift);
@@ -179,7 +233,8 @@ void xipfs_store_entry(struct inode *inode, pgoff_t index, u64 e)
 
 	lockdep_assert_held_write(&XIPFS_I(inode)->map_sem);
 	/* A grouped map is made per-page before any change: map_grow. */
-	if (WARN_ON_ONCE(XIPFS_I(inode)->map_shift))
+	if (WARN_ON_ONCE(XIPFS_I(inode)->map_shift ||
+			 XIPFS_I(inode)->form.extents))
 		return;
 	WRITE_ONCE(*p, cpu_to_le64(e));
 	xipfs_persist(p, sizeof(*p));
@@ -208,6 +263,9 @@ int xipfs_map_grow(struct inode *inode, u64 npages)
 	u32 old_cap;
 	int err;
 
+	/* Images with extent maps mount read-only: xipfs_enable_rw(). */
+	if (WARN_ON_ONCE(xi->form.extents))
+		return -EROFS;
 again:
 	/* page_mkwrite and hole fills come here without i_rwsem. */
 	down_read(&xi->map_sem);
@@ -241,7 +299,7 @@ again:
 		/* What xipfs_map_read() derives, end run included. */
 		for (i = 0; i < used; i++)
 			dst[i] = cpu_to_le64(xipfs_map_derive(sbi, old, old_shift,
-							      &xi->run, i));
+							      &xi->form, i));
 	} else {
 		memcpy(dst, old, used * 8);
 	}
@@ -256,7 +314,7 @@ again:
 	xi->data = pgno << PAGE_SHIFT;
 	xi->map_cap = cap;
 	xi->map_shift = 0;
-	xi->run.start = XIPFS_MAP_NO_RUN;
+	xi->form.start = XIPFS_MAP_NO_RUN;
 	up_write(&xi->map_sem);
 
 	/*

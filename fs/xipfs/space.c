@@ -36,10 +36,10 @@ enum xipfs_walk_pass { XIPFS_COUNT_REFS, XIPFS_MARK_OWNED, XIPFS_RECOVER };
 /*
  * Read inode @ino for a walk: its slots, or a negative errno.  @di->i_mode
  * says whether it is a regular file; for one, the map is checked as iget
- * checks it, and *@run is its end run.
+ * checks it, and *@form what its map is besides its shift.
  */
 static int xipfs_walk_inode(struct super_block *sb, u64 ino,
-			    struct xipfs_inode *di, struct xipfs_end_run *run)
+			    struct xipfs_inode *di, struct xipfs_map_form *form)
 {
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 	int slots;
@@ -57,7 +57,7 @@ static int xipfs_walk_inode(struct super_block *sb, u64 ino,
 	data = le64_to_cpu(di->i_data);
 	cap = le32_to_cpu(di->i_map_cap);
 	if (size > (u64)cap << PAGE_SHIFT ||
-	    !xipfs_map_ok(sbi, data, cap, le16_to_cpu(di->i_flags), run)) {
+	    !xipfs_map_ok(sbi, data, cap, le16_to_cpu(di->i_flags), form)) {
 		xipfs_err(sb, "inode %llu: bad page map (%u pages at %llu)",
 			  ino, cap, data);
 		return -EFSCORRUPTED;
@@ -206,7 +206,7 @@ static int xipfs_space_book_maps(struct super_block *sb,
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 	struct xipfs_space *sp = sbi->space;
 	u64 ino, size, data, len, npages, e, idx, i, n;
-	struct xipfs_end_run run;
+	struct xipfs_map_form form;
 	struct xipfs_inode di;
 	unsigned int shift;
 	int slots;
@@ -218,11 +218,15 @@ static int xipfs_space_book_maps(struct super_block *sb,
 		       XIPFS_META_INODES);
 	if (sbi->cluster_count)
 		xipfs_meta_add(bk, sbi->cluster_off,
+			       sbi->ct_len_bytes ?
+			       xipfs_ct_size(sbi->cluster_count,
+					     sbi->ct_exceptions,
+					     sbi->max_cluster_shift) :
 			       (sbi->cluster_count + 1) * XIPFS_CLUSTER_SIZE,
 			       0, XIPFS_META_CLUSTERS);
 
 	for (ino = 1; ino < sbi->inode_count; ino += slots) {
-		slots = xipfs_walk_inode(sb, ino, &di, &run);
+		slots = xipfs_walk_inode(sb, ino, &di, &form);
 		if (slots < 0)
 			return slots;
 		cond_resched();
@@ -251,7 +255,7 @@ static int xipfs_space_book_maps(struct super_block *sb,
 		if (shift) {
 			/* map_ok: the groups and an end run's two words. */
 			len = xipfs_map_groups(cap, shift) * 8;
-			if (run.start != XIPFS_MAP_NO_RUN)
+			if (form.start != XIPFS_MAP_NO_RUN)
 				len += 16;
 			xipfs_meta_add(bk, data, len, ino, XIPFS_META_GROUPED);
 		} else if (xipfs_meta(sbi, data, (u64)cap * 8)) {
@@ -275,7 +279,7 @@ static int xipfs_space_book_maps(struct super_block *sb,
 		npages = DIV_ROUND_UP(size, PAGE_SIZE);
 		if (!npages)
 			continue;
-		e = xipfs_map_derive(sbi, sbi->virt + data, shift, &run,
+		e = xipfs_map_derive(sbi, sbi->virt + data, shift, &form,
 				     npages - 1);
 		if (XIPFS_PTE_TYPE(e) != XIPFS_PTE_TYPE_TAIL)
 			continue;
@@ -339,12 +343,12 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 	for (ino = 1; ino < sbi->inode_count; ino += slots) {
 		u64 size, data, npages, i, idx, end;
 		struct xipfs_inode di;
-		struct xipfs_end_run run;
+		struct xipfs_map_form form;
 		unsigned int shift;
 		__le64 *map;
 		u32 cap;
 
-		slots = xipfs_walk_inode(sb, ino, &di, &run);
+		slots = xipfs_walk_inode(sb, ino, &di, &form);
 		if (slots < 0)
 			return slots;
 		cond_resched();
@@ -361,7 +365,7 @@ static int xipfs_space_walk(struct super_block *sb, enum xipfs_walk_pass pass,
 		/* Nothing changes a grouped map: no stale entries to clear. */
 		end = shift ? npages : cap;
 		for (i = 0; i < end; i++) {
-			u64 e = xipfs_map_derive(sbi, map, shift, &run, i), v;
+			u64 e = xipfs_map_derive(sbi, map, shift, &form, i), v;
 
 			if (!(i & 4095)) {
 				/* Still long on a large image: let it be killed. */

@@ -99,8 +99,8 @@ static struct inode *xipfs_alloc_inode(struct super_block *sb)
 	xi->data = 0;
 	xi->map_cap = 0;
 	xi->map_shift = 0;
-	xi->run.start = XIPFS_MAP_NO_RUN;
-	xi->run.entry = 0;
+	xi->form.start = XIPFS_MAP_NO_RUN;
+	xi->form.entry = 0;
 	xi->disk_size = 0;
 	xa_init(&xi->xip_dirty);
 	return &xi->vfs_inode;
@@ -185,6 +185,11 @@ static int xipfs_enable_rw(struct super_block *sb)
 	/* They have no room for 64-bit sizes and nanoseconds. */
 	if (sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_INODES) {
 		xipfs_err(sb, "image has compact inodes: read-only; make it with mkfs.xipfs -E inodes=full (or --free-space SIZE) to mount it read-write");
+		return -EROFS;
+	}
+	/* Made per-page, one would change i_flags and i_data: two stores. */
+	if (sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_EXTENT_MAPS) {
+		xipfs_err(sb, "image has extent maps: read-only; make it with mkfs.xipfs -E maps=flat (or --free-space SIZE) to mount it read-write");
 		return -EROFS;
 	}
 	if (!sbi->free_size) {
@@ -507,14 +512,20 @@ static int xipfs_check_sb(struct super_block *sb,
 			  sbi->inode_count, sbi->inode_off);
 		return -EFSCORRUPTED;
 	}
-	/* count + 1 descriptors (the sentinel): count < room, no overflow. */
+	/*
+	 * count + 1 descriptors (the sentinel): count < room, no overflow.
+	 * A compact table has at least two bytes a cluster: a bound that
+	 * keeps xipfs_ct_size() from overflowing; xipfs_check_clusters()
+	 * checks the whole table.
+	 */
 	if (sbi->cluster_count &&
 	    (!(incompat & XIPFS_FEATURE_INCOMPAT_CLUSTERS) ||
 	     (sbi->cluster_off & 7) || sbi->cluster_off < sbi->meta_off ||
 	     sbi->cluster_off - sbi->meta_off > sbi->meta_size ||
 	     sbi->cluster_count >= (sbi->meta_size -
 				    (sbi->cluster_off - sbi->meta_off)) /
-				   XIPFS_CLUSTER_SIZE)) {
+				   (incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_CLUSTERS ?
+				    2 : XIPFS_CLUSTER_SIZE))) {
 		xipfs_err(sb, "cluster table (%llu clusters at %llu) outside the metadata",
 			  sbi->cluster_count, sbi->cluster_off);
 		return -EFSCORRUPTED;
@@ -548,6 +559,48 @@ static int xipfs_check_meta_crc(struct super_block *sb,
 }
 
 /*
+ * A compact cluster table: its header, that it lies in the metadata, and
+ * the end of its last cluster, which stands for the 8-byte table's
+ * sentinel.  Sets sbi->ct_*.  Each cluster's own checks
+ * (xipfs_get_cluster()) rely on the rest.
+ */
+static int xipfs_check_ct(struct super_block *sb)
+{
+	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
+	const struct xipfs_cluster_table *ct;
+	u64 n = sbi->cluster_count, e, off, end;
+	unsigned int w = XIPFS_CT_LEN_BYTES(sbi->max_cluster_shift);
+
+	ct = xipfs_meta(sbi, sbi->cluster_off, XIPFS_CT_HEADER_SIZE);
+	if (!ct)
+		goto bad;
+	e = le32_to_cpu(ct->ct_exceptions);
+	/* n < meta_size / 2 (xipfs_check_sb()), e < 2^32: no overflow. */
+	if (!xipfs_meta(sbi, sbi->cluster_off,
+			xipfs_ct_size(n, e, sbi->max_cluster_shift)) ||
+	    memchr_inv(ct->ct_reserved, 0, sizeof(ct->ct_reserved)) ||
+	    ct->ct_alg >= XIPFS_COMP_MAX ||
+	    (ct->ct_alg != XIPFS_COMP_NONE &&
+	     !(sbi->comp_algs & BIT(ct->ct_alg))))
+		goto bad;
+	sbi->ct_base_off = sbi->cluster_off + XIPFS_CT_HEADER_SIZE;
+	sbi->ct_exc_off = sbi->ct_base_off +
+		((n + (1U << XIPFS_CT_GROUP_SHIFT) - 1) >> XIPFS_CT_GROUP_SHIFT) * 8;
+	sbi->ct_len_off = sbi->ct_exc_off + e * 8;
+	sbi->ct_exceptions = e;
+	sbi->ct_alg = ct->ct_alg;
+	sbi->ct_len_bytes = w;
+	if (xipfs_ct_place(sbi, n - 1, &off, &end) || end > sbi->comp_size) {
+		sbi->ct_len_bytes = 0;
+		goto bad;
+	}
+	return 0;
+bad:
+	xipfs_err(sb, "bad compact cluster table at %llu", sbi->cluster_off);
+	return -EFSCORRUPTED;
+}
+
+/*
  * The cluster table's sentinel holds only the end of the compressed data;
  * each cluster's own checks (xipfs_get_cluster()) rely on the rest.
  */
@@ -559,6 +612,8 @@ static int xipfs_check_clusters(struct super_block *sb)
 
 	if (!sbi->cluster_count)
 		return 0;
+	if (sbi->feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_CLUSTERS)
+		return xipfs_check_ct(sb);
 	p = xipfs_meta(sbi, sbi->cluster_off +
 		       sbi->cluster_count * XIPFS_CLUSTER_SIZE,
 		       XIPFS_CLUSTER_SIZE);

@@ -195,8 +195,7 @@ struct xipfs_super_block {
 	__le64 s_meta_size;
 	__le32 s_meta_crc;	/* crc32c of [s_meta_off, s_meta_off + s_meta_size) */
 	__le32 s_reserved0;
-	__le64 s_cluster_off;	/* cluster table: (s_cluster_count + 1) * 8 bytes,
-				 * or xipfs_ct_size() with COMPACT_CLUSTERS */
+	__le64 s_cluster_off;	/* cluster table: (s_cluster_count + 1) * 8 bytes */
 	__le64 s_cluster_count;
 	__le64 s_xip_off;	/* XIP area, page-aligned */
 	__le64 s_xip_size;
@@ -448,8 +447,9 @@ static inline __u64 xipfs_map_slot(__u64 p, unsigned int g, __u64 run,
  * group's pages follow theirs, however long.  A file of a few runs
  * (a library whose segments are separated by holes, a sparse file) costs
  * a few extents instead of an entry per page or per group.  mkfs writes
- * one when it is smaller than the file's grouped map; a read-write mount
- * treats it as it treats a grouped map (never changed in place).
+ * one when it is smaller than the file's grouped map.  An image with the
+ * feature mounts read-only only: making an extent map per-page would
+ * change both i_flags and i_data, which no single store does.
  */
 struct xipfs_map_extent {
 	__le64 x_page;		/* first page of the extent */
@@ -523,13 +523,14 @@ static inline __u64 xipfs_extent_map_size(__u64 n)
 	 ((shared) ? XIPFS_CL_SHARED : 0))
 
 /*
- * Compact cluster table (INCOMPAT_COMPACT_CLUSTERS).  Most clusters are
- * regular: full (2^C pages, C = s_max_cluster_shift - s_page_shift; ulen
- * 2^s_max_cluster_shift bytes), of one file, and compressed with the
- * image's one algorithm (or stored, because compressing did not make them
- * smaller): all that a descriptor says of them but their place is known,
- * and their place is the previous cluster's end.  So the compact table
- * at s_cluster_off (8-byte aligned, xipfs_ct_size() bytes) holds, with
+ * Compact cluster table (INCOMPAT_COMPACT_CLUSTERS), instead of the
+ * 8-byte table.  Most clusters are regular: full (2^C pages,
+ * C = s_max_cluster_shift - s_page_shift; ulen 2^s_max_cluster_shift
+ * bytes), of one file, and compressed with the image's one algorithm (or
+ * stored, because compressing did not make them smaller): all that a
+ * descriptor says of them but their place is known, and their place is
+ * the previous cluster's end.  So the compact table at s_cluster_off
+ * (8-byte aligned, xipfs_ct_size() bytes) holds, with
  * N = s_cluster_count, B = ceil(N / 64), E = ct_exceptions and
  * W = XIPFS_CT_LEN_BYTES(s_max_cluster_shift):
  *

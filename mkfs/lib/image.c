@@ -667,11 +667,9 @@ static int extent_map_get(struct xipfs_image *img, const struct xipfs_dinode *in
 }
 
 /*
- * After a read-write mount an extent map's file may have a per-page map
- * in the data region: the mount writes it and stores i_data before it
- * clears XIPFS_INODE_EXTENT_MAP, so a power cut between the two leaves
- * the flag on a moved map.  The flag means an extent map only while
- * i_data is in the metadata area (where a moved map never is).
+ * An image with extent maps mounts read-only only (the format header:
+ * making one per-page would take two stores), so the flag always means
+ * an extent map in the metadata area, as the driver reads it.
  */
 int xipfs_map_get(struct xipfs_image *img, const struct xipfs_dinode *in,
 		  struct xipfs_map *m)
@@ -690,8 +688,7 @@ int xipfs_map_get(struct xipfs_image *img, const struct xipfs_dinode *in,
 	m->end_run = m->shift && (in->flags & XIPFS_INODE_END_RUN);
 	m->run_start = m->run_entry = 0;
 	m->extents = false;
-	if ((in->flags & XIPFS_INODE_EXTENT_MAP) &&
-	    !(img->rw && !xipfs_range_in(in->data, 8, sb->meta_off, sb->meta_size)))
+	if (in->flags & XIPFS_INODE_EXTENT_MAP)
 		return extent_map_get(img, in, m);
 	bytes = (m->entries + (m->end_run ? 2 : 0)) * 8;
 	/* To a reader without the feature these bits misalign the map. */

@@ -568,6 +568,9 @@ int main(int argc, char **argv)
 	if (o.free_space && o.checksums)
 		fprintf(stderr, "mkfs.xipfs: warning: %s: data checksums (-E checksums): the image mounts read-only only, its free space unused\n",
 			argv[optind]);
+	if (o.free_space && st.extent_files)
+		fprintf(stderr, "mkfs.xipfs: warning: %s: %llu files have extent maps (-E maps=extents): the image mounts read-only only, its free space unused\n",
+			argv[optind], (unsigned long long)st.extent_files);
 	if (o.free_space && st.dedup_files)
 		fprintf(stderr, "mkfs.xipfs: warning: %s: %llu files share data (-E dedupe): the image mounts read-only only, its free space unused (-E nodedupe for a read-write image)\n",
 			argv[optind], (unsigned long long)st.dedup_files);

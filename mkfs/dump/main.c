@@ -114,7 +114,7 @@ static void show_super(struct xipfs_image *img)
 	printf("state:            0x%x%s%s\n", sb->state,
 	       sb->state & XIPFS_STATE_CLEAN ? " clean" : "",
 	       sb->state & XIPFS_STATE_META_MODIFIED ? " meta-modified" : "");
-	printf("features:         compat 0x%x ro_compat 0x%x incompat 0x%x%s%s%s%s%s%s%s%s\n",
+	printf("features:         compat 0x%x ro_compat 0x%x incompat 0x%x%s%s%s%s%s%s%s%s%s\n",
 	       sb->feature_compat, sb->feature_ro_compat, sb->feature_incompat,
 	       sb->feature_compat & XIPFS_FEATURE_COMPAT_FREE_SPACE ? " free_space" : "",
 	       sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_SHARED_DATA ? " shared_data" : "",
@@ -125,7 +125,8 @@ static void show_super(struct xipfs_image *img)
 	       " shared_clusters" : "",
 	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS ? " grouped_maps" : "",
 	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_INODES ?
-	       " compact_inodes" : "");
+	       " compact_inodes" : "",
+	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_EXTENT_MAPS ? " extent_maps" : "");
 	printf("algorithms:       ");
 	for (unsigned int a = 0; a < 16; a++)
 		if (sb->comp_algs & (1U << a))
@@ -524,6 +525,11 @@ static int do_map(struct xipfs_image *img, const char *path)
 			printf("map: offset %llu, %llu page%s of the data region (moved by a read-write mount)\n",
 			       (unsigned long long)m.off, (unsigned long long)m.pages,
 			       m.pages == 1 ? "" : "s");
+		else if (m.extents)
+			printf("map: offset %llu, in the metadata area, extent map: %llu extent%s (%llu bytes)\n",
+			       (unsigned long long)m.off, (unsigned long long)m.entries,
+			       m.entries == 1 ? "" : "s",
+			       (unsigned long long)xipfs_map_bytes(&m));
 		else if (m.shift && m.end_run)
 			printf("map: offset %llu, in the metadata area, grouped: 1 entry per %u pages (%llu entr%s, end run from page %llu)\n",
 			       (unsigned long long)m.off, 1U << m.shift,
@@ -536,6 +542,17 @@ static int do_map(struct xipfs_image *img, const char *path)
 		else
 			printf("map: offset %llu, in the metadata area\n",
 			       (unsigned long long)m.off);
+	}
+	/* -p: the extents as stored, before the pages they derive. */
+	for (uint64_t i = 0; per_page && m.extents && i < m.entries; i++) {
+		uint64_t first, e;
+
+		if (xipfs_map_extent(img, &in, i, &first, &e)) {
+			fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
+			return 1;
+		}
+		printf("extent %llu: from page %llu, entry 0x%016llx\n", (unsigned long long)i,
+		       (unsigned long long)first, (unsigned long long)e);
 	}
 	for (uint64_t p = 0; p < pages; p++) {
 		uint64_t e;
@@ -606,9 +623,24 @@ static int do_map(struct xipfs_image *img, const char *path)
 		run_flush(img, &run);
 	/*
 	 * Entries past the end of the file read as holes: shown, not used.
-	 * Of a grouped map, those of groups wholly past the end.
+	 * Of a grouped map, those of groups wholly past the end; of an extent
+	 * map, the extents that start past it.
 	 */
-	for (uint64_t i = xipfs_map_groups(pages, m.shift); i < m.entries; i++) {
+	for (uint64_t i = 0; m.extents && i < m.entries; i++) {
+		uint64_t first, e;
+
+		if (xipfs_map_extent(img, &in, i, &first, &e)) {
+			fprintf(stderr, "dump.xipfs: %s\n", xipfs_image_error(img));
+			return 1;
+		}
+		if (first < pages || !e)
+			continue;
+		stale++;
+		printf("stale extent %llu (from page %llu): 0x%016llx (past the end of the file: ignored)\n",
+		       (unsigned long long)i, (unsigned long long)first, (unsigned long long)e);
+	}
+	for (uint64_t i = m.extents ? m.entries : xipfs_map_groups(pages, m.shift);
+	     i < m.entries; i++) {
 		uint64_t e;
 
 		if (xipfs_map_raw(img, &in, i, &e)) {

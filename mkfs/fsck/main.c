@@ -148,6 +148,9 @@ int main(int argc, char **argv)
 		       (unsigned long long)st.tails);
 		printf("grouped page maps: %llu files (one entry per group of pages)\n",
 		       (unsigned long long)st.grouped_maps);
+		if (sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_EXTENT_MAPS)
+			printf("extent maps: %llu files, %llu extents (one entry per run of pages)\n",
+			       (unsigned long long)st.extent_maps, (unsigned long long)st.extents);
 		if (sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_SHARED_DATA)
 			printf("shared data: %llu files (%llu bytes) use an identical file's data\n",
 			       (unsigned long long)st.shared_files,

@@ -678,6 +678,8 @@ static bool check_inode_fields(struct ck *ck, uint32_t ino, const struct xipfs_d
 		problem(ck, ino, "unknown flags 0x%x", in.flags);
 	if ((in.flags & XIPFS_INODE_END_RUN) && !S_ISREG(in.mode))
 		problem(ck, ino, "end-run flag on a non-regular file");
+	if ((in.flags & XIPFS_INODE_EXTENT_MAP) && !S_ISREG(in.mode))
+		problem(ck, ino, "extent-map flag on a non-regular file");
 	if (in.reserved0)
 		problem(ck, ino, "reserved fields not zero (%s inode)",
 			in.extended ? "extended" : "compact");
@@ -699,7 +701,7 @@ static bool check_inode_fields(struct ck *ck, uint32_t ino, const struct xipfs_d
 
 		ck->st->files++;
 		/* The low bits are the group shift: only with the feature. */
-		if (XIPFS_MAP_SHIFT(in.data) &&
+		if (XIPFS_MAP_SHIFT(in.data) && !(in.flags & XIPFS_INODE_EXTENT_MAP) &&
 		    !(img->sb.feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS)) {
 			problem(ck, ino, "page map offset %llu not 8-byte aligned (group shift %u without the GROUPED_MAPS feature)",
 				(unsigned long long)in.data, XIPFS_MAP_SHIFT(in.data));
@@ -710,8 +712,11 @@ static bool check_inode_fields(struct ck *ck, uint32_t ino, const struct xipfs_d
 				(unsigned long long)pages);
 			return false;
 		}
-		/* An empty map references nothing (mkfs leaves i_data 0). */
-		if (in.map_cap) {
+		/*
+		 * An empty map references nothing (mkfs leaves i_data 0), but
+		 * an extent map has at least one extent.
+		 */
+		if (in.map_cap || (in.flags & XIPFS_INODE_EXTENT_MAP)) {
 			struct xipfs_map m;
 
 			if (xipfs_map_get(img, &in, &m)) {
@@ -720,9 +725,12 @@ static bool check_inode_fields(struct ck *ck, uint32_t ino, const struct xipfs_d
 			}
 			if (m.shift)
 				ck->st->grouped_maps++;
+			if (m.extents) {
+				ck->st->extent_maps++;
+				ck->st->extents += m.entries;
+			}
 			if (!m.moved) {
-				add_extent(ck, m.off, (m.entries + (m.end_run ? 2 : 0)) * 8,
-					   ino, M_MAP);
+				add_extent(ck, m.off, xipfs_map_bytes(&m), ino, M_MAP);
 				break;
 			}
 			/* Whole pages of the data region, after a read-write mount. */
@@ -955,12 +963,213 @@ static void check_links(struct ck *ck)
 	}
 }
 
-static void check_file_map(struct ck *ck, uint32_t ino)
+/*
+ * Page p (of pages) of regular file ino has the entry e (derived, for a
+ * grouped or an extent map): check what it names, and claim it.
+ */
+static void check_page_entry(struct ck *ck, uint32_t ino, const struct xipfs_dinode *inp,
+			     uint64_t p, uint64_t pages, uint64_t e)
 {
 	struct xipfs_image *img = ck->img;
 	const struct xipfs_sb *sb = &img->sb;
 	unsigned int shift = sb->page_shift;
-	uint64_t ps = img->page_size, pages;
+	uint64_t ps = img->page_size;
+	const struct xipfs_dinode in = *inp;
+	uint64_t valid = p + 1 < pages ? ps : in.size - (p << shift);
+
+	if (e & XIPFS_PTE_RESERVED_MASK) {
+		problem(ck, ino, "page %llu: reserved bits set in map entry 0x%016llx",
+			(unsigned long long)p, (unsigned long long)e);
+		return;
+	}
+	switch (xipfs_pte_type(e)) {
+	case XIPFS_PTE_TYPE_HOLE:
+		ck->st->holes++;
+		if (e)
+			problem(ck, ino, "page %llu: hole entry not zero (0x%016llx)",
+				(unsigned long long)p, (unsigned long long)e);
+		break;
+	case XIPFS_PTE_TYPE_XIP: {
+		uint64_t pg = e & ((1ULL << 56) - 1), off;
+
+		ck->st->xip_pages++;
+		if (pg > XIPFS_PTE_XIP_MASK || pg >= (sb->image_size >> shift)) {
+			problem(ck, ino, "page %llu: XIP page number %llu beyond the image",
+				(unsigned long long)p, (unsigned long long)pg);
+			break;
+		}
+		off = pg << shift;
+		if (!xipfs_xip_page_ok(img, off)) {
+			problem(ck, ino, "page %llu: XIP page %llu outside the %s",
+				(unsigned long long)p, (unsigned long long)pg,
+				img->rw ? "data region" : "XIP area");
+			break;
+		}
+		if (!claim_page(ck, pg, U_XIP, ino, p))
+			break;
+		/* After a read-write mount readers zero those bytes. */
+		if (!img->rw && valid < ps && !all_zero(img->base + off + valid, ps - valid))
+			problem(ck, ino, "page %llu: XIP page %llu not zero past the end of the file",
+				(unsigned long long)p, (unsigned long long)pg);
+		break;
+	}
+	case XIPFS_PTE_TYPE_COMP: {
+		uint64_t cl = e & XIPFS_PTE_CLUSTER_MASK;
+		uint32_t idx = (e >> XIPFS_PTE_CINDEX_SHIFT) & XIPFS_PTE_CINDEX_MASK;
+		struct cluster_state *c;
+
+		ck->st->comp_pages++;
+		if (cl >= sb->cluster_count) {
+			problem(ck, ino, "page %llu: cluster %llu out of range (%llu clusters)",
+				(unsigned long long)p, (unsigned long long)cl,
+				(unsigned long long)sb->cluster_count);
+			break;
+		}
+		c = &ck->cs[cl];
+		if (c->valid && idx >= c->c.pages) {
+			problem(ck, ino, "page %llu: index %u beyond the %u pages of cluster %llu",
+				(unsigned long long)p, idx, c->c.pages,
+				(unsigned long long)cl);
+			break;
+		}
+		if (c->valid && c->c.shared) {
+			/* Any file page may name any page of it. */
+			if (!c->ino)
+				c->ino = ino;
+			c->used |= 1ULL << idx;
+			c->refs++;
+			break;
+		}
+		if (idx > p) {
+			problem(ck, ino, "page %llu: cluster index %u before the start of the file",
+				(unsigned long long)p, idx);
+			break;
+		}
+		if (!c->ino) {
+			c->ino = ino;
+			c->base = p - idx;
+		} else if (c->ino != ino && c->base == p - idx && twins(ck, c->ino, ino)) {
+			break;	/* an identical file's cluster: its owner counts */
+		} else if (c->ino != ino || c->base != p - idx) {
+			problem(ck, ino, "page %llu: cluster %llu index %u inconsistent with its use by inode %u page %llu",
+				(unsigned long long)p, (unsigned long long)cl, idx, c->ino,
+				(unsigned long long)c->base);
+			break;
+		}
+		c->refs++;
+		break;
+	}
+	default: { /* TAIL */
+		uint64_t off = xipfs_tail_offset(img, e);
+
+		ck->st->tails++;
+		if (!(sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_TAIL))
+			problem(ck, ino, "page %llu: tail entry but the TAIL feature is not set",
+				(unsigned long long)p);
+		if (p + 1 != pages) {
+			problem(ck, ino, "page %llu: tail entry on a page that is not the last",
+				(unsigned long long)p);
+			break;
+		}
+		if (e & (0xffULL << 48))
+			problem(ck, ino, "page %llu: tail entry 0x%016llx has bits 48-55 set",
+				(unsigned long long)p, (unsigned long long)e);
+		else if (!xipfs_range_in(off, valid, sb->meta_off, sb->meta_size))
+			problem(ck, ino, "page %llu: tail data [%llu, +%llu) outside the metadata area",
+				(unsigned long long)p, (unsigned long long)off,
+				(unsigned long long)valid);
+		else
+			add_extent(ck, off, valid, ino, M_TAIL);
+		break;
+	}
+	}
+}
+
+static uint64_t ext_ld(const uint8_t *x, uint64_t i, unsigned int field)
+{
+	uint64_t v;
+
+	memcpy(&v, x + i * XIPFS_MAP_EXTENT_SIZE + field * 8, 8);
+	return le64toh(v);
+}
+
+/*
+ * An extent map (xipfs_map_get() checked the flag's rules and that the
+ * map lies in the metadata area): its extents sorted strictly by first
+ * page from page 0 on, each inside the capacity; then each page's entry
+ * as its extent derives it.  An extent whose entry is bad is reported
+ * once, not for each of its pages.
+ */
+static void check_extent_map(struct ck *ck, uint32_t ino, const struct xipfs_dinode *in,
+			     const struct xipfs_map *m, uint64_t pages)
+{
+	const uint8_t *x = ck->img->base + m->off + 8;
+	unsigned int cshift = xipfs_group_cshift(ck->img);
+	uint64_t n = m->entries, j = 0;
+	bool ok = true;
+
+	for (uint64_t i = 0; i < n; i++) {
+		uint64_t xp = ext_ld(x, i, 0);
+
+		if (!i && xp) {
+			problem(ck, ino, "extent map: extent 0 starts at page %llu, not at page 0",
+				(unsigned long long)xp);
+			ok = false;
+		} else if (i && xp <= ext_ld(x, i - 1, 0)) {
+			problem(ck, ino, "extent map: extent %llu (from page %llu) does not start after extent %llu (from page %llu): extents must be sorted by first page",
+				(unsigned long long)i, (unsigned long long)xp,
+				(unsigned long long)(i - 1), (unsigned long long)ext_ld(x, i - 1, 0));
+			ok = false;
+		}
+		if (xp >= in->map_cap) {
+			problem(ck, ino, "extent map: extent %llu starts at page %llu, past the map capacity (%u pages)",
+				(unsigned long long)i, (unsigned long long)xp, in->map_cap);
+			ok = false;
+		} else if (xp >= pages && ext_ld(x, i, 1)) {
+			ck->st->stale_entries++;	/* wholly past the end: ignored */
+		}
+	}
+	/* Readers would derive entries from other extents than these say. */
+	if (!ok)
+		return;
+	for (uint64_t p = 0; p < pages; p++) {
+		uint64_t xp, xe, e;
+		unsigned int k;
+
+		while (j + 1 < n && ext_ld(x, j + 1, 0) <= p)
+			j++;
+		xp = ext_ld(x, j, 0);
+		xe = ext_ld(x, j, 1);
+		k = (unsigned int)(p - xp);	/* p < i_map_cap < 2^32 */
+		e = xipfs_pte_in_group(xe, k, cshift);
+		if (e & XIPFS_PTE_RESERVED_MASK) {
+			if (xe & XIPFS_PTE_RESERVED_MASK)
+				problem(ck, ino, "page %llu: extent %llu (from page %llu): reserved bits set in its entry 0x%016llx",
+					(unsigned long long)p, (unsigned long long)j,
+					(unsigned long long)xp, (unsigned long long)xe);
+			else
+				problem(ck, ino, "page %llu: page %u of extent %llu (from page %llu) whose entry 0x%016llx %s",
+					(unsigned long long)p, k, (unsigned long long)j,
+					(unsigned long long)xp, (unsigned long long)xe,
+					xipfs_pte_type(xe) == XIPFS_PTE_TYPE_TAIL ?
+					"is a tail (only the extent's first page may be one)" :
+					xipfs_pte_type(xe) == XIPFS_PTE_TYPE_COMP ?
+					"runs on past the largest cluster number" :
+					"names an XIP page number past the maximum for it");
+			/* The rest of the extent is as bad: on to the next one. */
+			if (j + 1 >= n)
+				break;
+			p = ext_ld(x, j + 1, 0) - 1;
+			continue;
+		}
+		check_page_entry(ck, ino, in, p, pages, e);
+	}
+}
+
+static void check_file_map(struct ck *ck, uint32_t ino)
+{
+	struct xipfs_image *img = ck->img;
+	uint64_t pages;
 	struct xipfs_dinode in;
 	struct xipfs_map m = { 0 };
 	const uint8_t *map;
@@ -969,12 +1178,16 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 	if (xipfs_read_inode(img, ino, &in))
 		return;
 	/* check_inode() validated the map's range and capacity. */
-	if (in.map_cap && xipfs_map_get(img, &in, &m))
+	if ((in.map_cap || (in.flags & XIPFS_INODE_EXTENT_MAP)) && xipfs_map_get(img, &in, &m))
 		return;
 	map = img->base + m.off;
 	g = m.shift;
 	pages = xipfs_size_pages(img, in.size);
 	ck->st->pages += pages;
+	if (m.extents) {
+		check_extent_map(ck, ino, &in, &m, pages);
+		return;
+	}
 	/*
 	 * Readers ignore entries past the end of the file (a power cut during
 	 * a read-write truncate may leave them): information.  For a grouped
@@ -988,7 +1201,7 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 			ck->st->stale_entries++;
 	}
 	for (uint64_t p = 0; p < pages; p++) {
-		uint64_t e, valid;
+		uint64_t e;
 		unsigned int k;
 		uint64_t slot = xipfs_map_slot(p, g, m.end_run ? m.run_start : XIPFS_MAP_NO_RUN, &k);
 		bool in_run = slot == XIPFS_MAP_RUN_SLOT;
@@ -999,7 +1212,6 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 			memcpy(&e, map + slot * 8, 8);
 			e = le64toh(e);
 		}
-		valid = p + 1 < pages ? ps : in.size - (p << shift);
 		if (k) {
 			uint64_t ge = e;
 
@@ -1025,112 +1237,7 @@ static void check_file_map(struct ck *ck, uint32_t ino)
 				continue;
 			}
 		}
-		if (e & XIPFS_PTE_RESERVED_MASK) {
-			problem(ck, ino, "page %llu: reserved bits set in map entry 0x%016llx",
-				(unsigned long long)p, (unsigned long long)e);
-			continue;
-		}
-		switch (xipfs_pte_type(e)) {
-		case XIPFS_PTE_TYPE_HOLE:
-			ck->st->holes++;
-			if (e)
-				problem(ck, ino, "page %llu: hole entry not zero (0x%016llx)",
-					(unsigned long long)p, (unsigned long long)e);
-			break;
-		case XIPFS_PTE_TYPE_XIP: {
-			uint64_t pg = e & ((1ULL << 56) - 1), off;
-
-			ck->st->xip_pages++;
-			if (pg > XIPFS_PTE_XIP_MASK || pg >= (sb->image_size >> shift)) {
-				problem(ck, ino, "page %llu: XIP page number %llu beyond the image",
-					(unsigned long long)p, (unsigned long long)pg);
-				break;
-			}
-			off = pg << shift;
-			if (!xipfs_xip_page_ok(img, off)) {
-				problem(ck, ino, "page %llu: XIP page %llu outside the %s",
-					(unsigned long long)p, (unsigned long long)pg,
-					img->rw ? "data region" : "XIP area");
-				break;
-			}
-			if (!claim_page(ck, pg, U_XIP, ino, p))
-				break;
-			/* After a read-write mount readers zero those bytes. */
-			if (!img->rw && valid < ps && !all_zero(img->base + off + valid, ps - valid))
-				problem(ck, ino, "page %llu: XIP page %llu not zero past the end of the file",
-					(unsigned long long)p, (unsigned long long)pg);
-			break;
-		}
-		case XIPFS_PTE_TYPE_COMP: {
-			uint64_t cl = e & XIPFS_PTE_CLUSTER_MASK;
-			uint32_t idx = (e >> XIPFS_PTE_CINDEX_SHIFT) & XIPFS_PTE_CINDEX_MASK;
-			struct cluster_state *c;
-
-			ck->st->comp_pages++;
-			if (cl >= sb->cluster_count) {
-				problem(ck, ino, "page %llu: cluster %llu out of range (%llu clusters)",
-					(unsigned long long)p, (unsigned long long)cl,
-					(unsigned long long)sb->cluster_count);
-				break;
-			}
-			c = &ck->cs[cl];
-			if (c->valid && idx >= c->c.pages) {
-				problem(ck, ino, "page %llu: index %u beyond the %u pages of cluster %llu",
-					(unsigned long long)p, idx, c->c.pages,
-					(unsigned long long)cl);
-				break;
-			}
-			if (c->valid && c->c.shared) {
-				/* Any file page may name any page of it. */
-				if (!c->ino)
-					c->ino = ino;
-				c->used |= 1ULL << idx;
-				c->refs++;
-				break;
-			}
-			if (idx > p) {
-				problem(ck, ino, "page %llu: cluster index %u before the start of the file",
-					(unsigned long long)p, idx);
-				break;
-			}
-			if (!c->ino) {
-				c->ino = ino;
-				c->base = p - idx;
-			} else if (c->ino != ino && c->base == p - idx && twins(ck, c->ino, ino)) {
-				break;	/* an identical file's cluster: its owner counts */
-			} else if (c->ino != ino || c->base != p - idx) {
-				problem(ck, ino, "page %llu: cluster %llu index %u inconsistent with its use by inode %u page %llu",
-					(unsigned long long)p, (unsigned long long)cl, idx, c->ino,
-					(unsigned long long)c->base);
-				break;
-			}
-			c->refs++;
-			break;
-		}
-		default: { /* TAIL */
-			uint64_t off = xipfs_tail_offset(img, e);
-
-			ck->st->tails++;
-			if (!(sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_TAIL))
-				problem(ck, ino, "page %llu: tail entry but the TAIL feature is not set",
-					(unsigned long long)p);
-			if (p + 1 != pages) {
-				problem(ck, ino, "page %llu: tail entry on a page that is not the last",
-					(unsigned long long)p);
-				break;
-			}
-			if (e & (0xffULL << 48))
-				problem(ck, ino, "page %llu: tail entry 0x%016llx has bits 48-55 set",
-					(unsigned long long)p, (unsigned long long)e);
-			else if (!xipfs_range_in(off, valid, sb->meta_off, sb->meta_size))
-				problem(ck, ino, "page %llu: tail data [%llu, +%llu) outside the metadata area",
-					(unsigned long long)p, (unsigned long long)off,
-					(unsigned long long)valid);
-			else
-				add_extent(ck, off, valid, ino, M_TAIL);
-			break;
-		}
-		}
+		check_page_entry(ck, ino, &in, p, pages, e);
 	}
 }
 

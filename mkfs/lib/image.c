@@ -629,6 +629,48 @@ bool xipfs_xip_page_ok(const struct xipfs_image *img, uint64_t off)
 	return xipfs_range_in(off, img->page_size, sb->xip_off, sb->xip_size);
 }
 
+/*
+ * An extent map: the flag's rules, then the count and the whole map in
+ * the metadata area.  Sortedness is xipfs_check()'s (a reader's binary
+ * search stays in bounds either way).
+ */
+static int extent_map_get(struct xipfs_image *img, const struct xipfs_dinode *in,
+			  struct xipfs_map *m)
+{
+	const struct xipfs_sb *sb = &img->sb;
+	uint64_t n;
+
+	if (!(sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_EXTENT_MAPS))
+		return fail(img, "inode %u: extent map flag without the EXTENT_MAPS feature",
+			    in->ino);
+	if (m->shift)
+		return fail(img, "inode %u: extent map with group shift %u in i_data 0x%llx (must be 0)",
+			    in->ino, m->shift, (unsigned long long)in->data);
+	if (in->flags & XIPFS_INODE_END_RUN)
+		return fail(img, "inode %u: extent map flag together with the end-run flag",
+			    in->ino);
+	if (!xipfs_range_in(m->off, 8, sb->meta_off, sb->meta_size))
+		return fail(img, "inode %u: extent map at offset %llu outside the metadata area",
+			    in->ino, (unsigned long long)m->off);
+	n = ld64(img->base + m->off);
+	if (!n || n > in->map_cap)
+		return fail(img, "inode %u: extent map of %llu extents (must be 1 to the capacity, %u)",
+			    in->ino, (unsigned long long)n, in->map_cap);
+	/* n <= i_map_cap < 2^32: the size cannot overflow. */
+	if (!xipfs_range_in(m->off, xipfs_extent_map_size(n), sb->meta_off, sb->meta_size))
+		return fail(img, "inode %u: extent map [%llu, +%llu bytes: %llu extents) runs past the metadata area",
+			    in->ino, (unsigned long long)m->off,
+			    (unsigned long long)xipfs_extent_map_size(n), (unsigned long long)n);
+	m->extents = true;
+	m->entries = n;
+	return 0;
+}
+
+/*
+ * An image with extent maps mounts read-only only (the format header:
+ * making one per-page would take two stores), so the flag always means
+ * an extent map in the metadata area, as the driver reads it.
+ */
 int xipfs_map_get(struct xipfs_image *img, const struct xipfs_dinode *in,
 		  struct xipfs_map *m)
 {
@@ -645,6 +687,9 @@ int xipfs_map_get(struct xipfs_image *img, const struct xipfs_dinode *in,
 	m->pages = 0;
 	m->end_run = m->shift && (in->flags & XIPFS_INODE_END_RUN);
 	m->run_start = m->run_entry = 0;
+	m->extents = false;
+	if (in->flags & XIPFS_INODE_EXTENT_MAP)
+		return extent_map_get(img, in, m);
 	bytes = (m->entries + (m->end_run ? 2 : 0)) * 8;
 	/* To a reader without the feature these bits misalign the map. */
 	if (m->shift && !(sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS))
@@ -707,8 +752,59 @@ int xipfs_map_raw(struct xipfs_image *img, const struct xipfs_dinode *in,
 	if (i >= m.entries)
 		return fail(img, "inode %u: page map entry %llu beyond its %llu entries", in->ino,
 			    (unsigned long long)i, (unsigned long long)m.entries);
-	*pte = ld64(img->base + m.off + i * 8);
+	if (m.extents)
+		*pte = ld64(img->base + m.off + 8 + i * XIPFS_MAP_EXTENT_SIZE + 8);
+	else
+		*pte = ld64(img->base + m.off + i * 8);
 	return 0;
+}
+
+int xipfs_map_extent(struct xipfs_image *img, const struct xipfs_dinode *in,
+		     uint64_t i, uint64_t *page, uint64_t *pte)
+{
+	struct xipfs_map m;
+	const uint8_t *x;
+	int ret;
+
+	ret = xipfs_map_get(img, in, &m);
+	if (ret)
+		return ret;
+	if (!m.extents)
+		return fail(img, "inode %u: no extent map", in->ino);
+	if (i >= m.entries)
+		return fail(img, "inode %u: extent %llu beyond its %llu extents", in->ino,
+			    (unsigned long long)i, (unsigned long long)m.entries);
+	x = img->base + m.off + 8 + i * XIPFS_MAP_EXTENT_SIZE;
+	*page = ld64(x);
+	*pte = ld64(x + 8);
+	return 0;
+}
+
+/*
+ * Page idx's entry in an extent map: the last extent whose x_page <= idx
+ * derives it (binary search: in bounds whatever the order).
+ */
+static uint64_t extent_map_entry(const struct xipfs_image *img, const struct xipfs_map *m,
+				 uint64_t idx)
+{
+	const uint8_t *x = img->base + m->off + 8;
+	uint64_t lo = 0, hi = m->entries, first;
+
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+
+		if (ld64(x + mid * XIPFS_MAP_EXTENT_SIZE) <= idx)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (!lo)
+		return XIPFS_PTE_INVALID;	/* before the first extent */
+	x += (lo - 1) * XIPFS_MAP_EXTENT_SIZE;
+	first = ld64(x);
+	/* idx < i_map_cap < 2^32: the distance fits. */
+	return xipfs_pte_in_group(ld64(x + 8), (unsigned int)(idx - first),
+				  xipfs_group_cshift(img));
 }
 
 int xipfs_map_read(struct xipfs_image *img, const struct xipfs_dinode *in,
@@ -725,6 +821,10 @@ int xipfs_map_read(struct xipfs_image *img, const struct xipfs_dinode *in,
 	if (idx >= in->map_cap)
 		return fail(img, "inode %u: page map entry %llu beyond its capacity %u", in->ino,
 			    (unsigned long long)idx, in->map_cap);
+	if (m.extents) {
+		*pte = extent_map_entry(img, &m, idx);
+		return 0;
+	}
 	slot = xipfs_map_slot(idx, m.shift, m.end_run ? m.run_start : XIPFS_MAP_NO_RUN, &k);
 	if (slot == XIPFS_MAP_RUN_SLOT)
 		e = m.run_entry;

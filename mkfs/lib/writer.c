@@ -25,12 +25,17 @@
  *    (page-aligned) and s_free_size 0.  The free area is zero-filled.
  *  - With --free-space, each file's page map gets room to grow:
  *    i_map_cap = pages + max(pages / 4, 16), rounded up to 8 entries.
- *  - Grouped maps (the default without --free-space, -E maps=): each file
- *    gets the largest group shift G <= 7 its pages allow (every page's
- *    entry is what its group's first entry derives for it), i_map_cap =
- *    pages and ceil(pages / 2^G) entries; no growth room, since a rw
- *    mount rewrites such a map as a per-page one first.  Files without
- *    pages keep G = 0.  INCOMPAT_GROUPED_MAPS is set iff some G > 0.
+ *  - Grouped maps (-E maps=grouped, and maps=compact, the default without
+ *    --free-space): each file gets the group shift G <= 7 (and end run)
+ *    that stores the fewest entries its pages allow (every page's entry
+ *    is what its group's first entry derives for it), i_map_cap = pages
+ *    and ceil(pages / 2^G) entries; no growth room, since a rw mount
+ *    rewrites such a map as a per-page one first.  Files without pages
+ *    keep G = 0.  INCOMPAT_GROUPED_MAPS is set iff some G > 0.
+ *  - Extent maps (maps=compact: where smaller than the per-page or grouped
+ *    map, a tie keeping those; maps=extents: every file with pages): the
+ *    greedy, shortest extent list, i_map_cap = pages, no growth room.
+ *    INCOMPAT_EXTENT_MAPS is set iff some file has one.
  *    For them (writer_data.c) clusters start at multiples of the cluster
  *    size in the file and zero pages are compressed inside their cluster;
  *    only a cluster-sized group without compressed data is holes (not
@@ -397,11 +402,40 @@ static void pick_map_shift(struct xw_inode *in, unsigned int cshift)
 	}
 }
 
+/*
+ * The extents of @in's smallest extent map, greedily: an extent goes on
+ * while its entry derives each next page's, and since an extent starting
+ * inside another derives what that one does from there on, no list is
+ * shorter.  Counts them; with @x, also stores them (entries relocated,
+ * which keeps every derivation: see pick_map_shift()).
+ */
+static uint64_t map_extents(const struct xw_inode *in, unsigned int cshift,
+			    struct xipfs_map_extent *x, uint64_t (*reloc)(const void *, uint64_t),
+			    const void *arg)
+{
+	uint64_t n = 0, first = 0;
+
+	for (uint64_t p = 0; p < in->npages; p++) {
+		/* npages <= UINT32_MAX: the distance fits. */
+		if (p && in->map[p] == xipfs_pte_in_group(in->map[first],
+							  (unsigned int)(p - first), cshift))
+			continue;
+		if (x) {
+			x[n].x_page = htole64(p);
+			x[n].x_entry = htole64(reloc(arg, in->map[p]));
+		}
+		first = p;
+		n++;
+	}
+	return n;
+}
+
 static uint32_t map_cap(const struct xw_options *o, const struct xw_inode *in)
 {
 	uint64_t cap = in->npages, pages = in->npages;
 
-	if (in->map_shift)
+	/* A rw mount rewrites these as per-page maps before any change. */
+	if (in->map_shift || in->extent_map)
 		return cap;
 	if (o->free_space) {
 		cap += pages / 4 > 16 ? pages / 4 : 16;
@@ -526,14 +560,20 @@ struct layout {
 	uint64_t xip_off, comp_off, free_off, free_size, image_size;
 	unsigned int cluster_shift;	/* s_max_cluster_shift */
 	bool grouped;			/* some file's map has G > 0 */
+	bool extents;			/* some file has an extent map */
 	bool compact;			/* some inode is compact */
 };
 
-/* Stored entries of a file's map: one per group of 2^G pages. */
-static uint64_t map_entries(const struct xw_options *o, const struct xw_inode *in)
+/*
+ * Bytes of a file's map: the count and the extents of an extent map, else
+ * one entry per group of 2^G pages (and an end run's two words).
+ */
+static uint64_t map_bytes(const struct xw_options *o, const struct xw_inode *in)
 {
-	return (((uint64_t)map_cap(o, in) + (1ULL << in->map_shift) - 1) >> in->map_shift) +
-	       (in->map_shift && in->end_run ? 2 : 0);
+	if (in->extent_map)
+		return xipfs_extent_map_size(in->nextents);
+	return ((((uint64_t)map_cap(o, in) + (1ULL << in->map_shift) - 1) >> in->map_shift) +
+		(in->map_shift && in->end_run ? 2 : 0)) * 8;
 }
 
 /* A data pass entry as stored: XIP page numbers and TAIL offsets placed. */
@@ -544,6 +584,36 @@ static uint64_t relocate(const struct layout *L, const struct xw_options *o, uin
 	if (XIPFS_PTE_TYPE(e) == XIPFS_PTE_TYPE_TAIL)
 		return XIPFS_PTE_TAIL((e & XIPFS_PTE_TAIL_MASK) + L->tails_off - L->meta_off);
 	return e;
+}
+
+struct reloc_arg {
+	const struct layout *L;
+	const struct xw_options *o;
+};
+
+static uint64_t relocate_cb(const void *arg, uint64_t e)
+{
+	const struct reloc_arg *a = arg;
+
+	return relocate(a->L, a->o, e);
+}
+
+/*
+ * An extent map instead of the per-page or grouped map pick_map_shift()
+ * chose, for every file with pages (maps=extents) or where it is smaller
+ * (a tie keeps the form older kernels read).
+ */
+static void pick_extent_map(const struct xw_options *o, struct xw_inode *in,
+			    unsigned int cshift)
+{
+	uint64_t n = map_extents(in, cshift, NULL, NULL, NULL);
+
+	if (o->maps != XW_MAPS_EXTENTS && xipfs_extent_map_size(n) >= map_bytes(o, in))
+		return;
+	in->extent_map = true;
+	in->nextents = n;
+	in->map_shift = 0;
+	in->end_run = false;
 }
 
 static int build_meta(struct xw_tree *t, const struct xw_options *o,
@@ -574,19 +644,25 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 		}
 	}
 	L->grouped = false;
+	L->extents = false;
 	L->compact = false;
 	for (uint32_t i = 1; i < t->ninodes; i++) {
 		struct xw_inode *in = t->inodes[i];
+		unsigned int cshift = d->ncl ? L->cluster_shift - o->page_shift : 0;
 
 		if (!S_ISREG(in->mode))
 			continue;
 		in->map_shift = 0;
 		in->end_run = false;
+		in->extent_map = false;
 		if (xw_grouped_maps(o) && in->npages)
-			pick_map_shift(in, d->ncl ? L->cluster_shift - o->page_shift : 0);
+			pick_map_shift(in, cshift);
+		if (xw_extent_maps(o) && in->npages)
+			pick_extent_map(o, in, cshift);
 		L->grouped |= in->map_shift > 0;
+		L->extents |= in->extent_map;
 		in->data_off = pos;
-		pos += map_entries(o, in) * 8;
+		pos += map_bytes(o, in);
 	}
 	for (uint32_t i = 1; i < t->ninodes; i++) {
 		struct xw_inode *in = t->inodes[i];
@@ -638,6 +714,8 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 			cap = map_cap(o, in);
 			if (in->map_shift && in->end_run)
 				flags |= XIPFS_INODE_END_RUN;
+			if (in->extent_map)
+				flags |= XIPFS_INODE_EXTENT_MAP;
 		}
 		if (in->extended) {
 			struct xipfs_inode *di = slot;
@@ -677,13 +755,22 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 
 			st->files++;
 			st->data_pages += in->npages;
-			st->map_bytes += map_entries(o, in) * 8;
+			st->map_bytes += map_bytes(o, in);
 			st->grouped_files += g > 0;
+			st->extent_files += in->extent_map;
 			for (uint64_t p = 0; p < in->npages; p++) {
 				n[XIPFS_PTE_TYPE(in->map[p])]++;
 				/* A grouped map stores its groups' first entries. */
-				if (!(p & ((1ULL << g) - 1)))
+				if (!in->extent_map && !(p & ((1ULL << g) - 1)))
 					map[p >> g] = htole64(relocate(L, o, in->map[p]));
+			}
+			if (in->extent_map) {
+				struct reloc_arg ra = { L, o };
+
+				map[0] = htole64(in->nextents);
+				map_extents(in, d->ncl ? L->cluster_shift - o->page_shift : 0,
+					    (struct xipfs_map_extent *)(map + 1), relocate_cb, &ra);
+				st->extents += in->nextents;
 			}
 			if (g && in->end_run) {
 				uint64_t ng = (in->npages + (1ULL << g) - 1) >> g;
@@ -707,6 +794,10 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 				if (g && in->end_run)
 					printf(" (end run from page %llu)",
 					       (unsigned long long)in->run_start);
+				if (in->extent_map)
+					printf(", extent map of %llu extent%s",
+					       (unsigned long long)in->nextents,
+					       in->nextents == 1 ? "" : "s");
 				if (n[1]) {
 					printf(", xip pages ");
 					print_ranges(in, XIPFS_PTE_TYPE_XIP);
@@ -785,6 +876,8 @@ static void fill_sb(struct xipfs_super_block *sb, const struct xw_tree *t,
 		incompat |= XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS;
 	if (L->grouped)
 		incompat |= XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS;
+	if (L->extents)
+		incompat |= XIPFS_FEATURE_INCOMPAT_EXTENT_MAPS;
 	if (L->compact)
 		incompat |= XIPFS_FEATURE_INCOMPAT_COMPACT_INODES;
 	sb->s_feature_incompat = htole32(incompat);

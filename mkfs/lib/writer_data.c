@@ -493,7 +493,7 @@ static int pack_fragments(struct xw_data *d)
 	size_t page = (size_t)1 << shift, cpages = 1U << (d->o->cluster_shift - shift);
 	struct xw_job *j = NULL;
 	unsigned char *pbuf;
-	bool span = d->o->frag_span, grouped = xw_grouped_maps(d->o);
+	bool span = d->o->frag_span, grouped = xw_group_layout(d->o);
 	int ret;
 
 	d->order = malloc(d->npieces * sizeof(*d->order));
@@ -895,7 +895,7 @@ int xw_data_file(struct xw_data *d, struct xw_tree *t, struct xw_inode *in)
 	 * larger than those boundaries allow, and runs start after the XIP
 	 * pages as with flat maps.
 	 */
-	grouped = xw_grouped_maps(d->o) && xip_aligned(in, cpages);
+	grouped = xw_group_layout(d->o) && xip_aligned(in, cpages);
 	for (uint64_t pg = 0; pg < in->npages; pg++) {
 		uint64_t off = pg << shift;
 		size_t len = in->size - off < page ? in->size - off : page;

@@ -203,22 +203,34 @@ int xipfs_read_link(struct xipfs_image *img, const struct xipfs_dinode *inode,
 /*
  * A regular file's page map (see "Grouped page maps" in the format
  * header): i_data without its group shift bits, the shift, and the
- * number of 8-byte entries, ceil(i_map_cap / 2^shift).
+ * number of 8-byte entries, ceil(i_map_cap / 2^shift).  An extent map
+ * ("Extent maps") has shift 0 and entries = its extent count n; its
+ * extents start at off + 8.
  */
 struct xipfs_map {
-	uint64_t off;		/* image offset of entry 0 */
+	uint64_t off;		/* image offset of entry 0 (extent map: of the count) */
 	unsigned int shift;	/* G: one entry per 2^G pages (0: per page) */
-	uint64_t entries;	/* group (or page) entries */
+	uint64_t entries;	/* group (or page) entries; extents */
 	bool end_run;		/* G > 0 and XIPFS_INODE_END_RUN: two more words */
 	uint64_t run_start, run_entry;	/* end run: R and page R's entry */
+	bool extents;		/* XIPFS_INODE_EXTENT_MAP: an extent map */
 	bool moved;		/* in whole pages of the data region (rw) */
 	uint64_t pages;		/* moved: how many */
 };
+/* Bytes a map that has not moved takes in the metadata area. */
+static inline uint64_t xipfs_map_bytes(const struct xipfs_map *m)
+{
+	if (m->extents)
+		return xipfs_extent_map_size(m->entries);
+	return (m->entries + (m->end_run ? 2 : 0)) * 8;
+}
 /*
  * Where a regular file's page map is, validated: in the metadata area, or
  * (a per-page map only) after a read-write mount in whole pages of the
- * data region.  A group shift needs INCOMPAT_GROUPED_MAPS.  -EUCLEAN if
- * not so.
+ * data region.  A group shift needs INCOMPAT_GROUPED_MAPS; an extent map
+ * INCOMPAT_EXTENT_MAPS, G = 0, no END_RUN and 1..i_map_cap extents, all in
+ * the metadata area (not that they are sorted: xipfs_check() checks that).
+ * -EUCLEAN if not so.
  */
 int xipfs_map_get(struct xipfs_image *img, const struct xipfs_dinode *inode,
 		  struct xipfs_map *map);
@@ -227,14 +239,22 @@ int xipfs_map_locate(struct xipfs_image *img, const struct xipfs_dinode *inode,
 		     bool *moved, uint64_t *pages);
 /*
  * Page map entry of page idx < i_map_cap, decoded from its group's entry
- * for a grouped map (XIPFS_PTE_INVALID where it does not fit); also past
- * the end of the file (where readers ignore it: it reads as a hole).
+ * for a grouped map, from its extent's for an extent map (the last extent
+ * whose first page is <= idx, by binary search; none: invalid)
+ * (XIPFS_PTE_INVALID where it does not fit); also past the end of the
+ * file (where readers ignore it: it reads as a hole).
  */
 int xipfs_map_read(struct xipfs_image *img, const struct xipfs_dinode *inode,
 		   uint64_t idx, uint64_t *pte);
-/* Stored entry i < xipfs_map.entries: a group's entry for a grouped map. */
+/*
+ * Stored entry i < xipfs_map.entries: a group's entry for a grouped map,
+ * extent i's x_entry for an extent map.
+ */
 int xipfs_map_raw(struct xipfs_image *img, const struct xipfs_dinode *inode,
 		  uint64_t i, uint64_t *pte);
+/* Extent i < xipfs_map.entries of an extent map: x_page and x_entry. */
+int xipfs_map_extent(struct xipfs_image *img, const struct xipfs_dinode *inode,
+		     uint64_t i, uint64_t *page, uint64_t *pte);
 /* Page map entry pgno of a regular file (pgno < pages). */
 int xipfs_pte_get(struct xipfs_image *img, const struct xipfs_dinode *inode,
 		  uint64_t pgno, uint64_t *pte);
@@ -367,6 +387,8 @@ struct xipfs_check_stats {
 	uint64_t moved_maps, dead_clusters;
 	/* Regular files with a grouped page map (group shift > 0). */
 	uint64_t grouped_maps;
+	/* Regular files with an extent map, and their extents. */
+	uint64_t extent_maps, extents;
 	/* SHARED_DATA: files using an identical file's data, and their bytes. */
 	uint64_t shared_files, shared_bytes;
 	/* COMPAT_XATTRS: inodes with attributes, their attributes, shared entries */

@@ -37,11 +37,16 @@ struct xw_xip_item {
 	const char *file;	/* LIST, PROFILE, UNLIST */
 };
 
-/* Page map form (i_data's group shift, see "Grouped page maps"). */
+/*
+ * Page map form (i_data's group shift, see "Grouped page maps"; the
+ * inode's EXTENT_MAP flag, see "Extent maps").
+ */
 enum xw_maps {
-	XW_MAPS_AUTO,		/* grouped, but flat with free space (rw images) */
+	XW_MAPS_AUTO,		/* compact, but flat with free space (rw images) */
 	XW_MAPS_FLAT,		/* one entry per page: G = 0 */
 	XW_MAPS_GROUPED,	/* each file's largest G its pages allow */
+	XW_MAPS_COMPACT,	/* each file's smallest: flat, grouped or extents */
+	XW_MAPS_EXTENTS,	/* an extent map for every file with pages */
 };
 
 /* Inode form (see the inode table in the format header). */
@@ -103,6 +108,7 @@ struct xw_stats {
 	uint64_t comp_in, comp_out;	/* bytes into and out of the compressor */
 	uint64_t map_bytes;		/* page maps, capacity included */
 	uint64_t grouped_files;		/* files with a grouped map (G > 0) */
+	uint64_t extent_files, extents;	/* files with an extent map, their extents */
 	uint64_t compact_inodes;	/* of inodes (the others are extended) */
 	uint64_t dedup_files, dedup_bytes;	/* files sharing an identical one's data */
 	/* extended attributes: inodes with some, attributes, shared entries */

@@ -93,7 +93,26 @@ struct xw_data {
 /* Page maps grouped (INCOMPAT_GROUPED_MAPS) where files allow? */
 static inline bool xw_grouped_maps(const struct xw_options *o)
 {
-	return o->maps == XW_MAPS_GROUPED || (o->maps == XW_MAPS_AUTO && !o->free_space);
+	return o->maps == XW_MAPS_GROUPED || o->maps == XW_MAPS_COMPACT ||
+	       (o->maps == XW_MAPS_AUTO && !o->free_space);
+}
+
+/* Extent maps (INCOMPAT_EXTENT_MAPS) where smaller, or for every file? */
+static inline bool xw_extent_maps(const struct xw_options *o)
+{
+	return o->maps == XW_MAPS_EXTENTS || o->maps == XW_MAPS_COMPACT ||
+	       (o->maps == XW_MAPS_AUTO && !o->free_space);
+}
+
+/*
+ * The data layout that suits grouped and extent maps (writer_data.c):
+ * clusters aligned to the file's cluster-sized groups, zero pages
+ * compressed inside their cluster, so that a run of full clusters is one
+ * group entry or extent.
+ */
+static inline bool xw_group_layout(const struct xw_options *o)
+{
+	return xw_grouped_maps(o) || xw_extent_maps(o);
 }
 
 /* Compact inodes where they fit (INCOMPAT_COMPACT_INODES: read-only)? */

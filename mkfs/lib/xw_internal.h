@@ -72,6 +72,8 @@ struct xw_inode {
 	unsigned int map_shift;		/* G: one map entry per 2^G pages */
 	bool end_run;			/* with G: pages from run_start on */
 	uint64_t run_start;		/* derive from map[run_start] */
+	bool extent_map;		/* an extent map (G = 0), of nextents */
+	uint64_t nextents;
 	bool extended;			/* a 64-byte inode (two slots) */
 	struct xw_xattr *xattrs;	/* sorted by (prefix, name) once laid out */
 	size_t nxattrs;

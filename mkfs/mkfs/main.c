@@ -93,10 +93,15 @@ static void usage(FILE *f)
 "                                span: with fragments, a piece may continue\n"
 "                                in the next shared cluster (fuller clusters;\n"
 "                                a read may decompress two); nospan (default);\n"
-"                              maps=grouped: one page map entry per group of\n"
-"                                up to 128 pages where a file's pages allow\n"
-"                                (default without --free-space); maps=flat:\n"
-"                                one entry per page (default with it)\n"
+"                              maps=compact: each file's smallest page map,\n"
+"                                per page, grouped or extents (default\n"
+"                                without --free-space); maps=grouped: one\n"
+"                                entry per group of up to 128 pages where a\n"
+"                                file's pages allow, no extent maps (for\n"
+"                                older kernels); maps=extents: an extent map\n"
+"                                (an entry per run of pages) for every file;\n"
+"                                maps=flat: one entry per page (default with\n"
+"                                --free-space)\n"
 "                              inodes=compact: 32-byte inodes where they fit\n"
 "                                (16-bit ids and nlink, < 4 GiB, whole-second\n"
 "                                mtime); the image then mounts read-only only\n"
@@ -416,6 +421,10 @@ int main(int argc, char **argv)
 					o.maps = XW_MAPS_GROUPED;
 				} else if (!strcmp(tok, "maps=flat")) {
 					o.maps = XW_MAPS_FLAT;
+				} else if (!strcmp(tok, "maps=compact")) {
+					o.maps = XW_MAPS_COMPACT;
+				} else if (!strcmp(tok, "maps=extents")) {
+					o.maps = XW_MAPS_EXTENTS;
 				} else if (!strcmp(tok, "inodes=compact")) {
 					o.inodes = XW_INODES_COMPACT;
 				} else if (!strcmp(tok, "inodes=full")) {
@@ -433,11 +442,11 @@ int main(int argc, char **argv)
 					free(opts);
 					goto out;
 				} else if (!strncmp(tok, "maps=", 5)) {
-					ret = bad("-E: unknown page map form '%s' (maps=grouped or maps=flat)", tok);
+					ret = bad("-E: unknown page map form '%s' (maps=compact, maps=grouped, maps=extents or maps=flat)", tok);
 					free(opts);
 					goto out;
 				} else {
-					ret = bad("-E: unknown extended option '%s' (fragments, nofragments, span, nospan, maps=grouped, maps=flat, inodes=compact, inodes=full, dedupe, nodedupe, checksums, nochecksums)", tok);
+					ret = bad("-E: unknown extended option '%s' (fragments, nofragments, span, nospan, maps=compact, maps=grouped, maps=extents, maps=flat, inodes=compact, inodes=full, dedupe, nodedupe, checksums, nochecksums)", tok);
 					free(opts);
 					goto out;
 				}
@@ -559,6 +568,9 @@ int main(int argc, char **argv)
 	if (o.free_space && o.checksums)
 		fprintf(stderr, "mkfs.xipfs: warning: %s: data checksums (-E checksums): the image mounts read-only only, its free space unused\n",
 			argv[optind]);
+	if (o.free_space && st.extent_files)
+		fprintf(stderr, "mkfs.xipfs: warning: %s: %llu files have extent maps (-E maps=extents): the image mounts read-only only, its free space unused\n",
+			argv[optind], (unsigned long long)st.extent_files);
 	if (o.free_space && st.dedup_files)
 		fprintf(stderr, "mkfs.xipfs: warning: %s: %llu files share data (-E dedupe): the image mounts read-only only, its free space unused (-E nodedupe for a read-write image)\n",
 			argv[optind], (unsigned long long)st.dedup_files);
@@ -589,9 +601,10 @@ int main(int argc, char **argv)
 		if (o.checksums)
 			printf("  data checksums: %llu bytes; the image mounts read-only only\n",
 			       (unsigned long long)st.csum_bytes);
-		printf("  page maps %llu bytes, %llu of %llu files grouped\n",
+		printf("  page maps %llu bytes, %llu of %llu files grouped, %llu with extent maps (%llu extents)\n",
 		       (unsigned long long)st.map_bytes, (unsigned long long)st.grouped_files,
-		       (unsigned long long)st.files);
+		       (unsigned long long)st.files, (unsigned long long)st.extent_files,
+		       (unsigned long long)st.extents);
 		printf("  inodes: %llu compact, %llu extended\n",
 		       (unsigned long long)st.compact_inodes,
 		       (unsigned long long)(st.inodes - st.compact_inodes));

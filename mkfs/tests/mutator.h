@@ -7,7 +7,8 @@
  * xipfs_mutate() opens a valid image with the image library, lists its
  * structures (superblock fields, inode slots, compact and extended inode
  * fields, directory headers, entries and names, page map entries, group
- * entries and end runs, cluster descriptors and the sentinel, symlink
+ * entries and end runs, extent map counts, first pages and entries,
+ * cluster descriptors and the sentinel, symlink
  * targets, compressed streams, extended attribute bodies, shared indices,
  * entries and names, the image's length), picks a kind of
  * structure and one of that kind, and changes it the way a hostile or
@@ -38,7 +39,8 @@
 enum mut_kind {
 	MK_SB, MK_SLOT, MK_INODE, MK_DIRHDR, MK_DIRENT, MK_NAME, MK_MAP,
 	MK_GROUP, MK_ENDRUN, MK_CLUSTER, MK_SENTINEL, MK_SYMLINK, MK_STREAM,
-	MK_XHDR, MK_XIDX, MK_XENTRY, MK_XNAME, MK_CSUM, MK_TRUNC, MK_MAX
+	MK_XHDR, MK_XIDX, MK_XENTRY, MK_XNAME, MK_CSUM, MK_XCOUNT, MK_XPAGE,
+	MK_XMAP, MK_TRUNC, MK_MAX
 };
 
 static const char *const mut_kind_name[MK_MAX] = {
@@ -47,7 +49,7 @@ static const char *const mut_kind_name[MK_MAX] = {
 	"end run", "cluster descriptor", "cluster sentinel",
 	"symlink target", "compressed stream", "xattr body header",
 	"shared xattr index", "xattr entry", "xattr name", "data checksum",
-	"truncation",
+	"extent count", "extent first page", "extent entry", "truncation",
 };
 
 struct mut_target {
@@ -337,6 +339,18 @@ static void mut_collect(struct mut_state *s, struct xipfs_image *img)
 			if (xipfs_map_get(img, &in, &m))
 				continue;
 			mut_off(s, m.off);
+			if (m.extents) {
+				uint64_t x = m.off + 8;
+
+				mut_add(s, MK_XCOUNT, 8, NULL, ino, 0, m.off, 8);
+				for (uint64_t i = 0; i < m.entries && budget; i++, budget--) {
+					mut_add(s, MK_XPAGE, 8, NULL, ino, i,
+						x + i * XIPFS_MAP_EXTENT_SIZE, 8);
+					mut_add(s, MK_XMAP, 8, NULL, ino, i,
+						x + i * XIPFS_MAP_EXTENT_SIZE + 8, 8);
+				}
+				continue;
+			}
 			for (uint64_t i = 0; i < m.entries && budget; i++, budget--)
 				mut_add(s, m.shift ? MK_GROUP : MK_MAP, 8, NULL, ino, i,
 					m.off + i * 8, 8);
@@ -514,9 +528,30 @@ static void mut_field(struct mut_state *s, const struct mut_target *t)
 	const struct mut_target *u;
 
 	switch (t->kind) {
+	case MK_XCOUNT:
+		/* None, one too few or many, past the capacity, huge. */
+		x = mut_below(s, 2) ? (uint64_t[]){ 0, v - 1, v + 1, v * 2, UINT32_MAX,
+						    1ULL << 32 }[mut_below(s, 6)] :
+		    mut_value(s, 8, v, t->off);
+		break;
+	case MK_XPAGE:
+		if (mut_below(s, 4) == 0) {
+			/* Two extents' first pages swapped: unsorted. */
+			u = mut_peer(s, t);
+			mut_swap(s, t->off, u->off, 8);
+			mut_say(s, "first pages of extents %llu and %llu swapped",
+				(unsigned long long)t->idx, (unsigned long long)u->idx);
+			return;
+		}
+		/* Not at 0, onto a neighbour's, past the capacity, far. */
+		x = mut_below(s, 2) ? (uint64_t[]){ 0, v - 1, v + 1, v * 2 + 1, UINT32_MAX,
+						    1ULL << 32 }[mut_below(s, 6)] :
+		    mut_value(s, 8, v, t->off);
+		break;
 	case MK_MAP:
 	case MK_GROUP:
 	case MK_ENDRUN:
+	case MK_XMAP:
 		if (t->kind == MK_ENDRUN && t->idx == 0) {
 			x = mut_value(s, 8, v, t->off);
 			break;
@@ -569,7 +604,7 @@ static void mut_field(struct mut_state *s, const struct mut_target *t)
 			break;
 		}
 		if (!strcmp(t->field, "i_flags")) {
-			x = (uint64_t[]){ 0, 1, 2, 3, 4, 0x8000, 0xffff }[mut_below(s, 7)];
+			x = (uint64_t[]){ 0, 1, 2, 3, 4, 5, 6, 7, 0x8000, 0xffff }[mut_below(s, 10)];
 			break;
 		}
 		if (!strcmp(t->field, "i_data") && mut_below(s, 3) == 0) {

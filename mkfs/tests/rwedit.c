@@ -29,9 +29,12 @@
  *                          first XIP entry, i_data pointing there
  *   map-at PATH WHERE      i_data = WHERE: a number, free+N or end-N
  *
- * A file with a grouped page map first gets a per-page one in free pages
- * (i_data with G = 0), as a read-write mount writes it before it changes
- * any entry: move-map does only that for such a file.
+ * A file with a grouped page map or an extent map first gets a per-page
+ * one in free pages (i_data with G = 0, then XIPFS_INODE_EXTENT_MAP
+ * cleared), as a read-write mount writes it before it changes any entry:
+ * move-map does only that for such a file.
+ *   move-map-cut PATH      the same for an extent map, but the flag stays
+ *                          (a power cut between the two stores)
  *
  *   rwedit --fixed IMAGE OP...
  * edits a pristine image instead: META_MODIFIED stays clear and both
@@ -43,6 +46,9 @@
  *   set-cindex PATH I IDX  the cluster index of (COMP) stored entry I = IDX
  *   set-cluster PATH I CL  the cluster number of (COMP) stored entry I = CL
  *   set-run PATH R         the start page of the file's end run = R
+ *   set-xpage PATH I PG    the first page of extent I of an extent map = PG
+ *   set-xcount PATH N      the extent count of an extent map = N
+ *   flags-set PATH MASK    set these bits of PATH's i_flags (any type)
  *   incompat-clear MASK    clear these INCOMPAT feature bits
  */
 #include <endian.h>
@@ -125,6 +131,13 @@ static void set_map_cap(const struct xipfs_dinode *in, uint32_t v)
 				       offsetof(struct xipfs_inode_compact, i_map_cap)), &v, 4);
 }
 
+static void set_flags(const struct xipfs_dinode *in, uint16_t v)
+{
+	v = htole16(v);
+	/* i_flags is where both forms have it. */
+	memcpy(buf + inode_slot(in) + offsetof(struct xipfs_inode, i_flags), &v, 2);
+}
+
 static void get_file(const char *path, struct xipfs_dinode *in)
 {
 	uint32_t ino;
@@ -149,11 +162,11 @@ static uint64_t alloc_page(void)
  * A grouped map becomes a per-page map in free pages (as a read-write
  * mount does before it changes an entry); *in is re-read.
  */
-static void ungroup(struct xipfs_dinode *in)
+static void ungroup_cut(struct xipfs_dinode *in, bool keep_flag)
 {
 	uint64_t bytes = (uint64_t)in->map_cap * 8, np = (bytes + ps - 1) / ps, off, e;
 
-	if (!XIPFS_MAP_SHIFT(in->data))
+	if (!XIPFS_MAP_SHIFT(in->data) && !(in->flags & XIPFS_INODE_EXTENT_MAP))
 		return;
 	if (!np)
 		die("%s", "empty grouped map");
@@ -167,8 +180,15 @@ static void ungroup(struct xipfs_dinode *in)
 		st64(off + p * 8, e);
 	}
 	set_data(in, off);
+	if (!keep_flag)
+		set_flags(in, in->flags & ~XIPFS_INODE_EXTENT_MAP);
 	if (xipfs_read_inode(img, in->ino, in))
 		die("%s", "inode");
+}
+
+static void ungroup(struct xipfs_dinode *in)
+{
+	ungroup_cut(in, false);
 }
 
 static uint64_t entry_off(struct xipfs_dinode *in, uint64_t pg)
@@ -181,13 +201,18 @@ static uint64_t entry_off(struct xipfs_dinode *in, uint64_t pg)
 	return in->data + pg * 8;
 }
 
-/* Image offset of stored entry i (a group's entry in a grouped map). */
+/*
+ * Image offset of stored entry i (a group's entry in a grouped map, an
+ * extent's x_entry in an extent map).
+ */
 static uint64_t raw_off(const struct xipfs_dinode *in, uint64_t i)
 {
 	uint64_t e;
 
 	if (xipfs_map_raw(img, in, i, &e))
 		die("%s", "map entry");
+	if (in->flags & XIPFS_INODE_EXTENT_MAP)
+		return in->data + 8 + i * XIPFS_MAP_EXTENT_SIZE + 8;
 	return XIPFS_MAP_OFF(in->data) + i * 8;
 }
 
@@ -242,7 +267,7 @@ static void move_map(const char *path)
 	uint64_t bytes, off, np;
 
 	get_file(path, &in);
-	if (XIPFS_MAP_SHIFT(in.data)) {
+	if (XIPFS_MAP_SHIFT(in.data) || (in.flags & XIPFS_INODE_EXTENT_MAP)) {
 		ungroup(&in);
 		return;
 	}
@@ -324,7 +349,8 @@ static int nargs(const char *op)
 		{ "xip-on-cluster", 3 }, { "map-on-xip", 2 }, { "map-at", 2 },
 		{ "map-shift", 2 }, { "map-cap", 2 }, { "copy-entry", 3 },
 		{ "set-cindex", 3 }, { "set-cluster", 3 }, { "incompat-clear", 1 },
-		{ "set-run", 2 },
+		{ "set-run", 2 }, { "set-xpage", 3 }, { "set-xcount", 2 }, { "flags-set", 2 },
+		{ "move-map-cut", 1 },
 	};
 
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
@@ -341,6 +367,11 @@ static void run(char **a)
 
 	if (!strcmp(a[0], "move-map")) {
 		move_map(a[1]);
+	} else if (!strcmp(a[0], "move-map-cut")) {
+		get_file(a[1], &in);
+		if (!(in.flags & XIPFS_INODE_EXTENT_MAP))
+			die("%s: no extent map", a[1]);
+		ungroup_cut(&in, true);
 	} else if (!strcmp(a[0], "kill-cluster")) {
 		kill_cluster(a[1]);
 	} else if (!strcmp(a[0], "xip-to-freed")) {
@@ -422,6 +453,27 @@ static void run(char **a)
 		if (xipfs_map_get(img, &in, &m) || !m.end_run)
 			die("%s: no end run", a[1]);
 		st64(m.off + m.entries * 8, num(a[2]));
+	} else if (!strcmp(a[0], "set-xpage")) {
+		uint64_t first;
+
+		get_file(a[1], &in);
+		if (xipfs_map_extent(img, &in, num(a[2]), &first, &e))
+			die("%s: no such extent", a[1]);
+		st64(in.data + 8 + num(a[2]) * XIPFS_MAP_EXTENT_SIZE, num(a[3]));
+	} else if (!strcmp(a[0], "set-xcount")) {
+		struct xipfs_map m;
+
+		get_file(a[1], &in);
+		if (xipfs_map_get(img, &in, &m) || !m.extents)
+			die("%s: no extent map", a[1]);
+		st64(m.off, num(a[2]));
+	} else if (!strcmp(a[0], "flags-set")) {
+		uint32_t ino;
+
+		/* Any inode: the flags' rules are per type. */
+		if (xipfs_resolve(img, a[1], &ino) || xipfs_read_inode(img, ino, &in))
+			die("%s", a[1]);
+		set_flags(&in, in.flags | (uint16_t)num(a[2]));
 	} else if (!strcmp(a[0], "incompat-clear")) {
 		uint32_t v;
 

@@ -24,7 +24,8 @@ for opts in "-z lz4 --xip=none" "-z zstd --xip=all" "-z zlib --xip=none -C 4K" \
 	    "-z lz4 --xip=none -C 16K -E fragments,span" \
 	    "-z zstd --xip=elf -C 16K -E maps=flat" \
 	    "-z lz4 --xip=all --free-space=8K -E maps=grouped" \
-	    "-z lz4 -C 16K --xip=list:$tmp/xiplist"; do
+	    "-z lz4 -C 16K --xip=list:$tmp/xiplist" \
+	    "-z lz4 -C 16K --xip=none -E maps=extents"; do
 	n=$((n + 1))
 	"$MKFS" -q $opts "$tmp/corpus/img$n" "$src" || fail "mkfs $opts"
 done

@@ -1,6 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Grouped page maps (-E maps=grouped, the default without --free-space):
+# Grouped page maps (-E maps=grouped; the default, maps=compact, picks them
+# where they are smallest, t-extents.sh):
 # round trips equal to -E maps=flat ones; each file gets the largest group
 # its pages allow (whole clusters, runs of XIP pages), a file mixing XIP,
 # compressed pages and holes a smaller one or none; shared clusters too;
@@ -47,16 +48,16 @@ for i in $(seq 1 30); do echo "small $i" >"$src/small/s$i"; done
 : >"$src/small/empty"
 fix_dir_times "$src"
 
-roundtrip "$src" grouped -z lz4hc -C 128K --xip=none
+roundtrip "$src" grouped -z lz4hc -C 128K --xip=none -E maps=grouped
 roundtrip "$src" flat -z lz4hc -C 128K --xip=none -E maps=flat
-roundtrip "$src" g-elf -z zstd -C 16K --xip=elf
+roundtrip "$src" g-elf -z zstd -C 16K --xip=elf -E maps=grouped
 roundtrip "$src" f-elf -z zstd -C 16K --xip=elf -E maps=flat
-roundtrip "$src" g-all --xip=all
-roundtrip "$src" g-frag -E fragments --xip=none
-roundtrip "$src" g-span -E fragments,span -C 16K -z zlib
+roundtrip "$src" g-all --xip=all -E maps=grouped
+roundtrip "$src" g-frag -E fragments,maps=grouped --xip=none
+roundtrip "$src" g-span -E fragments,span,maps=grouped -C 16K -z zlib
 roundtrip "$src" g-free --free-space=1M -E maps=grouped
 roundtrip "$src" f-free --free-space=1M
-roundtrip "$src" g-64k --page-size 64K -C 256K -z xz
+roundtrip "$src" g-64k --page-size 64K -C 256K -z xz -E maps=grouped
 
 # The feature bit iff some map is grouped; -s names it (and the others).
 incompat() { "$DUMP" -s "$1" | sed -n 's/.*incompat 0x\([0-9a-f]*\).*/\1/p'; }
@@ -71,9 +72,10 @@ done
 	fail "-s: $("$DUMP" -s "$tmp/g-frag.img" | grep features)"
 "$FSCK" -v "$tmp/grouped.img" | grep -q '^grouped page maps: [1-9][0-9]* files' ||
 	fail "fsck -v: no grouped maps counted"
-# Defaults: grouped without free space, flat with it.
-"$MKFS" -q -z lz4hc -C 128K --xip=none -E maps=grouped "$tmp/d1.img" "$src" || fail "mkfs -E maps=grouped"
-cmp "$tmp/grouped.img" "$tmp/d1.img" || fail "grouped maps are not the default"
+# Defaults: compact (grouped where smallest) without free space, flat with it.
+"$MKFS" -q -z lz4hc -C 128K --xip=none -E maps=compact "$tmp/d1.img" "$src" || fail "mkfs -E maps=compact"
+"$MKFS" -q -z lz4hc -C 128K --xip=none "$tmp/d0.img" "$src" || fail "mkfs (default maps)"
+cmp "$tmp/d0.img" "$tmp/d1.img" || fail "compact maps are not the default"
 "$MKFS" -q --free-space=1M -E maps=flat "$tmp/d2.img" "$src" || fail "mkfs --free-space -E maps=flat"
 cmp "$tmp/f-free.img" "$tmp/d2.img" || fail "flat maps are not the default with --free-space"
 "$MKFS" -q -E maps=flat,maps=grouped "$tmp/d3.img" "$src" || fail "mkfs -E maps=flat,maps=grouped"
@@ -153,7 +155,7 @@ expect_group "$tmp/g-all.img" /text/big 128
 "$DUMP" -p -m /text/big "$tmp/g-all.img" | grep -q '^map: .*(3 entries)$' || fail "--xip=all: not 3 entries"
 # List policies mixing XIP and compressed pages.
 printf '/text/list 0-3\n/text/big 1-2,5\n/bin/true\n/zero/mid 0-3\n/zero/tail 1\n' >"$tmp/xiplist"
-roundtrip "$src" g-list -z zstd -C 16K --xip=list:"$tmp/xiplist"
+roundtrip "$src" g-list -z zstd -C 16K --xip=list:"$tmp/xiplist" -E maps=grouped
 roundtrip "$src" f-list -z zstd -C 16K --xip=list:"$tmp/xiplist" -E maps=flat
 expect_group "$tmp/g-list.img" /text/list 4	# XIP 0-3, then 16K clusters
 expect_group "$tmp/g-list.img" /text/big 1	# XIP 1-2 and 5 inside clusters
@@ -184,7 +186,8 @@ for pair in g-elf:f-elf g-list:f-list grouped:flat; do
 done
 # Under --xip=elf, ELF files whose XIP pages sit between compressed ones
 # get smaller groups or none, and all files still check out (roundtrip).
-"$MKFS" -v -z zstd -C 16K --xip=elf "$tmp/v.img" "$src" >"$tmp/v.log" || fail "mkfs -v"
+"$MKFS" -v -z zstd -C 16K --xip=elf -E maps=grouped "$tmp/v.img" "$src" >"$tmp/v.log" ||
+	fail "mkfs -v"
 if grep -q '^/bin/ls: .* [1-9][0-9]* xip, [1-9][0-9]* comp, ' "$tmp/v.log"; then
 	grep '^/bin/ls: ' "$tmp/v.log" | grep -q 'map 1 entry per 128 pages' &&
 		fail "/bin/ls mixes XIP and compressed pages but got one group: $(grep '^/bin/ls' "$tmp/v.log")"
@@ -214,7 +217,7 @@ expect_group "$tmp/g-span.img" /text/c16k+100 16
 mkdir "$tmp/sp"
 seq 1 3000 | head -c 8192 >"$tmp/sp/a"
 seq 1 100000 | head -c $(((4 * 10 + 3) * 4096)) >"$tmp/sp/big"
-roundtrip "$tmp/sp" sp-g -E fragments,span -C 16K -z zlib --xip=none
+roundtrip "$tmp/sp" sp-g -E fragments,span,maps=grouped -C 16K -z zlib --xip=none
 roundtrip "$tmp/sp" sp-f -E fragments,span,maps=flat -C 16K -z zlib --xip=none
 expect_group "$tmp/sp-g.img" /big 64	# and an end run from page 40
 "$DUMP" -p -m /big "$tmp/sp-g.img" | grep -q '^page 42: compressed cluster [0-9]* index 2 ' ||
@@ -223,7 +226,8 @@ expect_group "$tmp/sp-g.img" /big 64	# and an end run from page 40
 	fail "flat, span: the end of /big does not span (span lost?)"
 
 # Smaller metadata: by exactly the page map bytes saved
-"$MKFS" -z lz4hc -C 128K --xip=none "$tmp/s1.img" "$src" >"$tmp/s1.log" || fail "mkfs (summary)"
+"$MKFS" -z lz4hc -C 128K --xip=none -E maps=grouped "$tmp/s1.img" "$src" >"$tmp/s1.log" ||
+	fail "mkfs (summary)"
 "$MKFS" -z lz4hc -C 128K --xip=none -E maps=flat "$tmp/s2.img" "$src" >"$tmp/s2.log" || fail "mkfs flat (summary)"
 meta() { sed -n 's/.*metadata \([0-9]*\) bytes.*/\1/p' "$1"; }
 maps() { sed -n 's/^  page maps \([0-9]*\) bytes, .*/\1/p' "$1"; }
@@ -236,7 +240,7 @@ cg=$(ncl "$tmp/s1.log") cf=$(ncl "$tmp/s2.log")
 [ -n "$cg" ] && [ $((mf - mg)) = $((pf - pg + 8 * (cf - cg))) ] ||
 	fail "metadata shrank by $((mf - mg)), page maps by $((pf - pg)), clusters $cf -> $cg"
 [ "$pf" = $((8 * pages)) ] || fail "flat page maps $pf bytes for $pages pages"
-grep -q '^  page maps [0-9]* bytes, 0 of [0-9]* files grouped$' "$tmp/s2.log" || fail "flat summary"
+grep -q '^  page maps [0-9]* bytes, 0 of [0-9]* files grouped, 0 with extent maps (0 extents)$' "$tmp/s2.log" || fail "flat summary"
 echo "ok metadata: $mg bytes grouped, $mf flat (page maps $pg / $pf)"
 
 # Reproducible: another run, and one thread.

@@ -48,6 +48,8 @@ static uint8_t img[IMG_PAGES * PS];
 static size_t img_len;
 /* Layout choices of build(), and the inode numbers and slots they give. */
 static bool ext_layout, split_b, no_xip;
+/* Spare zero bytes in the metadata (before the cluster table), at off_spare. */
+static uint64_t spare_meta, off_spare;
 static uint32_t ino_link, ino_dev, ino_fifo, nslots;
 /* Where the builder put things, for the corruption cases. */
 static uint64_t off_inodes, off_root_dir, off_sub_dir, off_map_a, off_map_b,
@@ -202,6 +204,7 @@ static void build(void)
 	put_inode(ino_fifo, S_IFIFO | 0644, 1, 0, 0, 0, 0);
 	off_tail = meta_alloc(100);
 	memcpy(img + off_tail, content_a + 3 * PS, 100);
+	off_spare = spare_meta ? meta_alloc(spare_meta) : 0;
 	off_clusters = meta_alloc((ncl + 1) * XIPFS_CLUSTER_SIZE);
 	meta_size = meta_pos - META_OFF;
 
@@ -583,10 +586,10 @@ static void test_corruptions(void)
 	expect_problem("inode reserved0", "reserved fields not zero (extended inode)");
 	st16(CIN(I_SUB, i_reserved), 1);
 	expect_problem("compact inode reserved", "/sub (inode 7): reserved fields not zero (compact inode)");
-	st16(IN(I_A, i_flags), XIPFS_INODE_EXTENDED | 4);
-	expect_problem("inode flags", "unknown flags 0x5");
-	st16(CIN(ino_fifo, i_flags), 4);
-	expect_problem("compact inode flags", "/fifo (inode 10): unknown flags 0x4");
+	st16(IN(I_A, i_flags), XIPFS_INODE_EXTENDED | 8);
+	expect_problem("inode flags", "unknown flags 0x9");
+	st16(CIN(ino_fifo, i_flags), 8);
+	expect_problem("compact inode flags", "/fifo (inode 10): unknown flags 0x8");
 	st16(CIN(ino_fifo, i_mode), 0170644);
 	expect_problem("bad type", "invalid file type");
 	st32(IN(I_A, i_nlink), 1);
@@ -1468,6 +1471,295 @@ static void test_grouped(void)
 	build();
 }
 
+/* Spare metadata for extent maps (the hand-built maps have no room). */
+#define SPARE	512
+
+static void set_incompat(uint32_t set, uint32_t clear)
+{
+	uint32_t f;
+
+	memcpy(&f, img + SB(s_feature_incompat), 4);
+	st32(SB(s_feature_incompat), (le32toh(f) | set) & ~clear);
+}
+
+/*
+ * Inode ino's map: an extent map of n extents (first pages x, entries e)
+ * at off (the spare metadata), flag and feature set, checksums fixed.
+ */
+static void put_extents(uint32_t ino, uint64_t off, uint64_t n, const uint64_t *x,
+			const uint64_t *e)
+{
+	set_incompat(XIPFS_FEATURE_INCOMPAT_EXTENT_MAPS, 0);
+	st64(off, n);
+	for (uint64_t i = 0; i < n; i++) {
+		st64(off + 8 + i * XIPFS_MAP_EXTENT_SIZE, x[i]);
+		st64(off + 16 + i * XIPFS_MAP_EXTENT_SIZE, e[i]);
+	}
+	st16(IN(ino, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_EXTENT_MAP);
+	st64(IN(ino, i_data), off);
+	xipfs_fix_checksums(img, img_len);
+}
+
+/* a's four pages as four one-page extents, b's three as one extent. */
+static void make_extents(void)
+{
+	const uint64_t xa[4] = { 0, 1, 2, 3 };
+	const uint64_t ea[4] = { XIPFS_PTE_XIP(xip_off / PS), 0, XIPFS_PTE_COMP(0, 0),
+				 XIPFS_PTE_TAIL(off_tail - META_OFF) };
+	const uint64_t xb[1] = { 0 }, eb[1] = { XIPFS_PTE_COMP(1, 0) };
+
+	build();
+	put_extents(I_A, off_spare, 4, xa, ea);
+	/* Where b's per-page map was: 24 bytes, one extent exactly. */
+	put_extents(I_B, off_map_b, 1, xb, eb);
+}
+
+/* b's map (at its own place) as the extents given, expecting a problem. */
+static void expect_b_extents(const char *what, const char *needle, uint64_t n,
+			     const uint64_t *x, const uint64_t *e)
+{
+	make_extents();
+	put_extents(I_B, off_spare + 256, n, x, e);
+	expect_problem(what, needle);
+	make_extents();
+}
+
+static void test_extents(void)
+{
+	struct xipfs_check_stats st;
+	struct xipfs_image *im;
+	struct xipfs_dinode in;
+	struct xipfs_map m;
+	uint8_t page[PS];
+	uint64_t n, e, xp;
+
+	spare_meta = SPARE;
+	make_extents();
+	n = run_check(0, &st);
+	CHECK(n == 0 && st.extent_maps == 2 && st.extents == 5 && st.grouped_maps == 0 &&
+	      st.xip_pages == 1 && st.comp_pages == 4 && st.holes == 1 && st.tails == 1,
+	      "extent maps: %llu problems, %llu maps, %llu extents:\n%s", (unsigned long long)n,
+	      (unsigned long long)st.extent_maps, (unsigned long long)st.extents, msgs);
+	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open extent image");
+	if (im) {
+		CHECK(!xipfs_read_inode(im, I_B, &in) && !xipfs_map_get(im, &in, &m) &&
+		      m.extents && m.off == off_map_b && m.shift == 0 && m.entries == 1 &&
+		      !m.moved && xipfs_map_bytes(&m) == 24, "b's map: one extent");
+		check_b_pages(im, &in, "extent");
+		CHECK(!xipfs_map_raw(im, &in, 0, &e) && e == XIPFS_PTE_COMP(1, 0), "raw extent 0");
+		CHECK(!xipfs_map_extent(im, &in, 0, &xp, &e) && xp == 0 &&
+		      e == XIPFS_PTE_COMP(1, 0), "extent 0 of b");
+		CHECK(xipfs_map_extent(im, &in, 1, &xp, &e) == -EUCLEAN, "extent past the map");
+		CHECK(xipfs_map_read(im, &in, 3, &e) == -EUCLEAN, "entry past the capacity");
+		/* a: each page at an extent boundary. */
+		CHECK(!xipfs_read_inode(im, I_A, &in) && !xipfs_map_get(im, &in, &m) &&
+		      m.extents && m.entries == 4 && xipfs_map_bytes(&m) == 72, "a's map: 4 extents");
+		for (uint64_t p = 0; p < 4; p++) {
+			size_t len = p < 3 ? PS : 100;
+
+			CHECK(!xipfs_read_page(im, &in, p, page) &&
+			      !memcmp(page, content_a + p * PS, len), "extent a page %llu: %s",
+			      (unsigned long long)p, xipfs_image_error(im));
+		}
+		CHECK(!xipfs_map_read(im, &in, 1, &e) && e == 0, "a's hole extent");
+		CHECK(!xipfs_map_read(im, &in, 4, &e) && e == XIPFS_PTE_INVALID,
+		      "past the end: page 1 of the tail's extent is invalid");
+		xipfs_image_close(im);
+	}
+
+	/*
+	 * Long extents, as readers see them (past the end of the file, so
+	 * only derived): capacity 2^32 - 1, extents from page 0 (XIP),
+	 * 1000 (COMP: 4 pages a cluster), 100000 (hole), 4000000000 (XIP).
+	 */
+	{
+		const uint64_t x[4] = { 0, 1000, 100000, 4000000000ULL };
+		const uint64_t ex[4] = { XIPFS_PTE_XIP(xip_off / PS), XIPFS_PTE_COMP(0, 0), 0,
+					 XIPFS_PTE_XIP(7) };
+		const struct { uint64_t p, want; } at[] = {
+			{ 999, XIPFS_PTE_XIP(xip_off / PS + 999) }, { 1000, XIPFS_PTE_COMP(0, 0) },
+			{ 1001, XIPFS_PTE_COMP(0, 1) }, { 1004, XIPFS_PTE_COMP(1, 0) },
+			{ 99999, XIPFS_PTE_COMP(24749, 3) }, { 100000, 0 }, { 3999999999ULL, 0 },
+			{ 4000000000ULL, XIPFS_PTE_XIP(7) },
+			{ 4294967294ULL, XIPFS_PTE_XIP(7 + 294967294ULL) },
+		};
+
+		make_extents();
+		put_extents(I_A, off_spare, 4, x, ex);
+		st32(IN(I_A, i_map_cap), UINT32_MAX);
+		xipfs_fix_checksums(img, img_len);
+		CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open long extents");
+		if (im) {
+			CHECK(!xipfs_read_inode(im, I_A, &in), "inode a");
+			for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++)
+				CHECK(!xipfs_map_read(im, &in, at[i].p, &e) && e == at[i].want,
+				      "long extents: page %llu: 0x%016llx, want 0x%016llx",
+				      (unsigned long long)at[i].p, (unsigned long long)e,
+				      (unsigned long long)at[i].want);
+			xipfs_image_close(im);
+		}
+		/* Unsorted: the search stays in bounds; before the first: invalid. */
+		{
+			const uint64_t ux[4] = { 5, 1, 3, 2 };
+
+			put_extents(I_A, off_spare, 4, ux, ex);
+			CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open unsorted");
+			if (im) {
+				CHECK(!xipfs_read_inode(im, I_A, &in) &&
+				      !xipfs_map_read(im, &in, 0, &e) && e == XIPFS_PTE_INVALID,
+				      "no extent from page 0 or before: invalid (0x%016llx)",
+				      (unsigned long long)e);
+				for (uint64_t p = 1; p < 10; p++)
+					CHECK(!xipfs_map_read(im, &in, p, &e), "unsorted page %llu",
+					      (unsigned long long)p);
+				xipfs_image_close(im);
+			}
+		}
+	}
+
+	/* The extents' order and range. */
+	{
+		const uint64_t e3[3] = { XIPFS_PTE_COMP(1, 0), XIPFS_PTE_COMP(1, 1),
+					 XIPFS_PTE_COMP(1, 2) };
+		const uint64_t unsorted[3] = { 0, 2, 1 }, dup[3] = { 0, 1, 1 };
+		const uint64_t first1[1] = { 1 }, past[2] = { 0, 3 }, ok3[3] = { 0, 1, 2 };
+
+		expect_b_extents("unsorted extents", "/sub/b (inode 5): extent map: extent 2 (from page 1) does not start after extent 1 (from page 2)",
+				 3, unsorted, e3);
+		expect_b_extents("two extents from one page", "extent 2 (from page 1) does not start after extent 1 (from page 1)",
+				 3, dup, e3);
+		expect_b_extents("first extent not at page 0",
+				 "extent map: extent 0 starts at page 1, not at page 0", 1, first1, e3);
+		expect_b_extents("extent past the capacity",
+				 "extent map: extent 1 starts at page 3, past the map capacity (3 pages)",
+				 2, past, e3);
+		/* Three one-page extents are as good as one. */
+		make_extents();
+		put_extents(I_B, off_spare + 256, 3, ok3, e3);
+		n = run_check(0, &st);
+		CHECK(n == 0 && st.extents == 7, "three extents of b: %llu problems:\n%s",
+		      (unsigned long long)n, msgs);
+		expect_b_extents("no extents", "extent map of 0 extents (must be 1 to the capacity, 3)",
+				 0, ok3, e3);
+		make_extents();
+		put_extents(I_B, off_spare + 256, 3, ok3, e3);
+		st64(off_spare + 256, 4);
+		expect_problem("more extents than pages",
+			       "extent map of 4 extents (must be 1 to the capacity, 3)");
+	}
+	/* Where the map is. */
+	make_extents();
+	st64(IN(I_B, i_data), (meta_pos - 16) & ~7ULL);
+	st64((meta_pos - 16) & ~7ULL, 1);
+	expect_problem("extent map across the end of the metadata", "runs past the metadata area");
+	make_extents();
+	st64(IN(I_B, i_data), xip_off);
+	expect_problem("extent map out of the metadata", "outside the metadata area");
+	/* a's map for b too (capacity raised to a's 4 extents). */
+	make_extents();
+	st64(IN(I_B, i_data), off_spare);
+	st32(IN(I_B, i_map_cap), 5);
+	expect_problem("extent map over another map", "metadata overlap");
+	/* a's tail data over b's extent map. */
+	make_extents();
+	st64(off_spare + 16 + 3 * XIPFS_MAP_EXTENT_SIZE, XIPFS_PTE_TAIL(off_map_b - META_OFF));
+	expect_problem("tail data over an extent map", "metadata overlap");
+	/* The flag's rules. */
+	make_extents();
+	set_incompat(0, XIPFS_FEATURE_INCOMPAT_EXTENT_MAPS);
+	expect_problem("flag without the feature", "/a (inode 3): extent map flag without the EXTENT_MAPS feature");
+	make_extents();
+	set_incompat(0, XIPFS_FEATURE_INCOMPAT_EXTENT_MAPS);
+	xipfs_fix_checksums(img, img_len);
+	CHECK(!xipfs_image_open_mem(img, img_len, &im, NULL, 0), "open");
+	if (im) {
+		CHECK(!xipfs_read_inode(im, I_B, &in) && xipfs_read_page(im, &in, 0, page) == -EUCLEAN &&
+		      strstr(xipfs_image_error(im), "EXTENT_MAPS"),
+		      "readers refuse the flag without the feature: %s", xipfs_image_error(im));
+		xipfs_image_close(im);
+	}
+	make_extents();
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_EXTENT_MAP | XIPFS_INODE_END_RUN);
+	expect_problem("flag with END_RUN", "/sub/b (inode 5): extent map flag together with the end-run flag");
+	make_extents();
+	set_incompat(XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS, 0);
+	st64(IN(I_B, i_data), off_map_b | 2);
+	expect_problem("flag with G != 0", "extent map with group shift 2 in i_data");
+	make_extents();
+	st64(IN(I_B, i_data), off_map_b | 2);
+	expect_problem("flag with G != 0, no GROUPED_MAPS", "extent map with group shift 2 in i_data");
+	make_extents();
+	st16(CIN(ino_fifo, i_flags), XIPFS_INODE_EXTENT_MAP);
+	expect_problem("flag on a fifo", "/fifo (inode 10): extent-map flag on a non-regular file");
+	make_extents();
+	st16(CIN(I_SUB, i_flags), XIPFS_INODE_EXTENT_MAP);
+	expect_problem("flag on a directory", "/sub (inode 7): extent-map flag on a non-regular file");
+	make_extents();
+	st64(IN(I_B, i_size), 0);
+	st32(IN(I_B, i_map_cap), 0);
+	expect_problem("flag on an empty map", "extent map of 1 extents (must be 1 to the capacity, 0)");
+	/* Entries, derived ones too, are checked as stored ones are. */
+	make_extents();
+	st64(off_map_b + 16, XIPFS_PTE_COMP(1, 0) | (1ULL << 57));
+	expect_problem("reserved bits in an extent's entry",
+		       "page 0: extent 0 (from page 0): reserved bits set in its entry 0x8200000000000001");
+	make_extents();
+	st64(off_map_b + 16, XIPFS_PTE_COMP(XIPFS_PTE_CLUSTER_MASK, 3));
+	expect_problem("cluster number overflow",
+		       "page 1: page 1 of extent 0 (from page 0) whose entry 0x8003ffffffffffff runs on past the largest cluster number");
+	make_extents();
+	st64(off_map_b + 16, XIPFS_PTE_TAIL(off_tail - META_OFF));
+	expect_problem("tail at k > 0", "page 1: page 1 of extent 0 (from page 0) whose entry 0xc");
+	make_extents();
+	st64(off_map_b + 16, XIPFS_PTE_TAIL(off_tail - META_OFF));
+	expect_problem("tail at k > 0: said so", "is a tail (only the extent's first page may be one)");
+	make_extents();
+	st64(off_map_b + 16, XIPFS_PTE_COMP(1, 1));
+	expect_problem("extent into the next cluster", "page 2: index 3 beyond the 3 pages of cluster 1");
+	make_extents();
+	st64(off_map_b + 16, XIPFS_PTE_XIP(xip_off / PS));
+	expect_problem("xip extent over another page", "used twice");
+	/* An extent wholly past the end: stale, information only. */
+	{
+		const uint64_t x[2] = { 0, 3 };
+		const uint64_t ex[2] = { XIPFS_PTE_COMP(1, 0), XIPFS_PTE_COMP(1, 0) };
+
+		make_extents();
+		put_extents(I_B, off_spare + 256, 2, x, ex);
+		st32(IN(I_B, i_map_cap), 8);
+		xipfs_fix_checksums(img, img_len);
+		n = run_check(0, &st);
+		CHECK(n == 0 && st.stale_entries == 1, "stale extent: %llu problems, %llu stale:\n%s",
+		      (unsigned long long)n, (unsigned long long)st.stale_entries, msgs);
+	}
+
+	/*
+	 * Extent-map images mount read-only only, so nothing moves an extent
+	 * map: on a read-write image, the flag on a map moved to the data
+	 * region is damage; b's extent map in the metadata is read as one.
+	 */
+	rw_setup();
+	set_incompat(XIPFS_FEATURE_INCOMPAT_EXTENT_MAPS, 0);
+	st16(IN(I_A, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_EXTENT_MAP);
+	xipfs_fix_checksums(img, img_len);
+	n = run_check(0, &st);
+	CHECK(n == 1 && strstr(msgs, "extent map at offset") &&
+	      strstr(msgs, "outside the metadata area"),
+	      "rw: flag on a moved map: %llu problems:\n%s", (unsigned long long)n, msgs);
+	st16(IN(I_A, i_flags), XIPFS_INODE_EXTENDED);
+	st64(off_map_b, 1);	/* 2 of b's pages are XIP now: page 1 follows page 0 */
+	st64(off_map_b + 8, 0);
+	st64(off_map_b + 16, XIPFS_PTE_XIP(rw_free_pg + 1));
+	st16(IN(I_B, i_flags), XIPFS_INODE_EXTENDED | XIPFS_INODE_EXTENT_MAP);
+	xipfs_fix_checksums(img, img_len);
+	n = run_check(0, &st);
+	CHECK(n == 0 && st.extent_maps == 1 && st.xip_pages == 3,
+	      "rw: b's extent map: %llu problems:\n%s", (unsigned long long)n, msgs);
+	ext_layout = false;
+	spare_meta = 0;
+	build();
+}
+
 /* Without XIP pages and free space the compressed area follows the metadata. */
 static void test_no_xip(void)
 {
@@ -1524,6 +1816,7 @@ int main(void)
 	test_map_slot();
 	test_cluster_desc();
 	test_grouped();
+	test_extents();
 	test_no_xip();
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;

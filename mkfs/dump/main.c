@@ -114,7 +114,7 @@ static void show_super(struct xipfs_image *img)
 	printf("state:            0x%x%s%s\n", sb->state,
 	       sb->state & XIPFS_STATE_CLEAN ? " clean" : "",
 	       sb->state & XIPFS_STATE_META_MODIFIED ? " meta-modified" : "");
-	printf("features:         compat 0x%x ro_compat 0x%x incompat 0x%x%s%s%s%s%s%s%s%s%s\n",
+	printf("features:         compat 0x%x ro_compat 0x%x incompat 0x%x%s%s%s%s%s%s%s%s%s%s\n",
 	       sb->feature_compat, sb->feature_ro_compat, sb->feature_incompat,
 	       sb->feature_compat & XIPFS_FEATURE_COMPAT_FREE_SPACE ? " free_space" : "",
 	       sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_SHARED_DATA ? " shared_data" : "",
@@ -126,7 +126,9 @@ static void show_super(struct xipfs_image *img)
 	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_GROUPED_MAPS ? " grouped_maps" : "",
 	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_INODES ?
 	       " compact_inodes" : "",
-	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_EXTENT_MAPS ? " extent_maps" : "");
+	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_EXTENT_MAPS ? " extent_maps" : "",
+	       sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_CLUSTERS ?
+	       " compact_clusters" : "");
 	printf("algorithms:       ");
 	for (unsigned int a = 0; a < 16; a++)
 		if (sb->comp_algs & (1U << a))
@@ -136,7 +138,16 @@ static void show_super(struct xipfs_image *img)
 	       sb->inode_count, XIPFS_INODE_SLOT);
 	printf("clusters:         %llu\n", (unsigned long long)sb->cluster_count);
 	printf("inode table:      %llu\n", (unsigned long long)sb->inode_off);
-	printf("cluster table:    %llu\n", (unsigned long long)sb->cluster_off);
+	if (img->ct.on)
+		printf("cluster table:    %llu +%llu (compact: %llu clusters, %llu exceptions, %u-byte lengths, regular clusters %s)\n",
+		       (unsigned long long)sb->cluster_off, (unsigned long long)img->ct.size,
+		       (unsigned long long)img->ct.n, (unsigned long long)img->ct.e, img->ct.w,
+		       xipfs_alg_name(img->ct.alg));
+	else
+		printf("cluster table:    %llu +%llu (8-byte descriptors: %llu clusters and the sentinel)\n",
+		       (unsigned long long)sb->cluster_off,
+		       (unsigned long long)xipfs_cluster_table_size(img),
+		       (unsigned long long)sb->cluster_count);
 	printf("metadata area:    %llu +%llu (crc 0x%08x)\n", (unsigned long long)sb->meta_off,
 	       (unsigned long long)sb->meta_size, sb->meta_crc);
 	printf("XIP area:         %llu +%llu\n", (unsigned long long)sb->xip_off,

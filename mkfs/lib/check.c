@@ -1403,6 +1403,56 @@ static void check_xip_csums(struct ck *ck)
 	}
 }
 
+/*
+ * The compact cluster table (INCOMPAT_COMPACT_CLUSTERS) beyond what
+ * opening checked: what the rebuilt descriptors cannot show.  Each
+ * group's base must be where the clusters before it end (else a
+ * cluster's length and its place disagree), the exception words sorted
+ * by index (readers search them), each naming a cluster.
+ */
+static void check_ct(struct ck *ck)
+{
+	struct xipfs_image *img = ck->img;
+	const struct xipfs_ctab *ct = &img->ct;
+	uint64_t prev = 0, end = 0;
+
+	if (!ct->on)
+		return;
+	for (uint64_t i = 0; i < ct->n; i++) {
+		if (!(i & ((1U << XIPFS_CT_GROUP_SHIFT) - 1))) {
+			uint64_t b = xipfs_ct_base(img, i >> XIPFS_CT_GROUP_SHIFT);
+
+			if (b != end)
+				problem(ck, 0, i ? "compact cluster table: base %llu (cluster %llu) is %llu, but the clusters before it end at %llu" :
+					"compact cluster table: base %llu (cluster %llu) is %llu, not %llu",
+					(unsigned long long)(i >> XIPFS_CT_GROUP_SHIFT),
+					(unsigned long long)i, (unsigned long long)b,
+					(unsigned long long)end);
+			end = b;
+		}
+		end += xipfs_ct_len(img, i);
+	}
+	for (uint64_t k = 0; k < ct->e; k++) {
+		uint64_t x = xipfs_ct_exception(img, k), i = XIPFS_CL_OFF(x);
+
+		if (i >= ct->n)
+			problem(ck, 0, "compact cluster table: exception %llu names cluster %llu, past the %llu clusters",
+				(unsigned long long)k, (unsigned long long)i,
+				(unsigned long long)ct->n);
+		else if (XIPFS_CL_ALG(x) == XIPFS_COMP_NONE &&
+			 xipfs_ct_len(img, i) != XIPFS_CL_ULEN(x, img->sb.page_shift))
+			problem(ck, 0, "compact cluster table: exception %llu (cluster %llu): stored, but its length %u is not its %llu bytes",
+				(unsigned long long)k, (unsigned long long)i,
+				xipfs_ct_len(img, i),
+				(unsigned long long)XIPFS_CL_ULEN(x, img->sb.page_shift));
+		if (k && i <= prev)
+			problem(ck, 0, "compact cluster table: exception %llu (cluster %llu) does not follow exception %llu (cluster %llu): not sorted by index",
+				(unsigned long long)k, (unsigned long long)i,
+				(unsigned long long)(k - 1), (unsigned long long)prev);
+		prev = i;
+	}
+}
+
 uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opts,
 		     struct xipfs_check_stats *stats)
 {
@@ -1421,6 +1471,7 @@ uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opt
 	}
 	check_sb(&ck);
 	check_gaps(&ck);
+	check_ct(&ck);
 	for (uint64_t i = 0; i < img->sb.cluster_count; i++) {
 		if (xipfs_get_cluster(img, i, &ck.cs[i].c))
 			accessor_problem(&ck, 0);
@@ -1458,9 +1509,8 @@ uint64_t xipfs_check(struct xipfs_image *img, const struct xipfs_check_opts *opt
 			stats->free_pages++;
 	}
 	add_extent(&ck, img->sb.inode_off, (uint64_t)ck.n * XIPFS_INODE_SLOT, 0, M_INODES);
-	/* With the sentinel (opening checked the count against the metadata). */
-	add_extent(&ck, img->sb.cluster_off, (img->sb.cluster_count + 1) * XIPFS_CLUSTER_SIZE, 0,
-		   M_CLUSTERS);
+	/* With the sentinel, or the compact table (opening checked its place). */
+	add_extent(&ck, img->sb.cluster_off, xipfs_cluster_table_size(img), 0, M_CLUSTERS);
 	if (img->sb.feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_DATA_CSUM)
 		add_extent(&ck, img->sb.csum_off, img->sb.csum_size, 0, M_CSUMS);
 	check_overlaps(&ck);

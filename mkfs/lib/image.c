@@ -150,12 +150,117 @@ bool xipfs_slot_is_second(const struct xipfs_image *img, uint32_t n)
 	return n < img->sb.inode_count && (img->second_slot[n / 8] & (1U << (n % 8)));
 }
 
+/*
+ * The compact cluster table (INCOMPAT_COMPACT_CLUSTERS).  Its descriptors
+ * are rebuilt on each read, in place, as the kernel reads them: at most
+ * 63 lengths summed and a binary search of the exception words.  The
+ * helpers take the bytes and the located table, so that a raw copy
+ * (fix_data_csums()) reads it as an open image does.
+ */
+
+/* Locate the table's parts from its header; false if they can't be (overflow). */
+static bool ct_locate(const uint8_t *p, size_t len, const struct xipfs_sb *sb,
+		      struct xipfs_ctab *ct)
+{
+	memset(ct, 0, sizeof(*ct));
+	ct->on = true;
+	ct->n = sb->cluster_count;
+	ct->w = XIPFS_CT_LEN_BYTES(sb->max_cluster_shift);
+	/* Each cluster takes W >= 2 bytes: bounding n keeps the sizes in range. */
+	if (!xipfs_range_in(sb->cluster_off, XIPFS_CT_HEADER_SIZE, 0, len) ||
+	    ct->n > len / 2)
+		return false;
+	ct->e = ld32(p + sb->cluster_off + FLD(xipfs_cluster_table, ct_exceptions));
+	ct->alg = p[sb->cluster_off + FLD(xipfs_cluster_table, ct_alg)];
+	ct->size = xipfs_ct_size(ct->n, ct->e, sb->max_cluster_shift);
+	ct->base_off = sb->cluster_off + XIPFS_CT_HEADER_SIZE;
+	ct->exc_off = ct->base_off +
+		      ((ct->n + (1U << XIPFS_CT_GROUP_SHIFT) - 1) >> XIPFS_CT_GROUP_SHIFT) * 8;
+	ct->len_off = ct->exc_off + ct->e * 8;
+	return xipfs_range_in(sb->cluster_off, ct->size, 0, len);
+}
+
+static uint32_t ct_len(const uint8_t *p, const struct xipfs_ctab *ct, uint64_t i)
+{
+	const uint8_t *q = p + ct->len_off + i * ct->w;
+
+	return (q[0] | (uint32_t)q[1] << 8 | (ct->w > 2 ? (uint32_t)q[2] << 16 : 0)) + 1;
+}
+
+/* Descriptor i <= n; the table lies in p's bytes (ct_locate()). */
+static uint64_t ct_desc(const uint8_t *p, const struct xipfs_sb *sb,
+			const struct xipfs_ctab *ct, uint64_t i)
+{
+	uint64_t last = i < ct->n ? i : i - 1, off, lo = 0, hi = ct->e;
+	unsigned int cshift = sb->max_cluster_shift - sb->page_shift;
+	uint32_t full = 1U << sb->max_cluster_shift;
+
+	if (i > ct->n)
+		return 0;
+	if (!ct->n)
+		return 0;	/* the sentinel of no clusters: no data */
+	off = ld64(p + ct->base_off + (last >> XIPFS_CT_GROUP_SHIFT) * 8);
+	for (uint64_t k = last & ~((1ULL << XIPFS_CT_GROUP_SHIFT) - 1); k < i; k++)
+		off += ct_len(p, ct, k);
+	/* Only an offset; unmasked, so that one out of range shows. */
+	if (i == ct->n)
+		return off;
+	/* The exception words are sorted by index (fsck checks it). */
+	while (lo < hi) {
+		uint64_t mid = lo + (hi - lo) / 2;
+		uint64_t x = ld64(p + ct->exc_off + mid * 8);
+
+		if ((x & XIPFS_CL_OFF_MASK) == i)
+			return (off & XIPFS_CL_OFF_MASK) | (x & XIPFS_CL_DESC_MASK);
+		if ((x & XIPFS_CL_OFF_MASK) < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return XIPFS_CL_DESC(off, 1U << cshift, full, sb->page_shift,
+			     ct_len(p, ct, i) == full ? XIPFS_COMP_NONE : ct->alg, false);
+}
+
+/* The compact table's checks at open: what readers need to read it safely. */
+static int validate_ct(struct xipfs_image *img)
+{
+	const struct xipfs_sb *sb = &img->sb;
+	struct xipfs_ctab *ct = &img->ct;
+	const uint8_t *h;
+	uint64_t end;
+
+	if (sb->cluster_off % 8)
+		return fail(img, "compact cluster table at %llu: not 8-byte aligned",
+			    (unsigned long long)sb->cluster_off);
+	if (!ct_locate(img->base, img->len, sb, ct) ||
+	    !xipfs_range_in(sb->cluster_off, ct->size, sb->meta_off, sb->meta_size))
+		return fail(img, "compact cluster table [%llu, +%llu bytes: %llu clusters, %llu exceptions) outside the metadata area",
+			    (unsigned long long)sb->cluster_off, (unsigned long long)ct->size,
+			    (unsigned long long)ct->n, (unsigned long long)ct->e);
+	h = img->base + sb->cluster_off + FLD(xipfs_cluster_table, ct_reserved);
+	if (h[0] || h[1] || h[2])
+		return fail(img, "compact cluster table: reserved bytes 0x%02x%02x%02x not zero",
+			    h[2], h[1], h[0]);
+	if (ct->alg >= XIPFS_COMP_MAX ||
+	    (ct->alg != XIPFS_COMP_NONE && !(sb->comp_algs & (1U << ct->alg))))
+		return fail(img, "compact cluster table: algorithm %u of regular clusters %s (superblock's list 0x%x)",
+			    ct->alg, ct->alg >= XIPFS_COMP_MAX ? "unknown" : "not in the superblock's list",
+			    sb->comp_algs);
+	end = ct_desc(img->base, sb, ct, ct->n);
+	if (end > sb->comp_size)
+		return fail(img, "compact cluster table: the last cluster (cluster %llu) ends at %llu, past the %llu-byte compressed area",
+			    (unsigned long long)(ct->n - 1), (unsigned long long)end,
+			    (unsigned long long)sb->comp_size);
+	return 0;
+}
+
 /* The checks without which no other structure can be located safely. */
 static int validate_sb(struct xipfs_image *img)
 {
 	struct xipfs_sb *sb = &img->sb;
 	uint64_t ps, isz;
 	struct { const char *name; uint64_t off, size; } areas[4];
+	int ret;
 
 	if (img->len < XIPFS_SB_SIZE) {
 		snprintf(img->err, sizeof(img->err),
@@ -258,21 +363,30 @@ static int validate_sb(struct xipfs_image *img)
 			    XIPFS_INODE_SLOT);
 	if (sb->root_ino != XIPFS_ROOT_INO)
 		return fail(img, "root inode %u, expected %d", sb->root_ino, XIPFS_ROOT_INO);
-	/* (count + 1) descriptors, the last the sentinel; overflow-safe. */
-	if (sb->cluster_count >= sb->meta_size / XIPFS_CLUSTER_SIZE ||
-	    !xipfs_range_in(sb->cluster_off, (sb->cluster_count + 1) * XIPFS_CLUSTER_SIZE,
-			    sb->meta_off, sb->meta_size))
-		return fail(img, "cluster table [%llu, +%llu clusters and the sentinel) outside the metadata area",
-			    (unsigned long long)sb->cluster_off,
-			    (unsigned long long)sb->cluster_count);
-	/* Grouped maps step through clusters of 2^(this - page shift) pages. */
-	if ((sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_CLUSTERS) &&
+	/*
+	 * Grouped maps step through clusters of 2^(this - page shift) pages,
+	 * and a compact table's regular clusters are that size.
+	 */
+	if ((sb->feature_incompat & (XIPFS_FEATURE_INCOMPAT_CLUSTERS |
+				     XIPFS_FEATURE_INCOMPAT_COMPACT_CLUSTERS)) &&
 	    (sb->max_cluster_shift < sb->page_shift ||
 	     sb->max_cluster_shift > __builtin_ctz(XIPFS_MAX_CLUSTER_SIZE)))
 		return fail(img, "max cluster shift %u out of range %u..%d", sb->max_cluster_shift,
 			    sb->page_shift, __builtin_ctz(XIPFS_MAX_CLUSTER_SIZE));
+	if (sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_CLUSTERS) {
+		ret = validate_ct(img);
+		if (ret)
+			return ret;
+	} else if (sb->cluster_count >= sb->meta_size / XIPFS_CLUSTER_SIZE ||
+		   !xipfs_range_in(sb->cluster_off, (sb->cluster_count + 1) * XIPFS_CLUSTER_SIZE,
+				   sb->meta_off, sb->meta_size)) {
+		/* (count + 1) descriptors, the last the sentinel; overflow-safe. */
+		return fail(img, "cluster table [%llu, +%llu clusters and the sentinel) outside the metadata area",
+			    (unsigned long long)sb->cluster_off,
+			    (unsigned long long)sb->cluster_count);
+	}
 	if (sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_DATA_CSUM) {
-		/* cluster_count < meta_size / 8: the sum cannot overflow. */
+		/* cluster_count < meta_size / 2: the sum cannot overflow. */
 		uint64_t n = sb->cluster_count + (sb->xip_size >> sb->page_shift);
 
 		if (sb->csum_off % 4 || sb->csum_size != n * XIPFS_CSUM_SIZE ||
@@ -855,7 +969,30 @@ uint64_t xipfs_cluster_desc(const struct xipfs_image *img, uint64_t i)
 {
 	if (i > img->sb.cluster_count)
 		return 0;
+	if (img->ct.on)
+		return ct_desc(img->base, &img->sb, &img->ct, i);
 	return ld64(img->base + img->sb.cluster_off + i * XIPFS_CLUSTER_SIZE);
+}
+
+uint64_t xipfs_cluster_table_size(const struct xipfs_image *img)
+{
+	return img->ct.on ? img->ct.size : (img->sb.cluster_count + 1) * XIPFS_CLUSTER_SIZE;
+}
+
+uint64_t xipfs_ct_exception(const struct xipfs_image *img, uint64_t k)
+{
+	return img->ct.on && k < img->ct.e ? ld64(img->base + img->ct.exc_off + k * 8) : 0;
+}
+
+uint64_t xipfs_ct_base(const struct xipfs_image *img, uint64_t j)
+{
+	return img->ct.on && j << XIPFS_CT_GROUP_SHIFT < img->ct.n ?
+	       ld64(img->base + img->ct.base_off + j * 8) : 0;
+}
+
+uint32_t xipfs_ct_len(const struct xipfs_image *img, uint64_t i)
+{
+	return img->ct.on && i < img->ct.n ? ct_len(img->base, &img->ct, i) : 0;
 }
 
 int xipfs_cluster_end(struct xipfs_image *img, uint64_t *end)
@@ -1111,12 +1248,23 @@ static void fix_data_csums(uint8_t *p, size_t len, const struct xipfs_sb *sb)
 {
 	uint64_t ps = 1ULL << sb->page_shift, npg = sb->xip_size >> sb->page_shift;
 	uint8_t *t = p + sb->csum_off;
+	struct xipfs_ctab ct = { .on = false };
 	uint32_t crc;
 
-	for (uint64_t i = 0; i < sb->cluster_count &&
+	/* A compact table that does not fit the copy: no cluster's entry changes. */
+	if ((sb->feature_incompat & XIPFS_FEATURE_INCOMPAT_COMPACT_CLUSTERS) &&
+	    (sb->max_cluster_shift < sb->page_shift ||
+	     sb->max_cluster_shift > __builtin_ctz(XIPFS_MAX_CLUSTER_SIZE) ||
+	     !ct_locate(p, len, sb, &ct))) {
+		ct.on = true;
+		ct.n = 0;
+	}
+	for (uint64_t i = 0; ct.on ? i < ct.n : i < sb->cluster_count &&
 	     xipfs_range_in(sb->cluster_off, (i + 2) * XIPFS_CLUSTER_SIZE, 0, len); i++) {
-		uint64_t a = XIPFS_CL_OFF(ld64(p + sb->cluster_off + i * XIPFS_CLUSTER_SIZE));
-		uint64_t b = XIPFS_CL_OFF(ld64(p + sb->cluster_off + (i + 1) * XIPFS_CLUSTER_SIZE));
+		uint64_t a = XIPFS_CL_OFF(ct.on ? ct_desc(p, sb, &ct, i) :
+				ld64(p + sb->cluster_off + i * XIPFS_CLUSTER_SIZE));
+		uint64_t b = XIPFS_CL_OFF(ct.on ? ct_desc(p, sb, &ct, i + 1) :
+				ld64(p + sb->cluster_off + (i + 1) * XIPFS_CLUSTER_SIZE));
 
 		if (b <= a || sb->comp_off > len || !xipfs_range_in(sb->comp_off + a, b - a, 0, len))
 			continue;

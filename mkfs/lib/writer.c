@@ -559,6 +559,10 @@ struct layout {
 	uint64_t csum_off, csum_size;	/* data checksum table; 0 without */
 	uint64_t xip_off, comp_off, free_off, free_size, image_size;
 	unsigned int cluster_shift;	/* s_max_cluster_shift */
+	/* The compact cluster table: written, its ct_alg, exceptions, bytes */
+	bool ct;
+	unsigned int ct_alg;
+	uint64_t ct_exc, ct_size;
 	bool grouped;			/* some file's map has G > 0 */
 	bool extents;			/* some file has an extent map */
 	bool compact;			/* some inode is compact */
@@ -614,6 +618,109 @@ static void pick_extent_map(const struct xw_options *o, struct xw_inode *in,
 	in->nextents = n;
 	in->map_shift = 0;
 	in->end_run = false;
+}
+
+/* A cluster's compressed length: up to the next one's data, or the end. */
+static uint64_t cl_clen(const struct xw_data *d, uint64_t i)
+{
+	return (i + 1 < d->ncl ? d->cl[i + 1].off : d->comp_size) - d->cl[i].off;
+}
+
+/*
+ * Is cluster i regular in a compact table of ct_alg (no exception word):
+ * full, of one file, and compressed with ct_alg, or stored (its length
+ * then a full cluster's, which is what tells readers it is stored).
+ */
+static bool ct_regular(const struct xw_data *d, const struct layout *L, unsigned int page_shift,
+		       uint64_t i)
+{
+	const struct xw_cluster *c = &d->cl[i];
+	uint64_t full = 1ULL << L->cluster_shift;
+
+	if (c->shared || c->ulen != full || ((uint64_t)c->pages << page_shift) != full)
+		return false;
+	if (cl_clen(d, i) == full)
+		return c->alg == XIPFS_COMP_NONE;
+	return c->alg == L->ct_alg;
+}
+
+/*
+ * The compact table's plan: ct_alg is the algorithm of most of the
+ * clusters that could be regular (the image's one compressing algorithm,
+ * but for mixed images), the others are exceptions.
+ */
+static void ct_plan(const struct xw_data *d, const struct xw_options *o, struct layout *L)
+{
+	uint64_t count[XIPFS_COMP_MAX] = { 0 }, full = 1ULL << L->cluster_shift;
+
+	L->ct = o->cltable != XW_CLTABLE_FULL && d->ncl;
+	L->ct_alg = XIPFS_COMP_NONE;
+	L->ct_exc = 0;
+	if (!L->ct)
+		return;
+	for (uint64_t i = 0; i < d->ncl; i++) {
+		const struct xw_cluster *c = &d->cl[i];
+
+		if (!c->shared && c->ulen == full && ((uint64_t)c->pages << o->page_shift) == full &&
+		    c->alg != XIPFS_COMP_NONE && c->alg < XIPFS_COMP_MAX && cl_clen(d, i) < full)
+			count[c->alg]++;
+	}
+	for (unsigned int a = 1; a < XIPFS_COMP_MAX; a++)
+		if (count[a] > count[L->ct_alg])
+			L->ct_alg = a;
+	for (uint64_t i = 0; i < d->ncl; i++)
+		L->ct_exc += !ct_regular(d, L, o->page_shift, i);
+	/*
+	 * Many small files without fragments make most clusters exceptions,
+	 * 8 + W bytes each: then the 8-byte table is smaller, and older
+	 * kernels read it (a tie keeps it too).
+	 */
+	if (o->cltable == XW_CLTABLE_AUTO &&
+	    xipfs_ct_size(d->ncl, L->ct_exc, L->cluster_shift) >= (d->ncl + 1) * XIPFS_CLUSTER_SIZE) {
+		L->ct = false;
+		L->ct_exc = 0;
+		L->ct_alg = XIPFS_COMP_NONE;
+		return;
+	}
+	L->ct_size = xipfs_ct_size(d->ncl, L->ct_exc, L->cluster_shift);
+}
+
+/* Write the compact table at t (L->ct_size bytes, zeroed). */
+static int ct_emit(const struct xw_data *d, const struct xw_options *o, const struct layout *L,
+		   unsigned char *t)
+{
+	unsigned int w = XIPFS_CT_LEN_BYTES(L->cluster_shift);
+	uint64_t ngroups = (d->ncl + (1U << XIPFS_CT_GROUP_SHIFT) - 1) >> XIPFS_CT_GROUP_SHIFT;
+	unsigned char *base = t + XIPFS_CT_HEADER_SIZE, *exc = base + ngroups * 8;
+	unsigned char *len = exc + L->ct_exc * 8;
+	uint32_t e32 = htole32((uint32_t)L->ct_exc);
+	uint64_t v;
+
+	memcpy(t + offsetof(struct xipfs_cluster_table, ct_exceptions), &e32, 4);
+	t[offsetof(struct xipfs_cluster_table, ct_alg)] = (unsigned char)L->ct_alg;
+	for (uint64_t j = 0; j < ngroups; j++) {
+		v = htole64(d->cl[j << XIPFS_CT_GROUP_SHIFT].off);
+		memcpy(base + j * 8, &v, 8);
+	}
+	for (uint64_t i = 0; i < d->ncl; i++) {
+		uint64_t clen = cl_clen(d, i);
+
+		/* Never more than its ulen, itself at most a full cluster. */
+		if (!clen || (clen - 1) >> (8 * w)) {
+			xw_error("cluster %llu: compressed length %llu does not fit the compact cluster table",
+				 (unsigned long long)i, (unsigned long long)clen);
+			return -1;
+		}
+		for (unsigned int b = 0; b < w; b++)
+			len[i * w + b] = (unsigned char)((clen - 1) >> (8 * b));
+		if (ct_regular(d, L, o->page_shift, i))
+			continue;
+		v = htole64(i | (XIPFS_CL_DESC(0, d->cl[i].pages, d->cl[i].ulen, o->page_shift,
+					       d->cl[i].alg, d->cl[i].shared) & XIPFS_CL_DESC_MASK));
+		memcpy(exc, &v, 8);
+		exc += 8;
+	}
+	return 0;
 }
 
 static int build_meta(struct xw_tree *t, const struct xw_options *o,
@@ -676,7 +783,11 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 	L->tails_off = pos;
 	pos += d->tails_len;
 	L->cl_off = pos;
-	pos += (d->ncl + 1) * XIPFS_CLUSTER_SIZE;	/* and the sentinel */
+	ct_plan(d, o, L);
+	if (L->ct)
+		pos = round_up(pos + L->ct_size, 8);
+	else
+		pos += (d->ncl + 1) * XIPFS_CLUSTER_SIZE;	/* and the sentinel */
 	L->csum_off = L->csum_size = 0;
 	if (o->checksums) {
 		L->csum_off = pos;
@@ -840,7 +951,12 @@ static int build_meta(struct xw_tree *t, const struct xw_options *o,
 	st->xattr_shared = t->nxshared;
 	if (d->tails_len)
 		memcpy(m + L->tails_off - L->meta_off, d->tails, d->tails_len);
-	if (d->ncl) {
+	if (L->ct) {
+		if (ct_emit(d, o, L, m + L->cl_off - L->meta_off)) {
+			free(m);
+			return -1;
+		}
+	} else if (d->ncl) {
 		uint64_t *cl = (uint64_t *)(m + L->cl_off - L->meta_off);
 
 		for (uint64_t i = 0; i < d->ncl; i++)
@@ -880,6 +996,8 @@ static void fill_sb(struct xipfs_super_block *sb, const struct xw_tree *t,
 		incompat |= XIPFS_FEATURE_INCOMPAT_EXTENT_MAPS;
 	if (L->compact)
 		incompat |= XIPFS_FEATURE_INCOMPAT_COMPACT_INODES;
+	if (L->ct)
+		incompat |= XIPFS_FEATURE_INCOMPAT_COMPACT_CLUSTERS;
 	sb->s_feature_incompat = htole32(incompat);
 	if (o->free_space)
 		sb->s_feature_compat = htole32(XIPFS_FEATURE_COMPAT_FREE_SPACE);
@@ -1083,6 +1201,9 @@ static int assemble(struct xw_tree *t, const struct xw_options *o,
 	st->csum_bytes = L.csum_size;
 	st->image_size = L.image_size;
 	st->clusters = d->ncl;
+	st->ct_compact = L.ct;
+	st->ct_exceptions = L.ct ? L.ct_exc : 0;
+	st->cltable_bytes = L.ct ? L.ct_size : (d->ncl + 1) * XIPFS_CLUSTER_SIZE;
 	st->stored_clusters = d->stored_clusters;
 	st->shared_clusters = d->shared_clusters;
 	st->frag_pieces = d->npieces;

@@ -165,9 +165,10 @@ static int retire_one(struct xw_data *d)
 	/*
 	 * Tail packing: a file's partial last page that would be a cluster
 	 * of its own goes into the metadata when its raw bytes cost no more
-	 * than the cluster would (compressed bytes + descriptor).
+	 * than the cluster would (compressed bytes + its table bytes: a
+	 * partial cluster is not regular).
 	 */
-	if (j->tail_cand && ((j->ulen + 7) & ~7UL) <= clen + XIPFS_CLUSTER_SIZE) {
+	if (j->tail_cand && ((j->ulen + 7) & ~7UL) <= clen + xw_cl_table_cost(d->o, false)) {
 		uint64_t off;
 
 		if (add_tail(d, j->in_buf, j->ulen, &off))

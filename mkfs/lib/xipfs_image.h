@@ -85,6 +85,23 @@ struct xipfs_cluster_info {
 	bool shared;		/* XIPFS_CL_SHARED */
 };
 
+/*
+ * Where a compact cluster table's parts lie (INCOMPAT_COMPACT_CLUSTERS;
+ * see "Compact cluster table" in the format header): absolute image
+ * offsets, found and bounds-checked at open.  on is false for the 8-byte
+ * table.
+ */
+struct xipfs_ctab {
+	bool on;
+	uint8_t alg;		/* ct_alg */
+	unsigned int w;		/* W: bytes of a length */
+	uint64_t n, e;		/* clusters, exception words */
+	uint64_t base_off;	/* base[ceil(n / 64)] */
+	uint64_t exc_off;	/* exception[e] */
+	uint64_t len_off;	/* len[n][w] */
+	uint64_t size;		/* xipfs_ct_size(): the table's bytes */
+};
+
 /* A directory, as xipfs_dir_open() found it. */
 struct xipfs_dir {
 	uint32_t ino;
@@ -133,6 +150,8 @@ struct xipfs_image {
 	 * at open) that still hold: not after a read-write mount.
 	 */
 	bool csum;
+	/* The compact cluster table, if the image has one. */
+	struct xipfs_ctab ct;
 	/* One decompressed cluster, so that sequential reads cost O(size). */
 	uint8_t *cbuf;
 	uint64_t cbuf_index;	/* UINT64_MAX: empty */
@@ -268,8 +287,21 @@ bool xipfs_xip_page_ok(const struct xipfs_image *img, uint64_t off);
  */
 int xipfs_get_cluster(struct xipfs_image *img, uint64_t index,
 		      struct xipfs_cluster_info *c);
-/* Raw descriptor i <= s_cluster_count (the sentinel); 0 past it. */
+/*
+ * Raw descriptor i <= s_cluster_count (the sentinel); 0 past it.  With a
+ * compact table, the 8-byte descriptor it stands for (the sentinel: the
+ * end of the last cluster), as readers rebuild it.
+ */
 uint64_t xipfs_cluster_desc(const struct xipfs_image *img, uint64_t i);
+/*
+ * Bytes of the cluster table, whichever its form: (s_cluster_count + 1)
+ * descriptors or xipfs_ct_size().
+ */
+uint64_t xipfs_cluster_table_size(const struct xipfs_image *img);
+/* Compact table: exception word k < ct.e, and compressed length of cluster i < ct.n. */
+uint64_t xipfs_ct_exception(const struct xipfs_image *img, uint64_t k);
+uint64_t xipfs_ct_base(const struct xipfs_image *img, uint64_t j);
+uint32_t xipfs_ct_len(const struct xipfs_image *img, uint64_t i);
 /*
  * The sentinel descriptor (index s_cluster_count), validated: only an
  * offset, at most s_comp_size.  *end = s_comp_off + its offset.

@@ -63,6 +63,13 @@ enum xw_dedupe {
 	XW_DEDUPE_ON,
 };
 
+/* Cluster table form (see "Compact cluster table" in the format header). */
+enum xw_cltable {
+	XW_CLTABLE_AUTO,	/* compact when it is smaller than the 8-byte table */
+	XW_CLTABLE_COMPACT,	/* compact (INCOMPAT_COMPACT_CLUSTERS) when there are clusters */
+	XW_CLTABLE_FULL,	/* 8-byte descriptors */
+};
+
 struct xw_options {
 	unsigned int page_shift;	/* 12..16 */
 	unsigned int cluster_shift;	/* page_shift..18 */
@@ -96,6 +103,7 @@ struct xw_options {
 	enum xw_maps maps;
 	enum xw_inodes inodes;
 	enum xw_dedupe dedupe;
+	enum xw_cltable cltable;
 	/* Data checksums (RO_COMPAT_DATA_CSUM: the image mounts read-only). */
 	bool checksums;
 };
@@ -115,6 +123,9 @@ struct xw_stats {
 	uint64_t xattr_inodes, xattrs, xattr_shared, xattr_bytes;
 	uint64_t meta_size, image_size;
 	uint64_t csum_bytes;		/* the data checksum table */
+	/* The cluster table's bytes; compact: its exception words (else 0) */
+	uint64_t cltable_bytes, ct_exceptions;
+	bool ct_compact;
 	/* With flash_size: what the budget chose (writer.c, xipset.c). */
 	uint64_t cand_pages, chosen_pages;	/* candidates, and those made XIP */
 	uint64_t pinned_pages;			/* XIP whatever the budget (list:) */

@@ -466,10 +466,16 @@ static double page_share(const struct xw_data *d, const struct xw_inode *in, uin
 	case XIPFS_PTE_TYPE_COMP: {
 		uint64_t idx = e & XIPFS_PTE_CLUSTER_MASK;
 		uint64_t end = idx + 1 < d->ncl ? d->cl[idx + 1].off : d->comp_size;
+		const struct xw_cluster *c;
 
 		if (idx >= d->ncl || !d->cl[idx].pages)
 			return 0;
-		return (double)(end - d->cl[idx].off + XIPFS_CLUSTER_SIZE) / d->cl[idx].pages;
+		c = &d->cl[idx];
+		/* Its table bytes: a regular cluster's are a compact table's length only. */
+		return (double)(end - c->off +
+				xw_cl_table_cost(d->o, !c->shared &&
+						 c->pages == 1U << (d->o->cluster_shift - d->o->page_shift))) /
+		       c->pages;
 	}
 	case XIPFS_PTE_TYPE_TAIL: {
 		uint64_t len = in->size - (p << d->o->page_shift);
@@ -568,10 +574,14 @@ int xw_budget_units(struct xw_tree *t, const struct xw_data *d,
 					value += (double)(d->cl[cell].pages - nprof[cell]) *
 						 (double)(e - p) / nprof[cell];
 			}
-			/* Cut out of the middle of a cluster: one more descriptor. */
+			/*
+			 * Cut out of the middle of a cluster: one more descriptor
+			 * (compact table: a regular cluster's length becomes two
+			 * partial ones' lengths and exception words).
+			 */
 			if (XIPFS_PTE_TYPE(in->map[p]) == XIPFS_PTE_TYPE_COMP && p > 0 &&
 			    e < in->npages && cell_of(in, p - 1) == cell && cell_of(in, e) == cell)
-				cost += XIPFS_CLUSTER_SIZE;
+				cost += 2 * xw_cl_table_cost(d->o, false) - xw_cl_table_cost(d->o, true);
 			u.cost = (int64_t)(cost >= 0 ? cost + 0.5 : cost - 0.5);
 			u.value = value;
 			if (n == cap) {

@@ -128,6 +128,19 @@ static inline bool xw_dedupe(const struct xw_options *o)
 	return o->dedupe == XW_DEDUPE_ON || (o->dedupe == XW_DEDUPE_AUTO && !o->free_space);
 }
 
+/*
+ * Bytes the cluster table spends on a cluster: a descriptor in the 8-byte
+ * table; a length in the compact one, plus an exception word for one
+ * that is not regular (partial, shared, of another algorithm).  By the
+ * requested cluster size: the final one is known at layout.
+ */
+static inline unsigned int xw_cl_table_cost(const struct xw_options *o, bool regular)
+{
+	if (o->cltable == XW_CLTABLE_FULL)
+		return XIPFS_CLUSTER_SIZE;
+	return XIPFS_CT_LEN_BYTES(o->cluster_shift) + (regular ? 0 : 8);
+}
+
 int xw_data_start(struct xw_data *d);
 /* Map one regular file's pages; XIP entries are area-relative page
  * numbers and TAIL entries offsets into d->tails until laid out. */

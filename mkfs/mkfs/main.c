@@ -115,6 +115,10 @@ static void usage(FILE *f)
 "                                page, checked by fsck, dump and the kernel;\n"
 "                                the image then mounts read-only only;\n"
 "                                nochecksums (default)\n"
+"                              clusters=compact: a cluster table of 2 or 3\n"
+"                                bytes per full cluster (default where it is\n"
+"                                the smaller); clusters=full: 8 bytes per\n"
+"                                cluster\n"
 "      --fragments             the same as -E fragments\n"
 "  -T, --timestamp=SECONDS     every inode's mtime and the build time\n"
 "                              (default: SOURCE_DATE_EPOCH clamps mtimes; else\n"
@@ -437,6 +441,14 @@ int main(int argc, char **argv)
 					o.checksums = true;
 				} else if (!strcmp(tok, "nochecksums") || !strcmp(tok, "^checksums")) {
 					o.checksums = false;
+				} else if (!strcmp(tok, "clusters=compact")) {
+					o.cltable = XW_CLTABLE_COMPACT;
+				} else if (!strcmp(tok, "clusters=full")) {
+					o.cltable = XW_CLTABLE_FULL;
+				} else if (!strncmp(tok, "clusters=", 9)) {
+					ret = bad("-E: unknown cluster table form '%s' (clusters=compact or clusters=full)", tok);
+					free(opts);
+					goto out;
 				} else if (!strncmp(tok, "inodes=", 7)) {
 					ret = bad("-E: unknown inode form '%s' (inodes=compact or inodes=full)", tok);
 					free(opts);
@@ -446,7 +458,7 @@ int main(int argc, char **argv)
 					free(opts);
 					goto out;
 				} else {
-					ret = bad("-E: unknown extended option '%s' (fragments, nofragments, span, nospan, maps=compact, maps=grouped, maps=extents, maps=flat, inodes=compact, inodes=full, dedupe, nodedupe, checksums, nochecksums)", tok);
+					ret = bad("-E: unknown extended option '%s' (fragments, nofragments, span, nospan, maps=compact, maps=grouped, maps=extents, maps=flat, inodes=compact, inodes=full, dedupe, nodedupe, checksums, nochecksums, clusters=compact, clusters=full)", tok);
 					free(opts);
 					goto out;
 				}
@@ -588,6 +600,11 @@ int main(int argc, char **argv)
 		       (unsigned long long)st.stored_clusters,
 		       (unsigned long long)st.comp_in, (unsigned long long)st.comp_out,
 		       st.comp_in ? 100.0 * st.comp_out / st.comp_in : 0.0);
+		if (st.clusters)
+			printf("  cluster table: %s, %llu bytes (%llu exception words)\n",
+			       st.ct_compact ? "compact" : "8-byte descriptors",
+			       (unsigned long long)st.cltable_bytes,
+			       (unsigned long long)st.ct_exceptions);
 		if (o.fragments)
 			printf("  fragments: %llu pieces (%llu pages, %llu duplicates) in %llu shared clusters\n",
 			       (unsigned long long)st.frag_pieces,

@@ -5,6 +5,7 @@ t-fragments: frag_edit.py IMAGE OUT ACTION INO
   hole     the inode's page 0 entry (its group's, in a grouped map)
            becomes a hole
   unshare  the cluster of the inode's page 0 loses XIPFS_CL_SHARED (bit 63)
+           of its descriptor, or of its compact table exception word
   nofeat   the superblock loses INCOMPAT_SHARED_CLUSTERS
 Prints the cluster and index that page 0 named."""
 import struct
@@ -48,8 +49,17 @@ print(cl, idx)
 if action == 'hole':
     struct.pack_into('<Q', b, i_data, 0)
 elif action == 'unshare':
-    d, = struct.unpack_from('<Q', b, cluster_off + cl * 8)
-    struct.pack_into('<Q', b, cluster_off + cl * 8, d & ~(1 << 63))
+    at = cluster_off + cl * 8
+    if incompat & 0x40:
+        # A compact cluster table: a shared cluster has an exception word
+        # (bits 0..37 its index) after the header and a base per 64 clusters.
+        count, = struct.unpack_from('<Q', b, 96)
+        nexc, = struct.unpack_from('<I', b, cluster_off)
+        exc = cluster_off + 8 + (count + 63) // 64 * 8
+        at = [exc + 8 * k for k in range(nexc)
+              if struct.unpack_from('<Q', b, exc + 8 * k)[0] & ((1 << 38) - 1) == cl][0]
+    d, = struct.unpack_from('<Q', b, at)
+    struct.pack_into('<Q', b, at, d & ~(1 << 63))
 elif action == 'nofeat':
     struct.pack_into('<I', b, 24, incompat & ~4)
 else:

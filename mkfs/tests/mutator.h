@@ -8,7 +8,8 @@
  * structures (superblock fields, inode slots, compact and extended inode
  * fields, directory headers, entries and names, page map entries, group
  * entries and end runs, extent map counts, first pages and entries,
- * cluster descriptors and the sentinel, symlink
+ * cluster descriptors and the sentinel, or the compact cluster table's
+ * header, bases, exception words and lengths, symlink
  * targets, compressed streams, extended attribute bodies, shared indices,
  * entries and names, the image's length), picks a kind of
  * structure and one of that kind, and changes it the way a hostile or
@@ -40,7 +41,7 @@ enum mut_kind {
 	MK_SB, MK_SLOT, MK_INODE, MK_DIRHDR, MK_DIRENT, MK_NAME, MK_MAP,
 	MK_GROUP, MK_ENDRUN, MK_CLUSTER, MK_SENTINEL, MK_SYMLINK, MK_STREAM,
 	MK_XHDR, MK_XIDX, MK_XENTRY, MK_XNAME, MK_CSUM, MK_XCOUNT, MK_XPAGE,
-	MK_XMAP, MK_TRUNC, MK_MAX
+	MK_XMAP, MK_TRUNC, MK_CTHDR, MK_CTBASE, MK_CTEXC, MK_CTLEN, MK_MAX
 };
 
 static const char *const mut_kind_name[MK_MAX] = {
@@ -50,6 +51,8 @@ static const char *const mut_kind_name[MK_MAX] = {
 	"symlink target", "compressed stream", "xattr body header",
 	"shared xattr index", "xattr entry", "xattr name", "data checksum",
 	"extent count", "extent first page", "extent entry", "truncation",
+	"compact cluster table header", "compact cluster table base",
+	"compact cluster table exception", "compact cluster table length",
 };
 
 struct mut_target {
@@ -360,10 +363,26 @@ static void mut_collect(struct mut_state *s, struct xipfs_image *img)
 			}
 		}
 	}
+	if (img->ct.on) {
+		const struct xipfs_ctab *ct = &img->ct;
+
+		mut_add(s, MK_CTHDR, 4, "ct_exceptions", 0, 0, sb->cluster_off, 4);
+		mut_add(s, MK_CTHDR, 1, "ct_alg", 0, 0, sb->cluster_off + 4, 1);
+		for (unsigned int b = 5; b < 8; b++)
+			mut_add(s, MK_CTHDR, 1, "ct_reserved", 0, 0, sb->cluster_off + b, 1);
+		for (uint64_t j = 0; j < (ct->n + 63) / 64 && j < 1000; j++)
+			mut_add(s, MK_CTBASE, 8, NULL, 0, j, ct->base_off + j * 8, 8);
+		for (uint64_t k = 0; k < ct->e && k < 20000; k++)
+			mut_add(s, MK_CTEXC, 8, NULL, 0, k, ct->exc_off + k * 8, 8);
+		for (uint64_t i = 0; i < ct->n && i < 20000; i++)
+			mut_add(s, MK_CTLEN, (uint8_t)ct->w, NULL, 0, i, ct->len_off + i * ct->w,
+				ct->w);
+	}
 	for (uint64_t i = 0; i < sb->cluster_count && i < 20000; i++) {
 		struct xipfs_cluster_info c;
 
-		mut_add(s, MK_CLUSTER, 8, NULL, 0, i, sb->cluster_off + i * 8, 8);
+		if (!img->ct.on)
+			mut_add(s, MK_CLUSTER, 8, NULL, 0, i, sb->cluster_off + i * 8, 8);
 		if (!xipfs_get_cluster(img, i, &c)) {
 			mut_add(s, MK_STREAM, 0, NULL, 0, i, c.off, c.clen);
 			mut_off(s, c.off);
@@ -377,7 +396,7 @@ static void mut_collect(struct mut_state *s, struct xipfs_image *img)
 		     !xipfs_xattr_shared(img, idx, &x); idx += x.size / 4)
 			mut_xentry(s, img, 0, idx, &x);
 	}
-	if (sb->cluster_count)
+	if (sb->cluster_count && !img->ct.on)
 		mut_add(s, MK_SENTINEL, 8, NULL, 0, sb->cluster_count,
 			sb->cluster_off + sb->cluster_count * 8, 8);
 	if (sb->feature_ro_compat & XIPFS_FEATURE_RO_COMPAT_DATA_CSUM) {
@@ -576,6 +595,41 @@ static void mut_field(struct mut_state *s, const struct mut_target *t)
 			return;
 		}
 		x = mut_desc(s, v, t->kind == MK_SENTINEL);
+		break;
+	case MK_CTEXC:
+		switch (mut_below(s, 4)) {
+		case 0:		/* out of order, or twice */
+			u = mut_peer(s, t);
+			if (mut_below(s, 2))
+				mut_swap(s, t->off, u->off, 8);
+			else
+				memcpy(p, s->buf + u->off, 8);
+			mut_say(s, "exceptions %llu and %llu swapped or copied",
+				(unsigned long long)t->idx, (unsigned long long)u->idx);
+			return;
+		case 1:		/* another cluster, or none */
+			x = (v & XIPFS_CL_DESC_MASK) |
+			    (mut_value(s, 8, XIPFS_CL_OFF(v), t->off) & XIPFS_CL_OFF_MASK);
+			break;
+		default:	/* its descriptor bits */
+			x = (mut_desc(s, v, false) & XIPFS_CL_DESC_MASK) | XIPFS_CL_OFF(v);
+			break;
+		}
+		break;
+	case MK_CTLEN:
+		/* A full cluster's length (stored), one off, or anything. */
+		switch (mut_below(s, 3)) {
+		case 0: x = (1ULL << s->sb.max_cluster_shift) - 1; break;
+		case 1: x = v + (mut_below(s, 2) ? 1 : -1); break;
+		default: x = mut_value(s, t->width, v, t->off); break;
+		}
+		break;
+	case MK_CTHDR:
+		if (t->width == 1 && t->off % 8 == 4) {
+			x = mut_below(s, 9);	/* ct_alg: each algorithm, and past them */
+			break;
+		}
+		x = mut_value(s, t->width, v, t->off);
 		break;
 	case MK_DIRENT:
 		if (!strcmp(t->field, "d_ino") && s->ndirs && mut_below(s, 2)) {

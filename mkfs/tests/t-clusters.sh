@@ -4,7 +4,10 @@
 # container) and zlib images (libdeflate) round-trip at several levels and
 # cluster sizes; no xz cluster carries the .xz framing; and a cluster
 # damaged behind valid checksums (truncated, one byte too long, wrong
-# ulen, flipped bytes) makes fsck exit 4, without crashing under ASan.
+# ulen, flipped bytes) makes fsck exit 4, without crashing under ASan:
+# in the 8-byte cluster table (-E clusters=full) and in the compact one,
+# whose regular clusters have no descriptor bits to change the ulen of
+# (a partial cluster's exception word has).
 . "$SRCDIR/tests/common.sh"
 EDIT=$BUILD/tests/clusteredit
 
@@ -22,19 +25,28 @@ for i in range(3000):
 sys.stdout.buffer.write(out)' >"$src/mixed" || fail "python3"
 for i in $(seq 30); do printf 'small file %d %0300d\n' "$i" "$i" >"$src/d/f$i"; done
 
-roundtrip "$src" xz -z xz --xip=none
-roundtrip "$src" xz9-256k -z xz,9 -C 256K --xip=none
+roundtrip "$src" xz -z xz --xip=none -E clusters=compact
+roundtrip "$src" xz9-256k -z xz,9 -C 256K --xip=none -E clusters=compact
 roundtrip "$src" xz0-4k -z xz,0 -C 4K --xip=none
 roundtrip "$src" xz-frag -z xz -C 16K -E fragments --xip=none
-roundtrip "$src" zlib -z zlib --xip=none
-roundtrip "$src" zlib12-128k -z zlib,12 -C 128K --xip=none
+roundtrip "$src" zlib -z zlib --xip=none -E clusters=compact
+roundtrip "$src" zlib12-128k -z zlib,12 -C 128K --xip=none -E clusters=compact
 roundtrip "$src" zlib1-4k -z zlib,1 -C 4K -E fragments --xip=none
+for name in xz xz9-256k zlib zlib12-128k; do
+	"$DUMP" -s "$tmp/$name.img" | grep -q '^features:.* compact_clusters' ||
+		fail "$name: not a compact cluster table"
+done
+roundtrip "$src" xz-full -z xz --xip=none -E clusters=full
+roundtrip "$src" xz9-256k-full -z xz,9 -C 256K --xip=none -E clusters=full
+roundtrip "$src" zlib-full -z zlib --xip=none -E clusters=full
+roundtrip "$src" zlib12-128k-full -z zlib,12 -C 128K --xip=none -E clusters=full
 
 # xz: each cluster is one LZMA2 stream: its first chunk resets the
 # dictionary (control 0x01 or 0xe0-0xff), its last byte is the end marker,
 # and nothing of the .xz container (magic fd 37 7a 58 5a 00) is left.
 # zlib: an RFC 1950 header (deflate, window <= 32K, no dictionary).
-for name in xz xz9-256k xz0-4k xz-frag zlib zlib12-128k zlib1-4k; do
+for name in xz xz9-256k xz0-4k xz-frag zlib zlib12-128k zlib1-4k \
+	xz-full xz9-256k-full zlib-full zlib12-128k-full; do
 	"$EDIT" "$tmp/$name.img" >"$tmp/$name.clusters" || fail "$name: clusteredit"
 done
 cat "$tmp"/xz*.clusters | awk '
@@ -70,14 +82,22 @@ damage() {
 	done
 }
 # The first, a middle and the last compressed cluster of each kind.
-for name in xz xz9-256k zlib zlib12-128k; do
+for name in xz xz9-256k zlib zlib12-128k xz-full xz9-256k-full zlib-full zlib12-128k-full; do
 	alg=${name%%[0-9-]*}
 	ids=($(awk -v a="$alg" '$2 == a { print $1 }' "$tmp/$name.clusters"))
 	[ ${#ids[@]} -ge 2 ] || fail "$name: ${#ids[@]} $alg clusters"
+	ulen_ops="ulen-1 ulen+1"
+	[ "${name%-full}" = "$name" ] && ulen_ops=
 	for id in "${ids[0]}" "${ids[${#ids[@]} / 2]}" "${ids[${#ids[@]} - 1]}"; do
 		clen=$(awk -v i="$id" '$1 == i { print $3 }' "$tmp/$name.clusters")
-		damage "$name" "$id" clen-1 clen+1 ulen-1 ulen+1 \
+		damage "$name" "$id" clen-1 clen+1 $ulen_ops \
 			flip:0 flip:1 flip:$((clen / 2)) flip:-2 flip:-1
 	done
+	[ -n "$ulen_ops" ] && continue
+	# Compact table: a partial cluster (an exception word) of each image.
+	id=$(awk '$4 > max { max = $4 } { u[$1] = $4 } END { for (i in u) if (u[i] < max) { print i; exit } }' \
+		"$tmp/$name.clusters")
+	[ -n "$id" ] || fail "$name: no partial cluster"
+	damage "$name" "$id" ulen-1 ulen+1 clen-1 clen+1
 done
 exit 0

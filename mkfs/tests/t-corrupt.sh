@@ -33,6 +33,17 @@ echo long >"$src/a/$(printf 'l%.0s' $(seq 200))"
 "$CORRUPT" "$tmp/frag.img" $((seed + 3)) 400 --comp-data || fail "fragments image: undetected damage"
 "$CORRUPT" "$tmp/flat.img" $((seed + 4)) 400 --comp-data || fail "flat maps image: undetected damage"
 
+# The cluster table, every byte (the images above have the compact one;
+# and an 8-byte table): behind fixed checksums its structure alone must
+# reveal each flip, or the flip must change no file's bytes.
+"$MKFS" -q -z lz4 --xip=none -C 8K -E clusters=full "$tmp/full.img" "$src" || fail "mkfs clusters=full"
+for img in lz4 zlib frag full; do
+	"$DUMP" -s "$tmp/$img.img" | grep '^cluster table:'
+	"$CORRUPT" --sweep-clusters "$tmp/$img.img" >"$tmp/sweep" || { cat "$tmp/sweep"; fail "$img image: undetected cluster table damage"; }
+	tail -1 "$tmp/sweep"
+done
+"$DUMP" -s "$tmp/lz4.img" | grep -q '^cluster table: .*(compact: ' || fail "lz4 image: not a compact cluster table"
+
 # The front end: exit 4 with a message (8 only when it cannot open at all).
 for i in $(seq 30); do
 	where=$("$CORRUPT" --write "$tmp/zlib.img" $((seed + i)) "$tmp/bad.img" --comp-data) ||

@@ -1805,6 +1805,360 @@ static void test_no_xip(void)
 	build();
 }
 
+/*
+ * A compact cluster table (INCOMPAT_COMPACT_CLUSTERS), built by hand in
+ * its own buffer: /f spans ct_n clusters of 2 pages (C = 1), the last
+ * one shared with /g.  Cluster i is
+ *   i == n - 1       shared: f's last (partial) page and g's page (exception)
+ *   i == 70          1 page only: partial (exception)
+ *   i % 13 == 6      LZ4 while ct_alg is zlib: another algorithm (exception)
+ *   i % 9 == 4       stored, 2 pages: regular (its length tells)
+ *   else             zlib, 2 pages: regular
+ * The same image with the 8-byte table (ct_full) must read the same.
+ */
+static uint8_t *ct;
+static size_t ct_len_img;
+static unsigned int ct_ps;		/* page shift */
+static uint64_t ct_n, ct_exc_n, ct_fpages, ct_fsize, ct_tab, ct_meta_size, ct_comp_off;
+static uint64_t ct_base_at, ct_exc_at, ct_len_at;
+static bool ct_full;
+
+#define CT_GSIZE	50
+#define CT_IN(ino, f)	(ct_ino_off + (uint64_t)(ino) * XIPFS_INODE_SLOT + \
+			 offsetof(struct xipfs_inode, f))
+static uint64_t ct_ino_off;
+
+static void cst16(uint64_t o, uint16_t v) { v = htole16(v); memcpy(ct + o, &v, 2); }
+static void cst32(uint64_t o, uint32_t v) { v = htole32(v); memcpy(ct + o, &v, 4); }
+static void cst64(uint64_t o, uint64_t v) { v = htole64(v); memcpy(ct + o, &v, 8); }
+static uint64_t cld64(uint64_t o) { uint64_t v; memcpy(&v, ct + o, 8); return le64toh(v); }
+
+static uint8_t ct_byte(uint64_t ino, uint64_t pos)
+{
+	return ino == 3 ? (uint8_t)((pos >> 4) * 7 + (pos >> 12)) : (uint8_t)(pos * 3 + 1);
+}
+
+static unsigned int ct_pages_of(uint64_t i)
+{
+	return i == 70 && i + 1 < ct_n ? 1 : 2;
+}
+
+static unsigned int ct_alg_of(uint64_t i)
+{
+	if (i + 1 == ct_n)
+		return XIPFS_COMP_ZLIB;
+	if (i % 13 == 6)
+		return XIPFS_COMP_LZ4;
+	return i % 9 == 4 ? XIPFS_COMP_NONE : XIPFS_COMP_ZLIB;
+}
+
+static void ct_put_inode(uint32_t ino, uint16_t mode, uint32_t nlink, uint64_t size,
+			 uint64_t data, uint32_t cap)
+{
+	cst16(CT_IN(ino, i_mode), mode);
+	cst16(CT_IN(ino, i_flags), XIPFS_INODE_EXTENDED);
+	cst32(CT_IN(ino, i_nlink), nlink);
+	cst64(CT_IN(ino, i_size), size);
+	cst64(CT_IN(ino, i_mtime), 1700000000);
+	cst64(CT_IN(ino, i_data), data);
+	cst32(CT_IN(ino, i_map_cap), cap);
+}
+
+static void ct_build(unsigned int pshift, uint64_t n, bool full)
+{
+	const struct xipfs_compressor *zl = xipfs_compressor_by_name("zlib");
+	const struct xipfs_compressor *l4 = xipfs_compressor_by_name("lz4");
+	uint64_t ps = 1ULL << pshift, cs = 2 * ps, pos, dir, fmap, gmap, page = 0, comp = 0;
+	uint64_t *clen = calloc(n, sizeof(*clen)), *ulen = calloc(n, sizeof(*ulen));
+	uint8_t *ubuf = malloc(cs), *cbuf = malloc(2 * cs), *data;
+	unsigned int w = XIPFS_CT_LEN_BYTES(pshift + 1);
+
+	ct_ps = pshift;
+	ct_n = n;
+	ct_full = full;
+	ct_fpages = 0;
+	for (uint64_t i = 0; i + 1 < n; i++)
+		ct_fpages += ct_pages_of(i);
+	ct_fpages++;	/* its last page, in the shared cluster */
+	ct_fsize = (ct_fpages - 1) * ps + 100;
+	data = malloc(n * cs);
+	if (!clen || !ulen || !ubuf || !cbuf || !data)
+		abort();
+	/* The clusters' data, and which are exceptions. */
+	ct_exc_n = 0;
+	for (uint64_t i = 0; i < n; i++) {
+		unsigned int pages = ct_pages_of(i), alg = ct_alg_of(i);
+		const struct xipfs_compressor *z = alg == XIPFS_COMP_LZ4 ? l4 : zl;
+
+		ulen[i] = pages * ps;
+		for (uint64_t k = 0; k < pages * ps; k++)
+			ubuf[k] = ct_byte(3, page * ps + k);
+		if (i + 1 == n) {	/* f's last 100 bytes, zeros, g's page */
+			memset(ubuf + 100, 0, cs - 100);
+			for (uint64_t k = 0; k < CT_GSIZE; k++)
+				ubuf[ps + k] = ct_byte(5, k);
+			ulen[i] = ps + CT_GSIZE;
+		}
+		if (alg == XIPFS_COMP_NONE) {
+			memcpy(data + comp, ubuf, ulen[i]);
+			clen[i] = ulen[i];
+		} else {
+			clen[i] = z->compress(ubuf, ulen[i], cbuf, 2 * cs, 6);
+			if (!clen[i] || clen[i] >= ulen[i])
+				abort();
+			memcpy(data + comp, cbuf, clen[i]);
+		}
+		comp += clen[i];
+		page += pages;
+		ct_exc_n += !(pages == 2 && i + 1 < n &&
+			      (alg == XIPFS_COMP_ZLIB || (alg == XIPFS_COMP_NONE && clen[i] == cs)));
+	}
+
+	/* Metadata: inode table (root 1, f 3, g 5; extended), dir, maps, cluster table. */
+	ct_tab = XIPFS_SB_SIZE + 7 * XIPFS_INODE_SLOT;
+	ct_len_img = (ct_tab + 4096 + ct_fpages * 8 + n * 16 + comp + ps - 1) / ps * ps + ps;
+	ct = calloc(1, ct_len_img);
+	if (!ct)
+		abort();
+	ct_ino_off = XIPFS_SB_SIZE;
+	dir = ct_tab;
+	cst32(dir, 2);
+	cst32(dir + 4, 1);
+	cst32(dir + 8, 3);
+	cst32(dir + 12, 32);
+	ct[dir + 16] = 1;
+	ct[dir + 17] = DT_REG;
+	cst32(dir + 20, 5);
+	cst32(dir + 24, 33);
+	ct[dir + 28] = 1;
+	ct[dir + 29] = DT_REG;
+	ct[dir + 32] = 'f';
+	ct[dir + 33] = 'g';
+	ct_put_inode(1, S_IFDIR | 0755, 2, 34, dir, 0);
+	fmap = dir + 40;
+	page = 0;
+	for (uint64_t i = 0; i < n; i++)
+		for (unsigned int k = 0; k < ct_pages_of(i) && page < ct_fpages; k++)
+			cst64(fmap + 8 * page++, XIPFS_PTE_COMP(i, k));
+	ct_put_inode(3, S_IFREG | 0644, 1, ct_fsize, fmap, (uint32_t)ct_fpages);
+	gmap = fmap + 8 * ct_fpages;
+	cst64(gmap, XIPFS_PTE_COMP(n - 1, 1));
+	ct_put_inode(5, S_IFREG | 0644, 1, CT_GSIZE, gmap, 1);
+	ct_tab = gmap + 8;
+	if (full) {
+		ct_meta_size = ct_tab + (n + 1) * 8 - XIPFS_SB_SIZE;
+	} else {
+		ct_meta_size = (ct_tab + xipfs_ct_size(n, ct_exc_n, pshift + 1) + 7) / 8 * 8 -
+			       XIPFS_SB_SIZE;
+		cst32(ct_tab, (uint32_t)ct_exc_n);
+		ct[ct_tab + 4] = XIPFS_COMP_ZLIB;
+	}
+	ct_base_at = ct_tab + XIPFS_CT_HEADER_SIZE;
+	ct_exc_at = ct_base_at + (n + 63) / 64 * 8;
+	ct_len_at = ct_exc_at + ct_exc_n * 8;
+	ct_comp_off = XIPFS_SB_SIZE + ct_meta_size;
+	memcpy(ct + ct_comp_off, data, comp);
+	pos = 0;
+	for (uint64_t i = 0, k = 0; i < n; i++) {
+		uint64_t d = XIPFS_CL_DESC(pos, ct_pages_of(i), ulen[i], pshift, ct_alg_of(i),
+					   i + 1 == n);
+		bool regular = ct_pages_of(i) == 2 && i + 1 < n &&
+			       (ct_alg_of(i) == XIPFS_COMP_ZLIB ||
+				(ct_alg_of(i) == XIPFS_COMP_NONE && clen[i] == cs));
+
+		if (full) {
+			cst64(ct_tab + 8 * i, d);
+		} else {
+			if (!(i % 64))
+				cst64(ct_base_at + i / 64 * 8, pos);
+			if (!regular)
+				cst64(ct_exc_at + 8 * k++, i | (d & XIPFS_CL_DESC_MASK));
+			for (unsigned int b = 0; b < w; b++)
+				ct[ct_len_at + i * w + b] = (uint8_t)((clen[i] - 1) >> (8 * b));
+		}
+		pos += clen[i];
+	}
+	if (full)
+		cst64(ct_tab + 8 * n, pos);
+
+	memcpy(ct + SB(s_magic), &(uint32_t){ htole32(XIPFS_MAGIC) }, 4);
+	cst16(SB(s_version), XIPFS_VERSION);
+	ct[SB(s_page_shift)] = (uint8_t)pshift;
+	ct[SB(s_max_cluster_shift)] = (uint8_t)(pshift + 1);
+	cst16(SB(s_state), XIPFS_STATE_CLEAN);
+	cst16(SB(s_comp_algs), 1U << XIPFS_COMP_NONE | 1U << XIPFS_COMP_ZLIB | 1U << XIPFS_COMP_LZ4);
+	cst32(SB(s_feature_incompat), XIPFS_FEATURE_INCOMPAT_CLUSTERS |
+	      XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS |
+	      (full ? 0 : XIPFS_FEATURE_INCOMPAT_COMPACT_CLUSTERS));
+	cst32(SB(s_root_ino), XIPFS_ROOT_INO);
+	ct_len_img = (ct_comp_off + pos + ps - 1) / ps * ps;
+	cst64(SB(s_image_size), ct_len_img);
+	cst32(SB(s_inode_count), 7);
+	cst64(SB(s_inode_off), ct_ino_off);
+	cst64(SB(s_meta_off), XIPFS_SB_SIZE);
+	cst64(SB(s_meta_size), ct_meta_size);
+	cst64(SB(s_cluster_off), ct_tab);
+	cst64(SB(s_cluster_count), n);
+	cst64(SB(s_comp_off), ct_comp_off);
+	cst64(SB(s_comp_size), pos);
+	xipfs_fix_checksums(ct, ct_len_img);
+	free(clen);
+	free(ulen);
+	free(ubuf);
+	free(cbuf);
+	free(data);
+}
+
+/* Open + full check of the compact image; UINT64_MAX: open failed (msgs says why). */
+static uint64_t ct_check(void)
+{
+	struct xipfs_check_opts o = { .report = collect };
+	struct xipfs_check_stats st;
+	struct xipfs_image *im;
+	char err[256];
+	uint64_t n;
+
+	xipfs_fix_checksums(ct, ct_len_img);
+	msgs[0] = '\0';
+	if (xipfs_image_open_mem(ct, ct_len_img, &im, err, sizeof(err))) {
+		snprintf(msgs, sizeof(msgs), "open: %s\n", err);
+		return UINT64_MAX;
+	}
+	n = xipfs_check(im, &o, &st);
+	xipfs_image_close(im);
+	return n;
+}
+
+/* After a mutation of the compact image: want a problem (or open error) with needle. */
+static void ct_expect(const char *what, const char *needle, bool at_open)
+{
+	uint64_t n = ct_check();
+
+	CHECK(at_open ? n == UINT64_MAX : n > 0 && n != UINT64_MAX,
+	      "%s: expected %s, got %llu:\n%s", what, at_open ? "an open error" : "a problem",
+	      (unsigned long long)n, msgs);
+	CHECK(strstr(msgs, needle), "%s: no message with \"%s\" in:\n%s", what, needle, msgs);
+	free(ct);
+	ct_build(ct_ps, ct_n, false);
+}
+
+static void test_compact_clusters_one(unsigned int pshift, uint64_t n)
+{
+	uint64_t *full_desc = malloc((n + 1) * sizeof(*full_desc)), bad = 0, bad_pages = 0;
+	unsigned int w = XIPFS_CT_LEN_BYTES(pshift + 1);
+	uint64_t ps = 1ULL << pshift, full_meta;
+	struct xipfs_image *im;
+	uint8_t *buf = malloc(ps);
+	char err[256];
+
+	if (!full_desc || !buf)
+		abort();
+	ct_build(pshift, n, true);
+	full_meta = ct_meta_size;
+	CHECK(ct_check() == 0, "page shift %u, 8-byte table: not clean:\n%s", pshift, msgs);
+	if (!xipfs_image_open_mem(ct, ct_len_img, &im, err, sizeof(err))) {
+		for (uint64_t i = 0; i <= n; i++)
+			full_desc[i] = xipfs_cluster_desc(im, i);
+		xipfs_image_close(im);
+	}
+	free(ct);
+
+	ct_build(pshift, n, false);
+	printf("compact cluster table, %llu clusters, W = %u: %llu bytes (%llu exceptions), 8-byte table %llu; metadata %llu vs %llu\n",
+	       (unsigned long long)n, w, (unsigned long long)xipfs_ct_size(n, ct_exc_n, pshift + 1),
+	       (unsigned long long)ct_exc_n, (unsigned long long)(n + 1) * 8,
+	       (unsigned long long)ct_meta_size, (unsigned long long)full_meta);
+	CHECK(ct_check() == 0, "page shift %u, compact table: not clean:\n%s", pshift, msgs);
+	if (xipfs_image_open_mem(ct, ct_len_img, &im, err, sizeof(err))) {
+		CHECK(0, "compact table, page shift %u: open: %s", pshift, err);
+	} else {
+		struct xipfs_dinode in;
+
+		CHECK(im->ct.on && im->ct.w == w && im->ct.n == n && im->ct.e == ct_exc_n &&
+		      im->ct.alg == XIPFS_COMP_ZLIB &&
+		      xipfs_cluster_table_size(im) == xipfs_ct_size(n, ct_exc_n, pshift + 1),
+		      "table geometry: on %d w %u n %llu e %llu alg %u", im->ct.on, im->ct.w,
+		      (unsigned long long)im->ct.n, (unsigned long long)im->ct.e, im->ct.alg);
+		/* Every descriptor (sentinel included) as the 8-byte table has it. */
+		for (uint64_t i = 0; i <= n; i++)
+			bad += xipfs_cluster_desc(im, i) != full_desc[i];
+		CHECK(!bad, "W = %u: %llu of %llu rebuilt descriptors differ from the 8-byte table's",
+		      w, (unsigned long long)bad, (unsigned long long)n + 1);
+		CHECK(xipfs_cluster_desc(im, n + 1) == 0, "past the sentinel: 0");
+		CHECK(!xipfs_read_inode(im, 3, &in), "read /f");
+		for (uint64_t p = 0; p < ct_fpages; p++) {
+			if (xipfs_read_page(im, &in, p, buf)) {
+				bad_pages++;
+				continue;
+			}
+			for (uint64_t k = 0; k < ps; k++)
+				if (buf[k] != (p * ps + k < ct_fsize ? ct_byte(3, p * ps + k) : 0)) {
+					bad_pages++;
+					break;
+				}
+		}
+		CHECK(!xipfs_read_inode(im, 5, &in) && !xipfs_read_page(im, &in, 0, buf) &&
+		      buf[0] == ct_byte(5, 0) && buf[CT_GSIZE - 1] == ct_byte(5, CT_GSIZE - 1) &&
+		      !buf[CT_GSIZE], "/g through the shared cluster's exception");
+		CHECK(!bad_pages, "W = %u: %llu of /f's %llu pages read wrong", w,
+		      (unsigned long long)bad_pages, (unsigned long long)ct_fpages);
+		xipfs_image_close(im);
+	}
+
+	/* Refused at open: placement, header, the end of the data. */
+	cst64(SB(s_cluster_off), XIPFS_SB_SIZE + ct_meta_size - 8);
+	ct_expect("table past the metadata", "compact cluster table [", true);
+	cst64(SB(s_cluster_off), ct_tab + 4);
+	ct_expect("misaligned table", "not 8-byte aligned", true);
+	ct[ct_tab + 6] = 1;
+	ct_expect("reserved byte", "reserved bytes 0x000100 not zero", true);
+	ct[ct_tab + 4] = 7;
+	ct_expect("unknown ct_alg", "algorithm 7 of regular clusters unknown", true);
+	ct[ct_tab + 4] = XIPFS_COMP_XZ;
+	ct_expect("ct_alg not listed", "not in the superblock's list", true);
+	ct[ct_len_at + (n - 1) * w + 1] ^= 0x10;	/* the last cluster 4 KiB longer */
+	ct_expect("end past the compressed area", "past the", true);
+	/* Found by fsck: what the rebuilt descriptors cannot show. */
+	{
+		uint64_t x0 = cld64(ct_exc_at), x1 = cld64(ct_exc_at + 8);
+
+		cst64(ct_exc_at, x1);
+		cst64(ct_exc_at + 8, x0);
+		ct_expect("unsorted exceptions", "exception 1 (cluster 6) does not follow exception 0", false);
+	}
+	cst64(ct_exc_at, (cld64(ct_exc_at) & XIPFS_CL_DESC_MASK) | (n + 3));
+	ct_expect("exception index >= N", "past the", false);
+	cst64(ct_base_at, 1);
+	ct_expect("base 0 not 0", "base 0 (cluster 0) is 1, not 0", false);
+	cst64(ct_base_at + 8, cld64(ct_base_at + 8) - 1);	/* the end stays inside */
+	ct_expect("inconsistent base", "base 1 (cluster 64) is", false);
+	/* Exception 0 is cluster 6, LZ4: stored now, but its length is not its ulen. */
+	cst64(ct_exc_at, cld64(ct_exc_at) & ~(XIPFS_CL_ALG_MASK << XIPFS_CL_ALG_SHIFT));
+	ct_expect("stored exception", "exception 0 (cluster 6): stored, but its length", false);
+	/* The shared cluster's exception loses its shared bit. */
+	cst64(ct_exc_at + (ct_exc_n - 1) * 8, cld64(ct_exc_at + (ct_exc_n - 1) * 8) & ~XIPFS_CL_SHARED);
+	ct_expect("unshared", "cluster", false);
+	/* Without the feature the table reads as 8-byte descriptors: refused. */
+	cst32(SB(s_feature_incompat), XIPFS_FEATURE_INCOMPAT_CLUSTERS |
+	      XIPFS_FEATURE_INCOMPAT_SHARED_CLUSTERS);
+	{
+		uint64_t r = ct_check();
+
+		CHECK(r > 0, "compact table read as 8-byte descriptors: clean");
+		free(ct);
+		ct_build(ct_ps, ct_n, false);
+	}
+	free(ct);
+	free(full_desc);
+	free(buf);
+}
+
+static void test_compact_clusters(void)
+{
+	test_compact_clusters_one(12, 200);	/* W = 2: 8 KiB clusters, 4 groups */
+	test_compact_clusters_one(16, 72);	/* W = 3: 128 KiB clusters, 2 groups */
+}
+
 int main(void)
 {
 	build();
@@ -1818,6 +2172,7 @@ int main(void)
 	test_grouped();
 	test_extents();
 	test_no_xip();
+	test_compact_clusters();
 	printf("%d checks, %d failed\n", checks, failures);
 	return failures ? 1 : 0;
 }

@@ -4,8 +4,10 @@
 # fuzz-bases.sh OUTDIR MKFS: the valid images that the structure-aware
 # mutator (mkfs/tests/mutate) starts from, the same bytes every run
 # (fixed contents and mtimes, reproducible mkfs), as OUTDIR/bN.img:
-#   b1  lz4, 16K clusters, XIP ELF, compact inodes, grouped maps, end runs
-#   b2  zstd, shared clusters (-E fragments), XIP ELF, data checksums
+#   b1  lz4, 16K clusters, XIP ELF, compact inodes, grouped maps, end runs,
+#       the 8-byte cluster table
+#   b2  zstd, shared clusters (-E fragments), XIP ELF, data checksums,
+#       extent maps, the compact cluster table (as every image but b1)
 #   b3  lz4 with free space: extended inodes, per-page maps (read-write),
 #       extended attributes (SELinux labels from a file_contexts: shared
 #       ones, a long one, unique ones)
@@ -49,8 +51,8 @@ find "$src" -exec touch -h -d @1000000000 {} +
 	echo "/d/link	-l	system_u:object_r:link_t:s0"
 	echo "/d/fifo	<<none>>"
 } >"$fc"
-"$mkfs" -q -z lz4 -C 16K "$out/b1.img" "$src"
-"$mkfs" -q -z zstd --xip=elf -C 16K -E fragments,checksums "$out/b2.img" "$src"
+"$mkfs" -q -z lz4 -C 16K -E maps=grouped,clusters=full "$out/b1.img" "$src"
+"$mkfs" -q -z zstd --xip=elf -C 16K -E fragments,checksums,maps=extents "$out/b2.img" "$src"
 "$mkfs" -q -z lz4 --xip=elf -C 16K --free-space 256K --file-contexts="$fc" "$out/b3.img" "$src"
 find "$src" -exec touch -h -d @1000000000.5 {} +
 "$mkfs" -q -z xz --xip=none -E maps=flat --file-contexts="$fc" "$out/b4.img" "$src"

@@ -569,26 +569,27 @@ static int xipfs_check_ct(struct super_block *sb)
 	struct xipfs_sb_info *sbi = XIPFS_SB(sb);
 	const struct xipfs_cluster_table *ct;
 	u64 n = sbi->cluster_count, e, off, end;
-	unsigned int w = XIPFS_CT_LEN_BYTES(sbi->max_cluster_shift);
+	unsigned int w = XIPFS_CT_LEN_BYTES(sbi->max_cluster_shift), alg;
 
 	ct = xipfs_meta(sbi, sbi->cluster_off, XIPFS_CT_HEADER_SIZE);
 	if (!ct)
 		goto bad;
-	e = le32_to_cpu(ct->ct_exceptions);
+	/* Read once: a window's bytes may change under us. */
+	e = le32_to_cpu(READ_ONCE(ct->ct_exceptions));
+	alg = READ_ONCE(ct->ct_alg);
 	/* n < meta_size / 2 (xipfs_check_sb()), e < 2^32: no overflow. */
 	if (!xipfs_meta(sbi, sbi->cluster_off,
 			xipfs_ct_size(n, e, sbi->max_cluster_shift)) ||
 	    memchr_inv(ct->ct_reserved, 0, sizeof(ct->ct_reserved)) ||
-	    ct->ct_alg >= XIPFS_COMP_MAX ||
-	    (ct->ct_alg != XIPFS_COMP_NONE &&
-	     !(sbi->comp_algs & BIT(ct->ct_alg))))
+	    alg >= XIPFS_COMP_MAX ||
+	    (alg != XIPFS_COMP_NONE && !(sbi->comp_algs & BIT(alg))))
 		goto bad;
 	sbi->ct_base_off = sbi->cluster_off + XIPFS_CT_HEADER_SIZE;
 	sbi->ct_exc_off = sbi->ct_base_off +
 		((n + (1U << XIPFS_CT_GROUP_SHIFT) - 1) >> XIPFS_CT_GROUP_SHIFT) * 8;
 	sbi->ct_len_off = sbi->ct_exc_off + e * 8;
 	sbi->ct_exceptions = e;
-	sbi->ct_alg = ct->ct_alg;
+	sbi->ct_alg = alg;
 	sbi->ct_len_bytes = w;
 	if (xipfs_ct_place(sbi, n - 1, &off, &end) || end > sbi->comp_size) {
 		sbi->ct_len_bytes = 0;

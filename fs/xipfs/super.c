@@ -591,10 +591,8 @@ static int xipfs_check_ct(struct super_block *sb)
 	sbi->ct_exceptions = e;
 	sbi->ct_alg = alg;
 	sbi->ct_len_bytes = w;
-	if (xipfs_ct_place(sbi, n - 1, &off, &end) || end > sbi->comp_size) {
-		sbi->ct_len_bytes = 0;
+	if (xipfs_ct_place(sbi, n - 1, &off, &end) || end > sbi->comp_size)
 		goto bad;
-	}
 	return 0;
 bad:
 	xipfs_err(sb, "bad compact cluster table at %llu", sbi->cluster_off);
